@@ -1,0 +1,25 @@
+# Every target that runs code first makes sure the toolchain is there (scripts/bootstrap.sh).
+SHELL := /bin/bash
+export PATH := $(CURDIR)/.tools/node_modules/.bin:$(CURDIR)/node_modules/.bin:$(PATH)
+
+.PHONY: run test test-faults bench typecheck bootstrap clean
+
+bootstrap:
+	@scripts/bootstrap.sh --need-redis
+
+run:
+	@scripts/bootstrap.sh $(if $(REDIS_URL),,--need-redis)
+	@scripts/run.sh
+
+test: bootstrap
+	npm run typecheck
+	npm test
+
+bench: bootstrap
+	npm run bench
+
+typecheck: bootstrap
+	npm run typecheck
+
+clean:
+	rm -rf node_modules .tools data

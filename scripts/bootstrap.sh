@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs what Tally needs on a fresh Debian machine, and nothing that is already there:
+#   - Node >= 22.19: the machine's when new enough, else Node 24 from the npm registry in .tools/
+#   - redis-server from Debian's packages, unless REDIS_URL points at a server (pass --need-redis)
+#   - the npm dependencies, when package-lock.json changed since the last install
+# Idempotent; `make` calls it before every target that runs code.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+NODE_MIN_MAJOR=22
+NODE_MIN_MINOR=19
+NODE_PIN="24.21.0"
+need_redis=0
+[ "${1:-}" = "--need-redis" ] && need_redis=1
+
+node_ok() {
+  command -v node >/dev/null 2>&1 || return 1
+  local v major minor
+  v=$(node -p 'process.versions.node' 2>/dev/null) || return 1
+  major=${v%%.*}; minor=${v#*.}; minor=${minor%%.*}
+  [ "$major" -gt "$NODE_MIN_MAJOR" ] || { [ "$major" -eq "$NODE_MIN_MAJOR" ] && [ "$minor" -ge "$NODE_MIN_MINOR" ]; }
+}
+
+export PATH="$PWD/.tools/node_modules/.bin:$PATH"
+if ! node_ok; then
+  command -v npm >/dev/null 2>&1 || { echo "bootstrap: npm is needed to install Node $NODE_PIN" >&2; exit 1; }
+  echo "bootstrap: Node $(node -v 2>/dev/null || echo none) is older than $NODE_MIN_MAJOR.$NODE_MIN_MINOR; installing Node $NODE_PIN into .tools/" >&2
+  mkdir -p .tools
+  [ -f .tools/package.json ] || echo '{"private":true}' > .tools/package.json
+  npm install --prefix .tools --no-audit --no-fund --loglevel=error "node@$NODE_PIN" >&2
+  node_ok || { echo "bootstrap: Node $NODE_PIN did not install into .tools/" >&2; exit 1; }
+fi
+
+if [ "$need_redis" = 1 ] && ! command -v redis-server >/dev/null 2>&1; then
+  echo "bootstrap: installing redis-server from Debian's packages" >&2
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq redis-server >&2
+fi
+
+stamp=node_modules/.tally-installed
+if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then
+  echo "bootstrap: installing npm dependencies with Node $(node -v)" >&2
+  if [ -f package-lock.json ]; then
+    npm ci --no-audit --no-fund --loglevel=error >&2
+  else
+    npm install --no-audit --no-fund --loglevel=error >&2
+  fi
+  touch "$stamp"
+fi
