@@ -47,5 +47,5 @@ if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt
   else
     npm install --no-audit --no-fund --loglevel=error >&2
   fi
-  touch "$stamp"
+  mkdir -p node_modules && touch "$stamp"
 fi

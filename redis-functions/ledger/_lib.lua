@@ -1,0 +1,313 @@
+-- Private helpers of the `ledger` library. Loaded first; every helper is `local`.
+--
+-- Amounts are canonical decimal strings (^(0|[1-9][0-9]*)$, at most 2^256 - 1) and never become
+-- Lua numbers: a Lua number is a double, exact only to 2^53. Arithmetic works on 14-digit
+-- chunks (every chunk sum stays below 2^53), compares by length and then chunk by chunk.
+
+local LIBRARY_VERSION = '1.0.0'
+
+local AMOUNT_DIGITS_MAX = 78
+local AMOUNT_MAX = '115792089237316195423570985008687907853269984665640564039457584007913129639935'
+local CHUNK_DIGITS = 14
+local CHUNK_BASE = 100000000000000 -- 10^14
+local DECIMALS_MAX = 36
+local NAME_BYTES_MAX = 128
+local TOP_LIMIT_MAX = 1000
+local EVENTS_COUNT_MAX = 1000
+local EVENTS_SCAN_MAX = 10000 -- log entries examined by one filtered ledger_events call
+local BATCH_LEGS_MAX = 1000
+local OP_TTL_SECONDS_DEFAULT = 86400
+local OP_TTL_SECONDS_MAX = 31536000
+
+-- The error codes of the contract, in precedence order (SPEC §4).
+local ERROR_CODES = {
+  INVALID_TOKEN = true, INVALID_ARGUMENT = true, INVALID_ACCOUNT = true, INVALID_AMOUNT = true,
+  SAME_ACCOUNT = true, TOKEN_NOT_FOUND = true, TOKEN_EXISTS = true, OP_CONFLICT = true,
+  INSUFFICIENT_FUNDS = true,
+}
+
+local function fail(code, message)
+  error(code .. ' ' .. message, 0)
+end
+
+-- Registers a function whose `fail` errors reach the client as the plain error reply
+-- `CODE message` (a raised error would get Redis' script location appended).
+local function register(name, callback, flags)
+  local function guarded(keys, argv)
+    local ok, result = pcall(callback, keys, argv)
+    if ok then return result end
+    -- pcall hands back the message string; only the contract's codes become plain replies,
+    -- anything else (a Redis command error, a bug) is raised again with its location.
+    local code = type(result) == 'string' and string.match(result, '^([A-Z_]+) ')
+    if code and ERROR_CODES[code] then return redis.error_reply(result) end
+    error(result, 0)
+  end
+  redis.register_function({ function_name = name, callback = guarded, flags = flags or {} })
+end
+
+-- Keys ---------------------------------------------------------------------------------------
+
+-- Returns the symbol of a token key `token:{SYM}`, or fails with INVALID_TOKEN.
+local function token_symbol(keys)
+  if #keys ~= 1 then
+    fail('INVALID_TOKEN', 'exactly one key is expected: token:{SYM}')
+  end
+  local sym = string.match(keys[1], '^token:{([A-Z0-9][A-Z0-9_%-]*)}$')
+  if not sym or #sym > 32 then
+    fail('INVALID_TOKEN', 'the key must be token:{SYM} with SYM matching ^[A-Z0-9][A-Z0-9_-]{0,31}$')
+  end
+  return sym
+end
+
+local function token_keys(sym)
+  local base = 'token:{' .. sym .. '}'
+  return {
+    token = base,
+    balances = base .. ':balances',
+    rank = base .. ':rank',
+    log = base .. ':log',
+    op_prefix = base .. ':op:',
+    transfers = base .. ':transfers',
+    burns = base .. ':burns',
+  }
+end
+
+-- Exact arithmetic ------------------------------------------------------------------------------
+
+-- Note on string comparison: two canonical amounts of equal length compare like their digits, and
+-- the ASCII digits are ordered the same in every locale Redis runs with; the helpers below still
+-- compare chunk values (numbers) so that no locale collation is involved.
+
+-- Least significant chunk first.
+local function to_chunks(s)
+  local chunks = {}
+  local stop = #s
+  while stop > 0 do
+    local start = stop - CHUNK_DIGITS + 1
+    if start < 1 then start = 1 end
+    chunks[#chunks + 1] = tonumber(string.sub(s, start, stop))
+    stop = start - 1
+  end
+  return chunks
+end
+
+local function from_chunks(chunks)
+  local top = #chunks
+  while top > 1 and chunks[top] == 0 do top = top - 1 end
+  local parts = { string.format('%d', chunks[top]) }
+  for i = top - 1, 1, -1 do
+    parts[#parts + 1] = string.format('%014d', chunks[i])
+  end
+  return table.concat(parts)
+end
+
+-- -1, 0, 1 for a < b, a == b, a > b.
+local function compare(a, b)
+  if #a ~= #b then return (#a < #b) and -1 or 1 end
+  for start = 1, #a, CHUNK_DIGITS do
+    local x = tonumber(string.sub(a, start, start + CHUNK_DIGITS - 1))
+    local y = tonumber(string.sub(b, start, start + CHUNK_DIGITS - 1))
+    if x ~= y then return (x < y) and -1 or 1 end
+  end
+  return 0
+end
+
+-- a + b, or nil when the sum exceeds 2^256 - 1.
+local function add(a, b)
+  local x, y = to_chunks(a), to_chunks(b)
+  local sum, carry = {}, 0
+  for i = 1, math.max(#x, #y) do
+    local s = (x[i] or 0) + (y[i] or 0) + carry
+    if s >= CHUNK_BASE then
+      s = s - CHUNK_BASE
+      carry = 1
+    else
+      carry = 0
+    end
+    sum[i] = s
+  end
+  if carry > 0 then sum[#sum + 1] = carry end
+  local result = from_chunks(sum)
+  if #result > AMOUNT_DIGITS_MAX or (#result == AMOUNT_DIGITS_MAX and compare(result, AMOUNT_MAX) > 0) then
+    return nil
+  end
+  return result
+end
+
+-- a - b for a >= b (the caller checks).
+local function sub(a, b)
+  local x, y = to_chunks(a), to_chunks(b)
+  local diff, borrow = {}, 0
+  for i = 1, #x do
+    local d = x[i] - (y[i] or 0) - borrow
+    if d < 0 then
+      d = d + CHUNK_BASE
+      borrow = 1
+    else
+      borrow = 0
+    end
+    diff[i] = d
+  end
+  return from_chunks(diff)
+end
+
+-- Validation (no reads) ------------------------------------------------------------------------
+
+local function check_arg_count(argv, min, max)
+  if #argv < min or #argv > max then
+    local expected = (min == max) and tostring(min) or (min .. ' to ' .. max)
+    fail('INVALID_ARGUMENT', 'expected ' .. expected .. ' arguments, got ' .. #argv)
+  end
+end
+
+local function check_account(account, what)
+  if type(account) ~= 'string' or #account > 128
+    or not string.match(account, '^[A-Za-z0-9][A-Za-z0-9._:@%-]*$') then
+    fail('INVALID_ACCOUNT', (what or 'account') .. ' must match ^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$')
+  end
+  return account
+end
+
+-- A canonical amount in 0..2^256-1; `positive` also rejects 0.
+local function check_amount(amount, what, positive)
+  what = what or 'amount'
+  if type(amount) ~= 'string' or #amount == 0 or #amount > AMOUNT_DIGITS_MAX
+    or not string.match(amount, '^[0-9]+$')
+    or (#amount > 1 and string.sub(amount, 1, 1) == '0')
+    or (#amount == AMOUNT_DIGITS_MAX and compare(amount, AMOUNT_MAX) > 0) then
+    fail('INVALID_AMOUNT', what .. ' must be a base-unit integer string in 0..2^256-1, without sign, exponent or leading zeros')
+  end
+  if positive and amount == '0' then
+    fail('INVALID_AMOUNT', what .. ' must be greater than 0')
+  end
+  return amount
+end
+
+-- An optional opId; '-' or absent means none.
+local function check_op_id(op_id)
+  if op_id == nil or op_id == '-' then return nil end
+  if #op_id > 128 or not string.match(op_id, '^[A-Za-z0-9][A-Za-z0-9._:%-]*$') then
+    fail('INVALID_ARGUMENT', 'opId must match ^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$')
+  end
+  return op_id
+end
+
+-- A small decimal integer argument in 1..max.
+local function check_limit(value, what, max)
+  if type(value) ~= 'string' or not string.match(value, '^[1-9][0-9]*$') or #value > 7
+    or tonumber(value) > max then
+    fail('INVALID_ARGUMENT', what .. ' must be an integer in 1..' .. max)
+  end
+  return tonumber(value)
+end
+
+-- Holder ranking ------------------------------------------------------------------------------
+-- `token:{SYM}:rank` is a sorted set whose members all have score 0 and sort by bytes: the
+-- balance's digit count and digits complemented to 9 (so larger balances come first), then ':'
+-- and the account (ties by account ascending). ZRANGE BYLEX then gives the exact top holders in
+-- O(log N + limit), with no double ever involved.
+
+local COMPLEMENT = { ['0'] = '9', ['1'] = '8', ['2'] = '7', ['3'] = '6', ['4'] = '5',
+  ['5'] = '4', ['6'] = '3', ['7'] = '2', ['8'] = '1', ['9'] = '0' }
+
+local function rank_member(account, balance)
+  return string.format('%02d', 99 - #balance) .. string.gsub(balance, '%d', COMPLEMENT) .. ':' .. account
+end
+
+-- account, balance of a rank member.
+local function rank_decode(member)
+  local digits = 99 - tonumber(string.sub(member, 1, 2))
+  local balance = string.gsub(string.sub(member, 3, 2 + digits), '%d', COMPLEMENT)
+  return string.sub(member, 4 + digits), balance
+end
+
+-- Reads ----------------------------------------------------------------------------------------
+
+local function require_token(k, sym)
+  if redis.call('EXISTS', k.token) == 0 then
+    fail('TOKEN_NOT_FOUND', 'token ' .. sym .. ' does not exist')
+  end
+end
+
+local function balance_of(k, account)
+  local balance = redis.call('HGET', k.balances, account)
+  if not balance then return '0' end
+  return balance
+end
+
+-- Milliseconds since the epoch as an integer string, from the server clock.
+local function now_ms()
+  local t = redis.call('TIME')
+  return t[1] .. string.format('%03d', math.floor(tonumber(t[2]) / 1000))
+end
+
+-- Idempotency -----------------------------------------------------------------------------------
+-- A committed operation with an opId records {p = sha1(parameters), r = reply} under
+-- token:{SYM}:op:<opId> for the token's opTtlSeconds. Only committed operations are recorded.
+
+local function op_params(parts)
+  return redis.sha1hex(table.concat(parts, '\n'))
+end
+
+-- Returns the recorded reply of a repeat, fails with OP_CONFLICT on different parameters, or
+-- returns nil when the opId is new.
+local function op_replay(k, op_id, params)
+  if not op_id then return nil end
+  local recorded = redis.call('GET', k.op_prefix .. op_id)
+  if not recorded then return nil end
+  local record = cjson.decode(recorded)
+  if record.p ~= params then
+    fail('OP_CONFLICT', 'opId ' .. op_id .. ' was already used with different parameters')
+  end
+  return record.r
+end
+
+local function op_record(k, op_id, params, reply)
+  if not op_id then return end
+  local ttl = tonumber(redis.call('HGET', k.token, 'opTtlSeconds')) or OP_TTL_SECONDS_DEFAULT
+  redis.call('SET', k.op_prefix .. op_id, cjson.encode({ p = params, r = reply }), 'EX', ttl)
+end
+
+-- Writes -----------------------------------------------------------------------------------------
+
+-- Sets an account's balance in the balances hash and the rank, given its previous balance.
+local function set_balance(k, account, old, new)
+  if old ~= '0' then redis.call('ZREM', k.rank, rank_member(account, old)) end
+  if new == '0' then
+    redis.call('HDEL', k.balances, account)
+  else
+    redis.call('HSET', k.balances, account, new)
+    redis.call('ZADD', k.rank, 0, rank_member(account, new))
+  end
+end
+
+-- Appends a log entry: the given field, value pairs, then opId (when given) and ts.
+local function log_append(k, fields, op_id, ts)
+  if op_id then
+    fields[#fields + 1] = 'opId'
+    fields[#fields + 1] = op_id
+  end
+  fields[#fields + 1] = 'ts'
+  fields[#fields + 1] = ts
+  return redis.call('XADD', k.log, '*', unpack(fields))
+end
+
+-- JSON for Pub/Sub payloads, with keys in a fixed order. Every value was validated against a
+-- charset without quotes or backslashes, so no escaping is needed; nil becomes null and
+-- {s} is written as the bare number s.
+local function json_object(pairs_list)
+  local parts = {}
+  for i = 1, #pairs_list, 2 do
+    local key, value = pairs_list[i], pairs_list[i + 1]
+    local encoded
+    if value == nil or value == false then
+      encoded = 'null'
+    elseif type(value) == 'table' then
+      encoded = value[1] -- a number already formatted as an integer string
+    else
+      encoded = '"' .. value .. '"'
+    end
+    parts[#parts + 1] = '"' .. key .. '":' .. encoded
+  end
+  return '{' .. table.concat(parts, ',') .. '}'
+end

@@ -1,0 +1,43 @@
+-- ledger_burn: destroy an amount held by an account, lowering the circulating supply.
+--
+-- KEYS[1]  token:{SYM}
+-- ARGV     account, amount, [opId]   (opId '-' means none)
+-- Reply    [eventId, balance, circulatingSupply]; a repeat of an opId with the same parameters
+--          returns the recorded reply and changes nothing.
+-- Errors   INVALID_TOKEN, INVALID_ARGUMENT (count, opId), INVALID_ACCOUNT, INVALID_AMOUNT
+--          (not in 1..2^256-1), TOKEN_NOT_FOUND, OP_CONFLICT, INSUFFICIENT_FUNDS
+-- Writes   balance, rank, circulatingSupply, one `burn` log entry, a message on
+--          token:{SYM}:burns, the opId record. Cost O(log N).
+
+local function ledger_burn(keys, argv)
+  local sym = token_symbol(keys)
+  check_arg_count(argv, 2, 3)
+  local op_id = check_op_id(argv[3])
+  local account = check_account(argv[1])
+  local amount = check_amount(argv[2], 'amount', true)
+
+  local k = token_keys(sym)
+  require_token(k, sym)
+  local params = op_params({ 'burn', account, amount })
+  local replay = op_replay(k, op_id, params)
+  if replay then return replay end
+
+  local old = balance_of(k, account)
+  if compare(old, amount) < 0 then
+    fail('INSUFFICIENT_FUNDS', 'balance of ' .. account .. ' is lower than ' .. amount)
+  end
+  local new = sub(old, amount)
+  local circulating = sub(redis.call('HGET', k.token, 'circulatingSupply'), amount)
+
+  local ts = now_ms()
+  set_balance(k, account, old, new)
+  redis.call('HSET', k.token, 'circulatingSupply', circulating)
+  local id = log_append(k, { 'type', 'burn', 'account', account, 'amount', amount }, op_id, ts)
+  redis.call('PUBLISH', k.burns, json_object({ 'token', sym, 'id', id, 'account', account,
+    'amount', amount, 'circulatingSupply', circulating, 'opId', op_id, 'ts', { ts } }))
+  local reply = { id, new, circulating }
+  op_record(k, op_id, params, reply)
+  return reply
+end
+
+register('ledger_burn', ledger_burn)

@@ -1,0 +1,23 @@
+// The ledger bound to one Redis connection: what the HTTP layer, the CLI and the realtime relay
+// are given. Each method is the function of the same name in functions.ts.
+import type { RedisConnection } from '../redis.ts';
+import * as fn from './functions.ts';
+import { listTokens } from './tokens.ts';
+
+export function createLedger(redis: RedisConnection) {
+  return {
+    init: (symbol: string, token: fn.TokenParams) => fn.init(redis, symbol, token),
+    info: (symbol: string) => fn.info(redis, symbol),
+    balance: (symbol: string, account: string) => fn.balance(redis, symbol, account),
+    supply: (symbol: string) => fn.supply(redis, symbol),
+    transfer: (symbol: string, leg: fn.TransferLeg & { opId?: string }) => fn.transfer(redis, symbol, leg),
+    burn: (symbol: string, burn: { account: string; amount: string; opId?: string }) => fn.burn(redis, symbol, burn),
+    transferBatch: (symbol: string, batch: { legs: fn.TransferLeg[]; opId?: string }) => fn.transferBatch(redis, symbol, batch),
+    top: (symbol: string, limit: number) => fn.top(redis, symbol, limit),
+    events: (symbol: string, query: { after?: string; count: number; account?: string }) => fn.events(redis, symbol, query),
+    version: () => fn.version(redis),
+    listTokens: (query: { cursor?: string; limit: number }) => listTokens(redis, query),
+  };
+}
+
+export type Ledger = ReturnType<typeof createLedger>;

@@ -1,0 +1,167 @@
+// Starts real redis-server processes on free loopback ports for tests and benchmarks, and
+// stops them afterwards. Nothing here is mocked: every server is a child process with its own
+// data directory under the OS temp dir.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient, createCluster } from 'redis';
+
+const startTimeoutMs = 10_000;
+const stopTimeoutMs = 5_000;
+const running = new Set<ChildProcess>();
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RedisServerOptions {
+  /** AOF with the given fsync policy; no persistence at all when unset. */
+  appendfsync?: 'always' | 'everysec' | 'no';
+  cluster?: boolean;
+  port?: number;
+  dir?: string;
+  extraArgs?: string[];
+}
+
+export interface RedisServer {
+  port: number;
+  url: string;
+  dir: string;
+  /** SIGKILL, no shutdown: what a crash looks like. */
+  kill9(): Promise<void>;
+  /** Start again on the same port and data directory (after kill9 or stop). */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function serverArgs(port: number, dir: string, options: RedisServerOptions): string[] {
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
+    '--save', '', '--daemonize', 'no', '--logfile', join(dir, 'redis.log'),
+    '--protected-mode', 'yes'];
+  if (options.appendfsync) args.push('--appendonly', 'yes', '--appendfsync', options.appendfsync);
+  else args.push('--appendonly', 'no');
+  if (options.cluster) args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-node-timeout', '2000');
+  return args.concat(options.extraArgs ?? []);
+}
+
+async function waitUntilPingable(port: number, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + startTimeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`redis-server on ${port} exited with ${child.exitCode}`);
+    const client = createClient({ socket: { port, host: '127.0.0.1', reconnectStrategy: false, connectTimeout: 500 } });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      // A restarted server answers LOADING while it replays the AOF.
+      const pong = await client.ping();
+      client.destroy();
+      if (pong === 'PONG') return;
+    } catch {
+      client.destroy();
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`redis-server on ${port} did not answer within ${startTimeoutMs} ms`);
+}
+
+function waitForExit(child: ChildProcess, timeoutMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); }, timeoutMs);
+    child.once('exit', () => { clearTimeout(timer); resolve(); });
+  });
+}
+
+export async function startRedis(options: RedisServerOptions = {}): Promise<RedisServer> {
+  const port = options.port ?? await freePort();
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'tally-redis-'));
+  let child: ChildProcess;
+  const launch = async () => {
+    child = spawn('redis-server', serverArgs(port, dir, options), { stdio: 'ignore' });
+    running.add(child);
+    child.once('exit', () => running.delete(child));
+    await waitUntilPingable(port, child);
+  };
+  await launch();
+  return {
+    port,
+    dir,
+    url: `redis://127.0.0.1:${port}`,
+    async kill9() {
+      child.kill('SIGKILL');
+      await waitForExit(child, stopTimeoutMs);
+    },
+    restart: launch,
+    async stop() {
+      child.kill('SIGTERM');
+      await waitForExit(child, stopTimeoutMs);
+      if (!options.dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface RedisClusterHandle {
+  nodes: RedisServer[];
+  rootNodes: { url: string }[];
+  stop(): Promise<void>;
+}
+
+/** A cluster of `masters` masters (no replicas), all 16384 slots assigned and agreed. */
+export async function startCluster(masters = 3): Promise<RedisClusterHandle> {
+  const nodes = await Promise.all(Array.from({ length: masters }, () => startRedis({ cluster: true })));
+  const clients = await Promise.all(nodes.map(async (node) => {
+    const client = createClient({ url: node.url });
+    client.on('error', () => {});
+    await client.connect();
+    return client;
+  }));
+  const slotsPerNode = Math.ceil(16384 / masters);
+  await Promise.all(clients.map(async (client, i) => {
+    const first = i * slotsPerNode;
+    const last = Math.min(16383, first + slotsPerNode - 1);
+    await client.sendCommand(['CLUSTER', 'ADDSLOTSRANGE', String(first), String(last)]);
+  }));
+  for (const node of nodes.slice(1)) await clients[0]!.sendCommand(['CLUSTER', 'MEET', '127.0.0.1', String(node.port)]);
+  const deadline = Date.now() + startTimeoutMs * 2;
+  for (;;) {
+    const states = await Promise.all(clients.map((c) => c.sendCommand(['CLUSTER', 'INFO'])));
+    const ok = states.every((s) => String(s).includes('cluster_state:ok') && String(s).includes(`cluster_known_nodes:${masters}`));
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error('the test cluster did not reach cluster_state:ok');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  clients.forEach((c) => c.destroy());
+  return {
+    nodes,
+    rootNodes: nodes.map((n) => ({ url: n.url })),
+    async stop() { await Promise.all(nodes.map((n) => n.stop())); },
+  };
+}
+
+export async function connect(url: string) {
+  const client = createClient({ url });
+  client.on('error', () => {});
+  await client.connect();
+  return client;
+}
+
+export async function connectCluster(rootNodes: { url: string }[]) {
+  const cluster = createCluster({ rootNodes });
+  cluster.on('error', () => {});
+  await cluster.connect();
+  return cluster;
+}
+
+/** Last resort for a test run that failed before its after-hooks ran. */
+process.once('exit', () => { for (const child of running) child.kill('SIGKILL'); });
