@@ -1,0 +1,187 @@
+// The snapshot content contract (SPEC §7): UTF-8 NDJSON, `\n` line ends, no spaces, keys in
+// a fixed order. Line 1 describes the token and timestamp; then one line per holder with a
+// balance > 0, sorted by (shard, realm, num). The same token and timestamp must give the same
+// bytes, hence the same CID, so every byte here is deliberate.
+
+import { Transform } from 'node:stream';
+import { SnapshotFormatError } from './errors.ts';
+import { compareEntityIds, isCanonicalEntityId, parseEntityId } from './hedera-ids.ts';
+import type { EntityId } from './hedera-ids.ts';
+
+export interface SnapshotHeader {
+  tokenId: string;
+  /** `mainnet` | `testnet` | `previewnet`, or null for a custom mirror node with no network. */
+  network: string | null;
+  /** Consensus timestamp of the balances, `seconds.nanoseconds` as the mirror node writes it. */
+  timestamp: string;
+  name: string;
+  symbol: string;
+  decimals: number;
+  totalSupply: string;
+  type: string;
+}
+
+export interface Holder {
+  account: string;
+  balance: string;
+}
+
+/** The CSV rendering's first line (`Accept: text/csv`). */
+export const csvHeaderLine = 'account,balance\n';
+/** Holder lines are < 100 chars and the header < 1 KiB; a longer line means the bytes are not a snapshot. */
+export const lineCharsMax = 64 * 1024;
+
+const timestampPattern = /^\d{1,10}(\.\d{1,9})?$/;
+const amountPattern = /^(0|[1-9][0-9]*)$/;
+const positiveAmountPattern = /^[1-9][0-9]*$/;
+/** Amounts are at most 78 digits (SPEC §2). */
+const amountDigitsMax = 78;
+/** A holder line exactly as holderLine writes it; parsing with a regex keeps the CSV path strict and fast. */
+const holderLinePattern = /^\{"account":"((?:0|[1-9]\d*)\.(?:0|[1-9]\d*)\.(?:0|[1-9]\d*))","balance":"([1-9]\d*)"\}$/;
+
+/** Line 1, keys in contract order, ending in `\n`. */
+export function headerLine(header: SnapshotHeader): string {
+  assertHeader(header);
+  // A fresh object literal fixes the key order whatever order the caller's object has.
+  const ordered = {
+    tokenId: header.tokenId,
+    network: header.network,
+    timestamp: header.timestamp,
+    name: header.name,
+    symbol: header.symbol,
+    decimals: header.decimals,
+    totalSupply: header.totalSupply,
+    type: header.type,
+  };
+  return `${JSON.stringify(ordered)}\n`;
+}
+
+/** One holder line, `{"account":"0.0.N","balance":"<integer>"}\n`; balance must be > 0. */
+export function holderLine(holder: Holder): string {
+  if (!isCanonicalEntityId(holder.account)) {
+    throw new SnapshotFormatError(`holder account ${JSON.stringify(holder.account)} is not a canonical Hedera id`);
+  }
+  if (!isPositiveAmount(holder.balance)) {
+    throw new SnapshotFormatError(`balance ${JSON.stringify(holder.balance)} of ${holder.account} is not an integer > 0`);
+  }
+  // Validated ids and digits need no JSON escaping, so concatenation is exact and cheap.
+  return `{"account":"${holder.account}","balance":"${holder.balance}"}\n`;
+}
+
+/**
+ * The whole snapshot as a byte stream: the header, then one chunk per batch of holders. Holders
+ * must arrive strictly ascending by (shard, realm, num); anything else is a broken invariant
+ * upstream and would change the bytes, so it throws instead of sorting (sorting would need
+ * the whole snapshot in memory).
+ */
+export async function* encodeSnapshot(
+  header: SnapshotHeader,
+  holderBatches: AsyncIterable<readonly Holder[]> | Iterable<readonly Holder[]>,
+): AsyncGenerator<Uint8Array> {
+  const encoder = new TextEncoder();
+  yield encoder.encode(headerLine(header));
+  let previous: EntityId | null = null;
+  for await (const batch of holderBatches) {
+    let text = '';
+    for (const holder of batch) {
+      const line = holderLine(holder);
+      const current = parseEntityId(holder.account);
+      if (previous !== null && compareEntityIds(previous, current) >= 0) {
+        throw new SnapshotFormatError(`holders out of order: ${current.id} after ${previous.id}`);
+      }
+      previous = current;
+      text += line;
+    }
+    if (text !== '') yield encoder.encode(text);
+  }
+}
+
+/**
+ * A byte stream transform from snapshot NDJSON to CSV: `account,balance` then one row per
+ * holder. Streams line by line, so memory stays bounded by lineCharsMax whatever the size.
+ */
+export function ndjsonToCsv(): Transform {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const state = { pending: '', lines: 0 };
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      try {
+        callback(null, convertText(state, decoder.decode(chunk, { stream: true })));
+      } catch (error) {
+        callback(asFormatError(error));
+      }
+    },
+    flush(callback) {
+      try {
+        const rest = convertText(state, decoder.decode());
+        if (state.pending !== '') throw new SnapshotFormatError('snapshot does not end with a newline');
+        if (state.lines === 0) throw new SnapshotFormatError('snapshot is empty');
+        callback(null, rest);
+      } catch (error) {
+        callback(asFormatError(error));
+      }
+    },
+  });
+}
+
+function convertText(state: { pending: string; lines: number }, text: string): string {
+  const parts = (state.pending + text).split('\n');
+  state.pending = parts.pop() ?? '';
+  if (state.pending.length > lineCharsMax) {
+    throw new SnapshotFormatError(`snapshot line ${state.lines + 1} is longer than ${lineCharsMax} characters`);
+  }
+  let out = '';
+  for (const line of parts) {
+    state.lines += 1;
+    out += state.lines === 1 ? csvFromHeader(line) : csvFromHolder(line, state.lines);
+  }
+  return out;
+}
+
+function csvFromHeader(line: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    throw new SnapshotFormatError('snapshot line 1 is not a JSON header');
+  }
+  if (parsed === null || typeof parsed !== 'object' || typeof (parsed as { tokenId?: unknown }).tokenId !== 'string') {
+    throw new SnapshotFormatError('snapshot line 1 is not a snapshot header');
+  }
+  return csvHeaderLine;
+}
+
+function csvFromHolder(line: string, lineNumber: number): string {
+  const match = holderLinePattern.exec(line);
+  if (match === null) throw new SnapshotFormatError(`snapshot line ${lineNumber} is not a holder line`);
+  return `${match[1]},${match[2]}\n`;
+}
+
+function assertHeader(header: SnapshotHeader): void {
+  const problems: string[] = [];
+  if (!isCanonicalEntityId(header.tokenId)) problems.push('tokenId must be a canonical Hedera id');
+  if (header.network !== null && typeof header.network !== 'string') problems.push('network must be a string or null');
+  if (typeof header.timestamp !== 'string' || !timestampPattern.test(header.timestamp)) {
+    problems.push('timestamp must be seconds.nanoseconds');
+  }
+  if (typeof header.name !== 'string') problems.push('name must be a string');
+  if (typeof header.symbol !== 'string') problems.push('symbol must be a string');
+  if (!Number.isSafeInteger(header.decimals) || header.decimals < 0) problems.push('decimals must be an integer >= 0');
+  if (!isAmount(header.totalSupply)) problems.push('totalSupply must be an integer string');
+  if (typeof header.type !== 'string' || header.type === '') problems.push('type must be a non-empty string');
+  if (problems.length > 0) throw new SnapshotFormatError(`invalid snapshot header: ${problems.join('; ')}`);
+}
+
+function isAmount(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= amountDigitsMax && amountPattern.test(value);
+}
+
+function isPositiveAmount(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= amountDigitsMax && positiveAmountPattern.test(value);
+}
+
+function asFormatError(error: unknown): Error {
+  if (error instanceof SnapshotFormatError) return error;
+  // TextDecoder with fatal: true throws a TypeError on invalid UTF-8.
+  return new SnapshotFormatError(`snapshot is not valid UTF-8 NDJSON: ${(error as Error).message}`);
+}
