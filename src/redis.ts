@@ -7,23 +7,45 @@ export type RedisConnection = RedisClientType | RedisClusterType;
 export interface RedisTarget {
   url?: string;
   clusterUrls?: string[];
+  /** A command without a reply by then fails with a TimeoutError (ledger calls retry safely). */
+  commandTimeoutMs?: number;
+  onError?: (error: Error) => void;
 }
 
 const connectTimeoutMs = 5_000;
+const commandTimeoutMsDefault = 5_000;
+const reconnectDelayMaxMs = 2_000;
+
+// Reconnect forever with capped exponential backoff: a Redis restart must not need a process
+// restart. While disconnected, commands fail at once (no offline queue) so that callers can
+// answer 503 instead of hanging.
+const socketOptions = {
+  connectTimeout: connectTimeoutMs,
+  reconnectStrategy: (retries: number) => Math.min(reconnectDelayMaxMs, 50 * 2 ** Math.min(retries, 6)),
+};
 
 export async function connectRedis(target: RedisTarget): Promise<RedisConnection> {
+  const commandTimeout = target.commandTimeoutMs ?? commandTimeoutMsDefault;
+  // node-redis emits 'error' on every failed reconnect; without a listener it would throw.
+  const onError = target.onError ?? (() => {});
   if (target.clusterUrls && target.clusterUrls.length > 0) {
     const cluster = createCluster({
       rootNodes: target.clusterUrls.map((url) => ({ url })),
-      defaults: { socket: { connectTimeout: connectTimeoutMs } },
+      defaults: { socket: socketOptions, disableOfflineQueue: true },
+      commandOptions: { timeout: commandTimeout },
     }) as unknown as RedisClusterType;
-    cluster.on('error', () => {});
+    cluster.on('error', onError);
     await cluster.connect();
     return cluster;
   }
   if (!target.url) throw new Error('REDIS_URL or REDIS_CLUSTER_URLS is required');
-  const client = createClient({ url: target.url, socket: { connectTimeout: connectTimeoutMs } }) as unknown as RedisClientType;
-  client.on('error', () => {});
+  const client = createClient({
+    url: target.url,
+    socket: socketOptions,
+    disableOfflineQueue: true,
+    commandOptions: { timeout: commandTimeout },
+  }) as unknown as RedisClientType;
+  client.on('error', onError);
   await client.connect();
   return client;
 }

@@ -3,6 +3,7 @@
 import type { RedisConnection } from '../redis.ts';
 import { toLedgerError } from './errors.ts';
 import { tokenKey } from './keys.ts';
+import { withRetries } from './retry.ts';
 
 export interface TokenParams {
   name: string;
@@ -53,10 +54,14 @@ export interface EventsPage {
 
 type Reply = unknown;
 
-async function call(redis: RedisConnection, fn: string, symbol: string, args: string[], readOnly = false): Promise<Reply> {
+/**
+ * Calls a function. Read-only calls and writes with an opId (`retrySafe`) are repeated after a
+ * connection failure (see retry.ts); other writes never are.
+ */
+async function call(redis: RedisConnection, fn: string, symbol: string, args: string[], mode: 'read' | 'write', retrySafe = mode === 'read'): Promise<Reply> {
   const options = { keys: [tokenKey(symbol)], arguments: args };
   try {
-    return readOnly ? await redis.fCallRo(fn, options) : await redis.fCall(fn, options);
+    return await withRetries(() => (mode === 'read' ? redis.fCallRo(fn, options) : redis.fCall(fn, options)), retrySafe);
   } catch (error) {
     throw toLedgerError(error);
   }
@@ -74,12 +79,12 @@ function pairs(flat: string[]): Map<string, string> {
 export async function init(redis: RedisConnection, symbol: string, token: TokenParams): Promise<'created' | 'exists'> {
   const args = [token.name, String(token.decimals), token.totalSupply, token.treasury];
   if (token.opTtlSeconds !== undefined) args.push(String(token.opTtlSeconds));
-  const reply = await call(redis, 'ledger_init', symbol, args);
+  const reply = await call(redis, 'ledger_init', symbol, args, 'write', true);
   return Number(reply) === 1 ? 'created' : 'exists';
 }
 
 export async function info(redis: RedisConnection, symbol: string): Promise<TokenInfo> {
-  const fields = pairs(strings(await call(redis, 'ledger_info', symbol, [], true)));
+  const fields = pairs(strings(await call(redis, 'ledger_info', symbol, [], 'read')));
   return {
     name: fields.get('name')!,
     symbol: fields.get('symbol')!,
@@ -94,37 +99,37 @@ export async function info(redis: RedisConnection, symbol: string): Promise<Toke
 }
 
 export async function balance(redis: RedisConnection, symbol: string, account: string): Promise<string> {
-  return String(await call(redis, 'ledger_balance', symbol, [account], true));
+  return String(await call(redis, 'ledger_balance', symbol, [account], 'read'));
 }
 
 export async function supply(redis: RedisConnection, symbol: string): Promise<{ totalSupply: string; circulatingSupply: string }> {
-  const [totalSupply, circulatingSupply] = strings(await call(redis, 'ledger_supply', symbol, [], true));
+  const [totalSupply, circulatingSupply] = strings(await call(redis, 'ledger_supply', symbol, [], 'read'));
   return { totalSupply: totalSupply!, circulatingSupply: circulatingSupply! };
 }
 
 export async function transfer(redis: RedisConnection, symbol: string, leg: TransferLeg & { opId?: string }): Promise<TransferReceipt> {
   const args = [leg.from, leg.to, leg.amount];
   if (leg.opId !== undefined) args.push(leg.opId);
-  const [eventId, fromBalance, toBalance] = strings(await call(redis, 'ledger_transfer', symbol, args));
+  const [eventId, fromBalance, toBalance] = strings(await call(redis, 'ledger_transfer', symbol, args, 'write', leg.opId !== undefined));
   return { eventId: eventId!, fromBalance: fromBalance!, toBalance: toBalance! };
 }
 
 export async function burn(redis: RedisConnection, symbol: string, burn: { account: string; amount: string; opId?: string }): Promise<BurnReceipt> {
   const args = [burn.account, burn.amount];
   if (burn.opId !== undefined) args.push(burn.opId);
-  const [eventId, balanceAfter, circulatingSupply] = strings(await call(redis, 'ledger_burn', symbol, args));
+  const [eventId, balanceAfter, circulatingSupply] = strings(await call(redis, 'ledger_burn', symbol, args, 'write', burn.opId !== undefined));
   return { eventId: eventId!, balance: balanceAfter!, circulatingSupply: circulatingSupply! };
 }
 
 export async function transferBatch(redis: RedisConnection, symbol: string, batch: { legs: TransferLeg[]; opId?: string }): Promise<BatchReceipt> {
   const args = [batch.opId ?? '-', String(batch.legs.length)];
   for (const leg of batch.legs) args.push(leg.from, leg.to, leg.amount);
-  const [eventId, legs] = strings(await call(redis, 'ledger_transfer_batch', symbol, args));
+  const [eventId, legs] = strings(await call(redis, 'ledger_transfer_batch', symbol, args, 'write', batch.opId !== undefined));
   return { eventId: eventId!, legs: Number(legs) };
 }
 
 export async function top(redis: RedisConnection, symbol: string, limit: number): Promise<Holder[]> {
-  const flat = strings(await call(redis, 'ledger_top', symbol, [String(limit)], true));
+  const flat = strings(await call(redis, 'ledger_top', symbol, [String(limit)], 'read'));
   const holders: Holder[] = [];
   for (let i = 0; i + 1 < flat.length; i += 2) holders.push({ account: flat[i]!, balance: flat[i + 1]! });
   return holders;
@@ -149,7 +154,7 @@ export async function events(redis: RedisConnection, symbol: string, query: { af
   const after = query.after ?? '-';
   const args = [after, String(query.count)];
   if (query.account !== undefined) args.push(query.account);
-  const reply = await call(redis, 'ledger_events', symbol, args, true) as [string, unknown][];
+  const reply = await call(redis, 'ledger_events', symbol, args, 'read') as [string, unknown][];
   const page: EventsPage = { events: [], next: after };
   for (const [id, rawFields] of reply) {
     const fields = rawFields instanceof Map ? new Map([...rawFields].map(([k, v]) => [String(k), String(v)])) : pairs(strings(rawFields));
@@ -161,5 +166,5 @@ export async function events(redis: RedisConnection, symbol: string, query: { af
 }
 
 export async function version(redis: RedisConnection): Promise<string> {
-  return String(await call(redis, 'ledger_version', 'TALLY', [], true));
+  return String(await call(redis, 'ledger_version', 'TALLY', [], 'read'));
 }

@@ -55,7 +55,7 @@ describe('ledger under concurrency', function () {
     expect(balances.reduce((a, b) => a + b, 0n)).to.equal(BigInt(circulatingSupply));
 
     const entries = await redis.xRange(`token:{${sym}}:log`, '-', '+');
-    const operations = entries.filter((e) => e.message.type === 'transfer' || e.message.type === 'burn');
+    const operations = (entries ?? []).filter((e) => e.message.type === 'transfer' || e.message.type === 'burn');
     expect(operations).to.have.length(committed.size);
     for (const entry of operations) {
       const reply = committed.get(entry.id);

@@ -350,7 +350,7 @@ describe('ledger functions', () => {
       const first = await ledger.events(redis, sym, { count: 5, account: 'ghost' });
       expect(first.events).to.have.length(0);
       const all = await redis.xRange(`token:{${sym}}:log`, '-', '+', { COUNT: 10_000 });
-      expect(first.next).to.equal(all.at(-1)!.id);
+      expect(first.next).to.equal(all!.at(-1)!.id);
       const second = await ledger.events(redis, sym, { count: 5, account: 'ghost', after: first.next });
       expect(second.events.map((e) => e.id)).to.deep.equal([last.eventId]);
     });

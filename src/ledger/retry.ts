@@ -1,0 +1,41 @@
+// Safe retries for ledger calls. A call that failed on the connection (socket closed, timeout,
+// client offline) may or may not have run on the server. Repeating it is safe only when it cannot
+// apply twice: read-only functions, and writes that carry an opId (a repeat returns the recorded
+// reply). Writes without an opId are never retried: the caller gets the connection error.
+import { ErrorReply } from 'redis';
+
+export interface RetryPolicy {
+  attemptsMax: number;
+  firstDelayMs: number;
+  delayMaxMs: number;
+}
+
+export const defaultRetryPolicy: RetryPolicy = { attemptsMax: 5, firstDelayMs: 50, delayMaxMs: 1_000 };
+
+/** A failure of the connection rather than an answer from the server. */
+export function isConnectionError(error: unknown): boolean {
+  if (!(error instanceof Error) || error instanceof ErrorReply) return false;
+  // node-redis: SocketClosedUnexpectedlyError, ClientOfflineError, ClientClosedError,
+  // ConnectionTimeoutError, TimeoutError, SocketTimeoutError; plus raw socket errors and the
+  // cluster's "no node reachable" errors while a master restarts.
+  return /Socket|Offline|Closed|Timeout|ECONNREFUSED|ECONNRESET|EPIPE|RootNodesUnavailable|MaxCommandRedirections|LOADING|CLUSTERDOWN|TRYAGAIN/i
+    .test(`${error.name} ${(error as { code?: string }).code ?? ''} ${error.message}`);
+}
+
+/** Redis' own transient replies: the call did not run and can always be repeated. */
+function isTransientReply(error: unknown): boolean {
+  return error instanceof ErrorReply && /^(LOADING|TRYAGAIN|CLUSTERDOWN|MASTERDOWN)\b/.test(error.message);
+}
+
+export async function withRetries<T>(run: () => Promise<T>, retrySafe: boolean, policy = defaultRetryPolicy): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      const retryable = isTransientReply(error) || (retrySafe && isConnectionError(error));
+      if (!retryable || attempt >= policy.attemptsMax) throw error;
+      const delayMs = Math.min(policy.delayMaxMs, policy.firstDelayMs * 2 ** (attempt - 1));
+      await new Promise((resolve) => setTimeout(resolve, delayMs * (0.5 + Math.random() / 2)));
+    }
+  }
+}
