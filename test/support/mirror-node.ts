@@ -1,0 +1,652 @@
+// A local Hedera mirror node speaking the real REST API v1 over generated holders, for tests
+// and benchmarks. It follows the mirror node's own code and fixtures
+// (../shared/hedera/examples): order defaults to desc, limit defaults to 25 and is silently
+// capped at 100, links.next is the request path keeping every query parameter with
+// account.id replaced by gt:LAST (lt:LAST in desc order) and is set only on a full page,
+// unknown tokens answer 200 with an empty list on /balances and 404 on /tokens/{id},
+// balances are JSON numbers even above 2^53, a timestamp filter answers from the latest
+// balance snapshot at or before it. On top: a token-bucket rate limit answering 429 like the
+// public gateway (Traefik: Retry-After seconds and X-Retry-In as a Go duration), and faults.
+
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface FakeHolder {
+  account: string;
+  balance: bigint;
+}
+
+export interface FakeToken {
+  tokenId: string;
+  name: string;
+  symbol: string;
+  decimals: number;
+  totalSupply: bigint | string;
+  type?: 'FUNGIBLE_COMMON' | 'NON_FUNGIBLE_UNIQUE';
+  holders: FakeHolder[];
+}
+
+export interface MirrorFaults {
+  /** Every Nth request (counted over requests past the rate limit) answers `failStatus`. */
+  failEveryNth?: number;
+  failStatus?: 500 | 502 | 503 | 504;
+  /** Every request answers this status (a mirror node that is down). */
+  alwaysStatus?: number;
+  /** Every Nth request answers 429 as the gateway would. */
+  throttleEveryNth?: number;
+  /** Wait this long before answering every `delayEveryNth`-th request (default: every request). */
+  delayMs?: number;
+  delayEveryNth?: number;
+  /** Every Nth request sends the headers and half the body, then destroys the socket. */
+  cutEveryNth?: number;
+  /** Every Nth request answers 200 with a body that is not JSON. */
+  garbageEveryNth?: number;
+  /** Headers sent with injected failures and 429s, e.g. '1', an HTTP date, '250ms'. */
+  retryAfter?: string;
+  xRetryIn?: string;
+  /** Rewrites links.next of balance pages (to simulate a hostile or broken server). */
+  rewriteNext?: (next: string) => string | null;
+  /** Rewrites every 200 JSON body (to simulate wrong shapes). */
+  rewriteBody?: (body: string, path: string) => string;
+}
+
+export interface StartMirrorNodeOptions {
+  tokens: FakeToken[];
+  /** Consensus timestamp of the initial balance snapshot. */
+  snapshotTimestamp?: string;
+  /** Requests per second the gateway allows (token bucket, burst = 1 s worth); absent = no limit. */
+  rateLimitRps?: number;
+  faults?: MirrorFaults;
+  /** Serve under this path (e.g. '/mirror') while links stay '/api/v1/...', as behind a proxy. */
+  pathPrefix?: string;
+}
+
+export interface RequestRecord {
+  path: string;
+  query: string;
+  status: number;
+  atMs: number;
+}
+
+export interface MirrorNodeStats {
+  requests: number;
+  tooManyRequests: number;
+  faultsInjected: number;
+  byPath: Record<string, number>;
+  /** The `timestamp` parameter of every balances request, '' when absent. */
+  balanceTimestamps: string[];
+  requestLog: RequestRecord[];
+}
+
+export interface FakeMirrorNode {
+  /** Base URL to give the client (includes pathPrefix). */
+  url: string;
+  stats: MirrorNodeStats;
+  setFaults(faults: MirrorFaults): void;
+  /** Records a newer balance snapshot; tokens not listed keep their holders. */
+  publishSnapshot(timestamp: string, holdersByToken: Record<string, FakeHolder[]>): void;
+  latestSnapshotTimestamp(): string;
+  resetStats(): void;
+  close(): Promise<void>;
+}
+
+/** Mirror node defaults (config.response.limit). */
+const limitDefault = 25;
+const limitMax = 100;
+const requestLogMax = 200_000;
+const defaultSnapshotTimestamp = '1716885861.254421003';
+const acceptedBalanceParams = new Set(['account.id', 'account.balance', 'account.publickey', 'limit', 'order', 'timestamp']);
+
+interface Entity {
+  shard: bigint;
+  realm: bigint;
+  num: bigint;
+}
+
+interface Row {
+  entity: Entity;
+  account: string;
+  balance: bigint;
+}
+
+interface TokenState {
+  info: FakeToken;
+  /** Holder sets by snapshot timestamp (ns), each sorted by account. */
+  history: Array<{ atNs: bigint; rows: Row[] }>;
+}
+
+type Query = Map<string, string | string[]>;
+type Condition = { op: string; value: string };
+
+export async function startMirrorNode(options: StartMirrorNodeOptions): Promise<FakeMirrorNode> {
+  const firstSnapshotNs = parseTimestampNs(options.snapshotTimestamp ?? defaultSnapshotTimestamp);
+  const snapshotsNs: bigint[] = [firstSnapshotNs];
+  const tokens = new Map<string, TokenState>();
+  for (const token of options.tokens) {
+    const id = entityToString(parseEntityText(token.tokenId) ?? fail(`bad tokenId ${token.tokenId}`));
+    tokens.set(id, { info: token, history: [{ atNs: firstSnapshotNs, rows: toRows(token.holders) }] });
+  }
+  let faults: MirrorFaults = options.faults ?? {};
+  const stats = emptyStats();
+  const bucket = createBucket(options.rateLimitRps);
+  const prefix = (options.pathPrefix ?? '').replace(/\/$/, '');
+  const timers = new Set<NodeJS.Timeout>();
+  let sequence = 0;
+
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = prefix !== '' && url.pathname.startsWith(prefix) ? url.pathname.slice(prefix.length) : url.pathname;
+    stats.requests += 1;
+    stats.byPath[routeName(path)] = (stats.byPath[routeName(path)] ?? 0) + 1;
+    const record = (status: number) => {
+      if (stats.requestLog.length < requestLogMax) {
+        stats.requestLog.push({ path, query: url.search, status, atMs: performance.now() });
+      }
+    };
+    if (!bucket.take()) {
+      stats.tooManyRequests += 1;
+      record(429);
+      return sendThrottled(res, bucket.waitMs());
+    }
+    sequence += 1;
+    const n = sequence;
+    const respond = () => {
+      const status = answer(n, path, url, res);
+      record(status);
+    };
+    const delayMs = faults.delayMs ?? 0;
+    if (delayMs > 0 && n % (faults.delayEveryNth ?? 1) === 0) {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        if (!res.destroyed) respond();
+      }, delayMs);
+      timers.add(timer);
+    } else {
+      respond();
+    }
+  });
+
+  function answer(n: number, path: string, url: URL, res: http.ServerResponse): number {
+    const injected = injectFault(n, res);
+    if (injected !== null) return injected;
+    const { status, body } = route(path, url);
+    const finalBody = status === 200 && faults.rewriteBody ? faults.rewriteBody(body, path) : body;
+    if (faults.cutEveryNth && n % faults.cutEveryNth === 0) {
+      stats.faultsInjected += 1;
+      return sendCut(res, status, finalBody);
+    }
+    sendJson(res, status, finalBody);
+    return status;
+  }
+
+  function injectFault(n: number, res: http.ServerResponse): number | null {
+    const headers = retryHeaders(faults);
+    if (faults.alwaysStatus) {
+      stats.faultsInjected += 1;
+      sendJson(res, faults.alwaysStatus, errorBody('Service Unavailable'), headers);
+      return faults.alwaysStatus;
+    }
+    if (faults.throttleEveryNth && n % faults.throttleEveryNth === 0) {
+      stats.faultsInjected += 1;
+      stats.tooManyRequests += 1;
+      res.writeHead(429, { 'content-type': 'text/plain', ...headers }).end('Too Many Requests');
+      return 429;
+    }
+    if (faults.failEveryNth && n % faults.failEveryNth === 0) {
+      stats.faultsInjected += 1;
+      const status = faults.failStatus ?? 503;
+      sendJson(res, status, errorBody(http.STATUS_CODES[status] ?? 'Error'), headers);
+      return status;
+    }
+    if (faults.garbageEveryNth && n % faults.garbageEveryNth === 0) {
+      stats.faultsInjected += 1;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('<html><body>upstream hiccup</body></html>');
+      return 200;
+    }
+    return null;
+  }
+
+  function route(path: string, url: URL): { status: number; body: string } {
+    const balances = /^\/api\/v1\/tokens\/([^/]+)\/balances$/.exec(path);
+    if (balances) return tokenBalances(decodeURIComponent(balances[1] as string), path, url);
+    const token = /^\/api\/v1\/tokens\/([^/]+)$/.exec(path);
+    if (token) return tokenInfo(decodeURIComponent(token[1] as string));
+    if (path === '/api/v1/balances') return accountBalances(path, url);
+    return { status: 404, body: errorBody('Not found') };
+  }
+
+  function tokenInfo(idText: string): { status: number; body: string } {
+    const entity = parseTokenPathId(idText);
+    if (entity === null) return { status: 400, body: errorBody('Invalid parameter: tokenid') };
+    const state = tokens.get(entityToString(entity));
+    if (state === undefined) return { status: 404, body: errorBody('Not found') };
+    return { status: 200, body: tokenInfoBody(state.info, entityToString(entity)) };
+  }
+
+  function tokenBalances(idText: string, path: string, url: URL): { status: number; body: string } {
+    const entity = parseTokenPathId(idText);
+    if (entity === null) return { status: 400, body: errorBody('Invalid parameter: tokenid') };
+    const query = parseQuery(url);
+    stats.balanceTimestamps.push(url.searchParams.getAll('timestamp').join('&'));
+    const invalid = validateBalanceQuery(query);
+    if (invalid !== null) return { status: 400, body: errorBody(invalid) };
+    const state = tokens.get(entityToString(entity));
+    const snapshotNs = resolveSnapshot(snapshotsNs, values(query, 'timestamp'));
+    if (state === undefined || snapshotNs === null) return { status: 200, body: emptyPage() };
+    const rows = rowsAt(state, snapshotNs);
+    const { limit, order } = pageParams(query);
+    const page = selectRows(rows, values(query, 'account.id'), values(query, 'account.balance'), order, limit);
+    if (page.length === 0) return { status: 200, body: emptyPage() };
+    let next = page.length === limit ? nextLink(path, query, (page.at(-1) as Row).account, order) : null;
+    if (next !== null && faults.rewriteNext) next = faults.rewriteNext(next);
+    return { status: 200, body: balancesBody(formatTimestamp(snapshotNs), page, state.info.decimals, next) };
+  }
+
+  function accountBalances(path: string, url: URL): { status: number; body: string } {
+    const query = parseQuery(url);
+    const invalid = validateBalanceQuery(query);
+    if (invalid !== null) return { status: 400, body: errorBody(invalid) };
+    const snapshotNs = resolveSnapshot(snapshotsNs, values(query, 'timestamp'));
+    if (snapshotNs === null) return { status: 200, body: emptyPage() };
+    // One row: the treasury 0.0.2, always present in a balance snapshot.
+    const { limit, order } = pageParams(query);
+    const next = limit === 1 ? nextLink(path, query, '0.0.2', order) : null;
+    const body = `{"timestamp":"${formatTimestamp(snapshotNs)}","balances":[{"account":"0.0.2","balance":5000000000000000000,"tokens":[]}],"links":{"next":${JSON.stringify(next)}}}`;
+    return { status: 200, body };
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}${prefix}`,
+    stats,
+    setFaults(next) {
+      faults = next;
+    },
+    publishSnapshot(timestamp, holdersByToken) {
+      const atNs = parseTimestampNs(timestamp);
+      if (atNs <= (snapshotsNs.at(-1) as bigint)) fail('snapshots must be published in increasing timestamp order');
+      snapshotsNs.push(atNs);
+      for (const [tokenId, holders] of Object.entries(holdersByToken)) {
+        const state = tokens.get(tokenId) ?? fail(`unknown token ${tokenId}`);
+        state.history.push({ atNs, rows: toRows(holders) });
+      }
+    },
+    latestSnapshotTimestamp: () => formatTimestamp(snapshotsNs.at(-1) as bigint),
+    resetStats() {
+      Object.assign(stats, emptyStats());
+    },
+    async close() {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * Deterministic holders for tests and benchmarks: distinct accounts spread over a few
+ * realms and shards, in shuffled order, balances from 1 up to ~2^80 with a share right above
+ * 2^53 (where doubles stop being exact). `zeroBalances` extra accounts hold 0.
+ */
+export function generateHolders(options: { count: number; seed?: number; zeroBalances?: number }): FakeHolder[] {
+  const random = seededRandom(options.seed ?? 1);
+  const used = new Set<string>();
+  const holders: FakeHolder[] = [];
+  const total = options.count + (options.zeroBalances ?? 0);
+  while (holders.length < total) {
+    const bucket = random() % 10n;
+    const account = bucket === 0n ? `1.0.${random() % 100_000n}` : bucket === 1n ? `0.1.${random() % 100_000n}` : `0.0.${random() % 10_000_000n}`;
+    if (used.has(account)) continue;
+    used.add(account);
+    const balance = holders.length >= options.count ? 0n : randomBalance(random, holders.length);
+    holders.push({ account, balance });
+  }
+  return holders;
+}
+
+function randomBalance(random: () => bigint, index: number): bigint {
+  if (index % 4 === 0) return 2n ** 53n + (random() % 1000n); // just above the exact range of doubles
+  if (index % 4 === 1) return 1n + (random() % 1_000_000n);
+  return 1n + ((random() << 16n) | (random() % 65_536n)); // up to ~2^80
+}
+
+/** xorshift64*: reproducible across runs, enough for test data. */
+function seededRandom(seed: number): () => bigint {
+  let state = BigInt(seed) * 0x9e3779b97f4a7c15n + 1n;
+  const mask = (1n << 64n) - 1n;
+  return () => {
+    state ^= state >> 12n;
+    state ^= (state << 25n) & mask;
+    state ^= state >> 27n;
+    state &= mask;
+    return ((state * 0x2545f4914f6cdd1dn) & mask) >> 1n;
+  };
+}
+
+// ---------------------------------------------------------------- queries
+
+function parseQuery(url: URL): Query {
+  // Express/qs semantics: first appearance fixes the key's position; repeats become arrays.
+  const query: Query = new Map();
+  for (const [key, value] of url.searchParams) {
+    const existing = query.get(key);
+    if (existing === undefined) query.set(key, value);
+    else query.set(key, ([] as string[]).concat(existing, value));
+  }
+  return query;
+}
+
+function values(query: Query, key: string): string[] {
+  const value = query.get(key);
+  return value === undefined ? [] : ([] as string[]).concat(value);
+}
+
+function validateBalanceQuery(query: Query): string | null {
+  for (const key of query.keys()) {
+    if (!acceptedBalanceParams.has(key)) return `Unknown query parameter: ${key}`;
+  }
+  const checks: Array<[string, (c: Condition) => boolean]> = [
+    ['account.id', (c) => isOp(c.op, ['eq', 'gt', 'gte', 'lt', 'lte', 'ne']) && parseEntityText(c.value) !== null],
+    ['account.balance', (c) => isOp(c.op, ['eq', 'gt', 'gte', 'lt', 'lte', 'ne']) && /^\d{1,19}$/.test(c.value)],
+    ['timestamp', (c) => isOp(c.op, ['eq', 'gt', 'gte', 'lt', 'lte']) && /^\d{1,10}(\.\d{1,9})?$/.test(c.value)],
+    ['limit', (c) => c.op === 'eq' && /^\d{1,19}$/.test(c.value) && BigInt(c.value) > 0n],
+    ['order', (c) => c.op === 'eq' && /^(asc|desc)$/i.test(c.value)],
+  ];
+  for (const [key, valid] of checks) {
+    if (!values(query, key).every((raw) => { const c = condition(raw); return c !== null && valid(c); })) {
+      return `Invalid parameter: ${key}`;
+    }
+  }
+  return null;
+}
+
+function pageParams(query: Query): { limit: number; order: 'asc' | 'desc' } {
+  const limitText = values(query, 'limit').at(-1);
+  const limit = limitText === undefined ? limitDefault : Number(BigInt(limitText) > BigInt(limitMax) ? limitMax : limitText);
+  const order = (values(query, 'order').at(-1) ?? 'desc').toLowerCase() === 'asc' ? 'asc' : 'desc';
+  return { limit, order };
+}
+
+function condition(raw: string): Condition | null {
+  const parts = raw.split(':');
+  if (parts.length === 1) return { op: 'eq', value: parts[0] as string };
+  if (parts.length === 2) return { op: parts[0] as string, value: parts[1] as string };
+  return null;
+}
+
+function isOp(op: string, allowed: string[]): boolean {
+  return allowed.includes(op);
+}
+
+/** The mirror node's getNextParamQueries + updateReqQuery, over an insertion-ordered query. */
+function nextLink(path: string, original: Query, lastAccount: string, order: 'asc' | 'desc'): string {
+  const query: Query = new Map(original);
+  const field = 'account.id';
+  const pattern = order === 'asc' ? /gt[e]?:/ : /lt[e]?:/;
+  const insertValue = `${order === 'asc' ? 'gt' : 'lt'}:${lastAccount}`;
+  const fieldValues = query.get(field);
+  const patternMatch = fieldValues !== undefined && pattern.test(String(fieldValues));
+  if (Array.isArray(fieldValues)) query.set(field, fieldValues.filter((value) => !pattern.test(value)));
+  else if (patternMatch) query.delete(field);
+  if (query.has(field)) {
+    if (/^[gl]t[e]?:/.test(String(fieldValues))) query.set(field, values(query, field).concat(insertValue));
+  } else {
+    query.set(field, insertValue);
+  }
+  const pairs: string[] = [];
+  for (const [key, value] of query) for (const v of ([] as string[]).concat(value)) pairs.push(`${key}=${v}`);
+  return `${path}?${pairs.join('&')}`;
+}
+
+// ---------------------------------------------------------------- data
+
+function selectRows(rows: Row[], idFilters: string[], balanceFilters: string[], order: 'asc' | 'desc', limit: number): Row[] {
+  const idConditions = idFilters.map((raw) => {
+    const c = condition(raw) as Condition;
+    return { op: c.op, entity: parseEntityText(c.value) as Entity };
+  });
+  const balanceConditions = balanceFilters.map((raw) => {
+    const c = condition(raw) as Condition;
+    return { op: c.op, value: BigInt(c.value) };
+  });
+  const [from, to] = idRange(rows, idConditions);
+  const picked: Row[] = [];
+  const step = order === 'asc' ? 1 : -1;
+  for (let i = order === 'asc' ? from : to - 1; i >= from && i < to && picked.length < limit; i += step) {
+    const row = rows[i] as Row;
+    const idOk = idConditions.every((c) => c.op !== 'ne' || compareEntities(row.entity, c.entity) !== 0);
+    if (idOk && balanceConditions.every((c) => compareWith(c.op, compareBig(row.balance, c.value)))) picked.push(row);
+  }
+  return picked;
+}
+
+/** Index range [from, to) of rows matching the account.id range conditions (binary search). */
+function idRange(rows: Row[], conditions: Array<{ op: string; entity: Entity }>): [number, number] {
+  let from = 0;
+  let to = rows.length;
+  for (const { op, entity } of conditions) {
+    if (op === 'gt') from = Math.max(from, upperBound(rows, entity));
+    if (op === 'gte' || op === 'eq') from = Math.max(from, lowerBound(rows, entity));
+    if (op === 'lt') to = Math.min(to, lowerBound(rows, entity));
+    if (op === 'lte' || op === 'eq') to = Math.min(to, upperBound(rows, entity));
+  }
+  return [from, Math.max(from, to)];
+}
+
+function lowerBound(rows: Row[], entity: Entity): number {
+  let lo = 0;
+  let hi = rows.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (compareEntities((rows[mid] as Row).entity, entity) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function upperBound(rows: Row[], entity: Entity): number {
+  let lo = 0;
+  let hi = rows.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (compareEntities((rows[mid] as Row).entity, entity) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function rowsAt(state: TokenState, snapshotNs: bigint): Row[] {
+  let rows: Row[] = [];
+  for (const entry of state.history) if (entry.atNs <= snapshotNs) rows = entry.rows;
+  return rows;
+}
+
+/** The latest snapshot within the timestamp conditions (eq means at or before, as on the mirror node). */
+function resolveSnapshot(snapshotsNs: bigint[], filters: string[]): bigint | null {
+  let lower = 0n;
+  let upper = 2n ** 63n - 1n;
+  for (const raw of filters) {
+    const c = condition(raw) as Condition;
+    const value = parseTimestampNs(c.value);
+    if (c.op === 'eq' || c.op === 'lte') upper = value < upper ? value : upper;
+    if (c.op === 'lt') upper = value - 1n < upper ? value - 1n : upper;
+    if (c.op === 'gte') lower = value > lower ? value : lower;
+    if (c.op === 'gt') lower = value + 1n > lower ? value + 1n : lower;
+  }
+  let found: bigint | null = null;
+  for (const at of snapshotsNs) if (at >= lower && at <= upper) found = at;
+  return found;
+}
+
+function toRows(holders: FakeHolder[]): Row[] {
+  const rows = holders.map((h) => {
+    const entity = parseEntityText(h.account) ?? fail(`bad account ${h.account}`);
+    return { entity, account: entityToString(entity), balance: h.balance };
+  });
+  return rows.sort((a, b) => compareEntities(a.entity, b.entity));
+}
+
+// ---------------------------------------------------------------- ids and timestamps
+
+/** `N`, `R.N` or `S.R.N` (mirror node accepts the short forms). */
+function parseEntityText(text: string): Entity | null {
+  if (!/^(\d{1,10}\.){0,2}\d{1,19}$/.test(text)) return null;
+  const parts = text.split('.').map((p) => BigInt(p));
+  while (parts.length < 3) parts.unshift(0n);
+  const [shard, realm, num] = parts as [bigint, bigint, bigint];
+  return { shard, realm, num };
+}
+
+/** Token path ids: entity forms, or a 40-hex "long zero" EVM address with optional 0x / shard.realm. prefix. */
+function parseTokenPathId(text: string): Entity | null {
+  const entity = parseEntityText(text);
+  if (entity !== null) return entity;
+  // `0x` is allowed only without the shard.realm. prefix (0.0.0x... is invalid, see invalid-token-id.json).
+  const match = /^(?:\d{1,10}\.\d{1,10}\.([0-9A-Fa-f]{40})|(?:0x)?([0-9A-Fa-f]{40}))$/.exec(text);
+  if (match === null) return null;
+  const hex = (match[1] ?? match[2]) as string;
+  const shard = BigInt(`0x${hex.slice(0, 8)}`);
+  const realm = BigInt(`0x${hex.slice(8, 24)}`);
+  const num = BigInt(`0x${hex.slice(24)}`);
+  return shard < 1024n && realm < 65536n && num < 2n ** 38n ? { shard, realm, num } : null;
+}
+
+function entityToString(entity: Entity): string {
+  return `${entity.shard}.${entity.realm}.${entity.num}`;
+}
+
+function compareEntities(a: Entity, b: Entity): number {
+  return compareBig(a.shard, b.shard) || compareBig(a.realm, b.realm) || compareBig(a.num, b.num);
+}
+
+function compareBig(a: bigint, b: bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function compareWith(op: string, comparison: number): boolean {
+  switch (op) {
+    case 'gt': return comparison > 0;
+    case 'gte': return comparison >= 0;
+    case 'lt': return comparison < 0;
+    case 'lte': return comparison <= 0;
+    case 'ne': return comparison !== 0;
+    default: return comparison === 0;
+  }
+}
+
+function parseTimestampNs(text: string): bigint {
+  const [seconds, nanos = ''] = text.split('.');
+  return BigInt(seconds as string) * 1_000_000_000n + BigInt(nanos.padEnd(9, '0') || '0');
+}
+
+function formatTimestamp(ns: bigint): string {
+  return `${ns / 1_000_000_000n}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}`;
+}
+
+// ---------------------------------------------------------------- bodies
+
+/** Written by hand: balances must be raw JSON numbers, exact beyond 2^53. */
+function balancesBody(timestamp: string, rows: Row[], decimals: number, next: string | null): string {
+  const items = rows.map((r) => `{"account":"${r.account}","balance":${r.balance},"decimals":${decimals}}`);
+  return `{"timestamp":"${timestamp}","balances":[${items.join(',')}],"links":{"next":${JSON.stringify(next)}}}`;
+}
+
+function emptyPage(): string {
+  return '{"timestamp":null,"balances":[],"links":{"next":null}}';
+}
+
+function tokenInfoBody(token: FakeToken, tokenId: string): string {
+  // Field names and string-typed numbers as in tokens_id/no-params.json.
+  return JSON.stringify({
+    token_id: tokenId,
+    symbol: token.symbol,
+    admin_key: null,
+    created_timestamp: '1234567890.000000002',
+    decimals: String(token.decimals),
+    deleted: false,
+    freeze_default: false,
+    initial_supply: String(token.totalSupply),
+    max_supply: '9223372036854775807',
+    memo: '',
+    modified_timestamp: '1234567890.000000003',
+    name: token.name,
+    pause_status: 'NOT_APPLICABLE',
+    supply_type: 'INFINITE',
+    total_supply: String(token.totalSupply),
+    treasury_account_id: '0.0.98',
+    type: token.type ?? 'FUNGIBLE_COMMON',
+    custom_fees: { created_timestamp: '1234567890.000000002', fixed_fees: [], fractional_fees: [] },
+  });
+}
+
+function errorBody(message: string): string {
+  return JSON.stringify({ _status: { messages: [{ message }] } });
+}
+
+// ---------------------------------------------------------------- transport
+
+function sendJson(res: http.ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...headers });
+  res.end(body);
+}
+
+function sendCut(res: http.ServerResponse, status: number, body: string): number {
+  const bytes = Buffer.from(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': bytes.length });
+  res.write(bytes.subarray(0, Math.floor(bytes.length / 2)), () => res.socket?.destroy());
+  return status;
+}
+
+function sendThrottled(res: http.ServerResponse, waitMs: number): void {
+  res.writeHead(429, {
+    'content-type': 'text/plain',
+    'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))),
+    'x-retry-in': `${waitMs.toFixed(3)}ms`,
+  });
+  res.end('Too Many Requests');
+}
+
+function retryHeaders(faults: MirrorFaults): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (faults.retryAfter !== undefined) headers['retry-after'] = faults.retryAfter;
+  if (faults.xRetryIn !== undefined) headers['x-retry-in'] = faults.xRetryIn;
+  return headers;
+}
+
+/** Token bucket: `rps` tokens per second, burst of one second's worth. */
+function createBucket(rps: number | undefined): { take(): boolean; waitMs(): number } {
+  if (rps === undefined || rps <= 0 || !Number.isFinite(rps)) return { take: () => true, waitMs: () => 0 };
+  let tokens = rps;
+  let refilledAt = performance.now();
+  const refill = () => {
+    const now = performance.now();
+    tokens = Math.min(rps, tokens + ((now - refilledAt) / 1000) * rps);
+    refilledAt = now;
+  };
+  return {
+    take() {
+      refill();
+      if (tokens < 1) return false;
+      tokens -= 1;
+      return true;
+    },
+    waitMs: () => ((1 - tokens) / rps) * 1000,
+  };
+}
+
+function routeName(path: string): string {
+  if (/^\/api\/v1\/tokens\/[^/]+\/balances$/.test(path)) return '/api/v1/tokens/{id}/balances';
+  if (/^\/api\/v1\/tokens\/[^/]+$/.test(path)) return '/api/v1/tokens/{id}';
+  return path;
+}
+
+function emptyStats(): MirrorNodeStats {
+  return { requests: 0, tooManyRequests: 0, faultsInjected: 0, byPath: {}, balanceTimestamps: [], requestLog: [] };
+}
+
+function fail(message: string): never {
+  throw new Error(message);
+}
