@@ -1,0 +1,301 @@
+// Configuration: environment variables (plus an optional .env file) -> one frozen, typed object.
+// loadConfig(env) is pure: it validates every variable, collects every problem and throws one
+// ConfigError that lists them all, so a bad deployment is fixed in one round.
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { parse as parseDotenv } from 'dotenv';
+import { z } from 'zod';
+
+export type Env = Record<string, string | undefined>;
+export type JwtAlgorithm = 'HS256' | 'RS256' | 'ES256';
+export type Role = 'api' | 'worker';
+export type HederaNetwork = 'mainnet' | 'testnet' | 'previewnet';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface RedisTargetConfig { url?: string; clusterUrls: string[] }
+
+export interface JwtConfig {
+  /** HS256 shared secret. Exactly one of secret, publicKey, jwksUrl is set. */
+  secret?: string;
+  /** RS256 / ES256 verification key (PEM). */
+  publicKey?: string;
+  jwksUrl?: string;
+  algorithms: JwtAlgorithm[];
+  issuer?: string;
+  audience?: string[];
+}
+
+export interface Config {
+  http: {
+    port: number;
+    host: string;
+    bodyLimitBytes: number;
+    /** Requests per client per minute; 0 turns rate limiting off. */
+    rateLimitPerMinute: number;
+    /** Reverse-proxy hops to trust for the client IP (express `trust proxy`); 0 trusts none. */
+    trustProxyHops: number;
+    shutdownTimeoutMs: number;
+  };
+  redis: RedisTargetConfig;
+  jwt: JwtConfig;
+  logLevel: LogLevel;
+  mongodbUrl?: string;
+  hedera: { network: HederaNetwork; mirrorNodeUrl: string; mirrorRps: number };
+  dataDir: string;
+  roles: Role[];
+}
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+const portMax = 65_535;
+const bodyLimitBytesMax = 16 * 1024 * 1024;
+const rateLimitPerMinuteMax = 1_000_000;
+const shutdownTimeoutMsMax = 600_000;
+const mirrorRpsMax = 1_000;
+const jwtSecretCharsMin = 32;
+
+export const mirrorNodeUrls: Record<HederaNetwork, string> = {
+  mainnet: 'https://mainnet-public.mirrornode.hedera.com',
+  testnet: 'https://testnet.mirrornode.hedera.com',
+  previewnet: 'https://previewnet.mirrornode.hedera.com',
+};
+
+const show = (value: unknown) => JSON.stringify(typeof value === 'string' && value.length > 60 ? `${value.slice(0, 57)}...` : value);
+
+function integer(min: number, max: number, fallback: number) {
+  return z.string().optional().transform((value, ctx) => {
+    if (value === undefined) return fallback;
+    const n = /^(0|[1-9][0-9]{0,15})$/.test(value) ? Number(value) : NaN;
+    if (Number.isSafeInteger(n) && n >= min && n <= max) return n;
+    ctx.addIssue({ code: 'custom', message: `must be an integer in ${min}..${max}, got ${show(value)}` });
+    return z.NEVER;
+  });
+}
+
+function url(protocols: string[]) {
+  return z.string().optional().transform((value, ctx) => {
+    if (value === undefined) return undefined;
+    try {
+      const parsed = new URL(value);
+      if (protocols.includes(parsed.protocol)) return value;
+    } catch { /* reported below */ }
+    ctx.addIssue({ code: 'custom', message: `must be a ${protocols.map((p) => `${p}//`).join(' or ')} URL, got ${show(value)}` });
+    return z.NEVER;
+  });
+}
+
+function list<T extends string>(allowed: readonly T[], fallback: T[]) {
+  return z.string().optional().transform((value, ctx) => {
+    if (value === undefined) return fallback;
+    const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+    const bad = items.filter((item) => !allowed.includes(item as T));
+    if (items.length === 0 || bad.length > 0) {
+      ctx.addIssue({ code: 'custom', message: `must be a comma-separated list of ${allowed.join(', ')}, got ${show(value)}` });
+      return z.NEVER;
+    }
+    return [...new Set(items)] as T[];
+  });
+}
+
+function oneOf<T extends string>(allowed: readonly T[], fallback: T) {
+  return z.string().optional().transform((value, ctx) => {
+    if (value === undefined) return fallback;
+    if (allowed.includes(value as T)) return value as T;
+    ctx.addIssue({ code: 'custom', message: `must be one of ${allowed.join(', ')}, got ${show(value)}` });
+    return z.NEVER;
+  });
+}
+
+const text = z.string().optional();
+
+const redisUrlSchema = url(['redis:', 'rediss:']);
+const clusterUrlsSchema = z.string().optional().transform((value, ctx) => {
+  const urls = (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const u of urls) {
+    if (!redisUrlSchema.safeParse(u).success) {
+      ctx.addIssue({ code: 'custom', message: `every seed must be a redis:// or rediss:// URL, got ${show(u)}` });
+      return z.NEVER;
+    }
+  }
+  return urls;
+});
+
+const envSchema = z.object({
+  PORT: integer(0, portMax, 3000),
+  HOST: text.transform((v) => v ?? '0.0.0.0'),
+  REDIS_URL: redisUrlSchema,
+  REDIS_CLUSTER_URLS: clusterUrlsSchema,
+  JWT_SECRET: z.string().optional().refine((v) => v === undefined || v.length >= jwtSecretCharsMin,
+    { message: `must be at least ${jwtSecretCharsMin} characters (HS256 needs a 256-bit secret)` }),
+  JWT_PUBLIC_KEY: text,
+  JWT_JWKS_URL: url(['https:', 'http:']),
+  JWT_ALGORITHMS: list(['HS256', 'RS256', 'ES256'] as const, []),
+  JWT_ISSUER: text,
+  JWT_AUDIENCE: text.transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean)),
+  BODY_LIMIT_BYTES: integer(1, bodyLimitBytesMax, 64 * 1024),
+  RATE_LIMIT_PER_MINUTE: integer(0, rateLimitPerMinuteMax, 600),
+  TRUST_PROXY_HOPS: integer(0, 10, 0),
+  LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+  SHUTDOWN_TIMEOUT_MS: integer(0, shutdownTimeoutMsMax, 10_000),
+  MONGODB_URL: url(['mongodb:', 'mongodb+srv:']),
+  HEDERA_NETWORK: oneOf(['mainnet', 'testnet', 'previewnet'] as const, 'testnet'),
+  MIRROR_NODE_URL: url(['https:', 'http:']),
+  MIRROR_RPS: integer(1, mirrorRpsMax, 20),
+  DATA_DIR: text.transform((v) => v ?? './data'),
+  ROLES: list(['api', 'worker'] as const, ['api', 'worker']),
+});
+
+type ParsedEnv = z.output<typeof envSchema>;
+type EnvName = keyof ParsedEnv;
+
+/**
+ * Parses each variable on its own so that every bad value is reported; returns the values that
+ * parsed and the names that did not (cross-field checks skip those, to avoid echo problems).
+ */
+function parseEach(env: Env, problems: string[]): { values: Partial<ParsedEnv>; failed: Set<EnvName> } {
+  const values: Record<string, unknown> = {};
+  const failed = new Set<EnvName>();
+  for (const [name, schema] of Object.entries(envSchema.shape) as [EnvName, z.ZodType][]) {
+    const result = schema.safeParse(env[name]);
+    if (result.success) values[name] = result.data;
+    else {
+      failed.add(name);
+      for (const issue of result.error.issues) problems.push(`${name}: ${issue.message}`);
+    }
+  }
+  return { values: values as Partial<ParsedEnv>, failed };
+}
+
+/** Empty values count as unset: `FOO=` in a compose file or .env means "use the default". */
+function normalize(env: Env): Env {
+  const out: Env = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && value.trim() !== '') out[key] = value.trim();
+  }
+  return out;
+}
+
+/** PEM from an env var: literal `\n` sequences (one-line env files) become newlines. */
+function readPublicKey(pem: string, problems: string[]): KeyObject | undefined {
+  try {
+    return createPublicKey(pem.includes('\\n') ? pem.replaceAll('\\n', '\n') : pem);
+  } catch {
+    problems.push('JWT_PUBLIC_KEY: must be a PEM public key (RSA or EC P-256)');
+    return undefined;
+  }
+}
+
+function jwtConfig(e: ParsedEnv, problems: string[]): JwtConfig {
+  const sources = [e.JWT_SECRET && 'JWT_SECRET', e.JWT_PUBLIC_KEY && 'JWT_PUBLIC_KEY', e.JWT_JWKS_URL && 'JWT_JWKS_URL'].filter(Boolean);
+  if (sources.length === 0) problems.push('JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URL: one is required to verify bearer tokens');
+  if (sources.length > 1) problems.push(`${sources.join(', ')}: set only one key source`);
+
+  let derived: JwtAlgorithm[] = ['RS256'];
+  let publicKey: string | undefined;
+  if (e.JWT_SECRET) derived = ['HS256'];
+  if (e.JWT_PUBLIC_KEY) {
+    const key = readPublicKey(e.JWT_PUBLIC_KEY, problems);
+    publicKey = key?.export({ type: 'spki', format: 'pem' }).toString();
+    if (key?.asymmetricKeyType === 'ec') {
+      derived = ['ES256'];
+      if (key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') problems.push('JWT_PUBLIC_KEY: an EC key must use curve P-256 (ES256)');
+    } else if (key && key.asymmetricKeyType !== 'rsa') {
+      problems.push(`JWT_PUBLIC_KEY: unsupported key type ${key.asymmetricKeyType}; use RSA (RS256) or EC P-256 (ES256)`);
+    }
+  }
+  const algorithms = e.JWT_ALGORITHMS.length > 0 ? e.JWT_ALGORITHMS : derived;
+  // Mixing a shared secret with public-key algorithms is the classic algorithm-confusion hole.
+  if (e.JWT_SECRET && algorithms.some((a) => a !== 'HS256')) problems.push('JWT_ALGORITHMS: only HS256 goes with JWT_SECRET');
+  if (!e.JWT_SECRET && algorithms.includes('HS256') && sources.length > 0) problems.push('JWT_ALGORITHMS: HS256 needs JWT_SECRET, not a public key or JWKS');
+  if (publicKey && algorithms.length > 0 && !algorithms.every((a) => a === derived[0])) {
+    problems.push(`JWT_ALGORITHMS: the JWT_PUBLIC_KEY is a ${derived[0] === 'ES256' ? 'P-256 EC' : 'RSA'} key, so only ${derived[0]} applies`);
+  }
+
+  const audience = e.JWT_AUDIENCE;
+  return {
+    ...(e.JWT_SECRET ? { secret: e.JWT_SECRET } : {}),
+    ...(publicKey ? { publicKey } : {}),
+    ...(e.JWT_JWKS_URL ? { jwksUrl: e.JWT_JWKS_URL } : {}),
+    algorithms,
+    ...(e.JWT_ISSUER ? { issuer: e.JWT_ISSUER } : {}),
+    ...(audience.length > 0 ? { audience } : {}),
+  };
+}
+
+function redisTarget(e: Pick<ParsedEnv, 'REDIS_URL' | 'REDIS_CLUSTER_URLS'>, problems: string[]): RedisTargetConfig {
+  if (!e.REDIS_URL && e.REDIS_CLUSTER_URLS.length === 0) problems.push('REDIS_URL or REDIS_CLUSTER_URLS: one is required (e.g. REDIS_URL=redis://127.0.0.1:6379)');
+  if (e.REDIS_URL && e.REDIS_CLUSTER_URLS.length > 0) problems.push('REDIS_URL, REDIS_CLUSTER_URLS: set only one');
+  return { ...(e.REDIS_URL ? { url: e.REDIS_URL } : {}), clusterUrls: e.REDIS_CLUSTER_URLS };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Validates the whole environment; throws a ConfigError naming every bad or missing value. */
+export function loadConfig(env: Env): Readonly<Config> {
+  const problems: string[] = [];
+  const { values, failed } = parseEach(normalize(env), problems);
+  const e = values as ParsedEnv;
+  const redis = failed.has('REDIS_URL') || failed.has('REDIS_CLUSTER_URLS') ? { clusterUrls: [] } : redisTarget(e, problems);
+  const jwtNames: EnvName[] = ['JWT_SECRET', 'JWT_PUBLIC_KEY', 'JWT_JWKS_URL', 'JWT_ALGORITHMS', 'JWT_AUDIENCE'];
+  const jwt = jwtNames.some((n) => failed.has(n)) ? { algorithms: [] } : jwtConfig(e, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze({
+    http: {
+      port: e.PORT,
+      host: e.HOST,
+      bodyLimitBytes: e.BODY_LIMIT_BYTES,
+      rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+      trustProxyHops: e.TRUST_PROXY_HOPS,
+      shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    },
+    redis,
+    jwt,
+    logLevel: e.LOG_LEVEL,
+    ...(e.MONGODB_URL ? { mongodbUrl: e.MONGODB_URL } : {}),
+    hedera: {
+      network: e.HEDERA_NETWORK,
+      mirrorNodeUrl: (e.MIRROR_NODE_URL ?? mirrorNodeUrls[e.HEDERA_NETWORK]).replace(/\/+$/, ''),
+      mirrorRps: e.MIRROR_RPS,
+    },
+    dataDir: e.DATA_DIR,
+    roles: e.ROLES,
+  });
+}
+
+/** Just the Redis target (for the CLI and scripts that need nothing else). */
+export function loadRedisTarget(env: Env): Readonly<RedisTargetConfig> {
+  const normalized = normalize(env);
+  const problems: string[] = [];
+  const url = redisUrlSchema.safeParse(normalized.REDIS_URL);
+  const clusterUrls = clusterUrlsSchema.safeParse(normalized.REDIS_CLUSTER_URLS);
+  if (!url.success) problems.push(`REDIS_URL: ${url.error.issues[0]!.message}`);
+  if (!clusterUrls.success) problems.push(`REDIS_CLUSTER_URLS: ${clusterUrls.error.issues[0]!.message}`);
+  if (url.success && clusterUrls.success) {
+    const target = redisTarget({ REDIS_URL: url.data, REDIS_CLUSTER_URLS: clusterUrls.data }, problems);
+    if (problems.length === 0) return deepFreeze(target);
+  }
+  throw new ConfigError(problems);
+}
+
+/**
+ * The process environment over an optional .env file (real variables win; the file is only
+ * read, never written into process.env).
+ */
+export function readEnv(processEnv: Env = process.env, dotenvPath = '.env'): Env {
+  const fromFile = existsSync(dotenvPath) ? parseDotenv(readFileSync(dotenvPath)) : {};
+  return { ...fromFile, ...processEnv };
+}

@@ -1,0 +1,70 @@
+// GET /healthz: the process is alive (no dependency is touched).
+// GET /readyz: Redis answers PING (every master of a cluster) and the ledger library answers
+// ledger_version, plus any check an extension adds (the snapshot store, IPFS); 503 otherwise,
+// and 503 as soon as a graceful shutdown starts so load balancers stop sending traffic.
+import { Router } from 'express';
+import type { Ledger } from '../ledger/client.ts';
+import { isCluster, type RedisConnection } from '../redis.ts';
+
+const checkTimeoutMs = 2_000;
+
+/** Resolves (to a short detail) when ready; throws when not. */
+export type ReadinessCheck = () => Promise<string | void>;
+
+export interface HealthDeps {
+  redis: RedisConnection;
+  ledger: Ledger;
+  readinessChecks?: Record<string, ReadinessCheck>;
+  /** True once shutdown began. */
+  isShuttingDown?: () => boolean;
+}
+
+async function pingRedis(redis: RedisConnection): Promise<string> {
+  if (!isCluster(redis)) return String(await redis.ping());
+  for (const master of redis.masters) await (await redis.nodeClient(master)).ping();
+  return `PONG from ${redis.masters.length} masters`;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export function createHealthRouter(deps: HealthDeps): Router {
+  const router = Router();
+  const checks: Record<string, ReadinessCheck> = {
+    redis: () => pingRedis(deps.redis),
+    ledger: async () => `ledger library ${await deps.ledger.version()}`,
+    ...deps.readinessChecks,
+  };
+
+  router.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  router.get('/readyz', async (_req, res) => {
+    if (deps.isShuttingDown?.()) {
+      res.status(503).json({ status: 'unavailable', checks: {}, error: { code: 'UNAVAILABLE', message: 'shutting down' } });
+      return;
+    }
+    const names = Object.keys(checks);
+    const results = await Promise.allSettled(names.map((name) => withTimeout(checks[name]!(), checkTimeoutMs)));
+    const report: Record<string, { ok: boolean; detail: string }> = {};
+    results.forEach((result, i) => {
+      report[names[i]!] = result.status === 'fulfilled'
+        ? { ok: true, detail: result.value ? String(result.value) : 'ok' }
+        : { ok: false, detail: result.reason instanceof Error ? result.reason.message : String(result.reason) };
+    });
+    const failed = names.filter((name) => !report[name]!.ok);
+    if (failed.length === 0) {
+      res.json({ status: 'ready', checks: report });
+      return;
+    }
+    res.status(503).json({ status: 'unavailable', checks: report, error: { code: 'UNAVAILABLE', message: `not ready: ${failed.join(', ')}` } });
+  });
+
+  return router;
+}

@@ -1,0 +1,115 @@
+// The /v1/tokens routes of SPEC §5. Each handler: validate (zod, strict), authorize, call the
+// ledger, answer. Write answers are built only from the ledger's reply, so an idempotent replay
+// (same Idempotency-Key, same parameters: the Lua returns the recorded reply) gets the same
+// status and the same body as the first call.
+import type { RequestHandler, Router } from 'express';
+import type { Ledger } from '../ledger/client.ts';
+import { callerOf, requireAdmin, requireSelfOrAdmin } from './auth.ts';
+import { HttpError } from './errors.ts';
+import { routerFromSpecs, type RouteSpec } from './routes.ts';
+import {
+  balanceParams, batchBody, burnBody, createTokenBody, eventsQuery, holdersQuery, idempotencyKey,
+  listTokensQuery, parse, symbolParams, transferBody,
+} from './schemas.ts';
+
+export interface TokensDeps { ledger: Ledger }
+
+function tokenRoutes({ ledger }: TokensDeps): RouteSpec[] {
+  const createToken: RequestHandler = async (req, res) => {
+    const body = parse('body', createTokenBody, req.body);
+    const { symbol, ...params } = body;
+    const outcome = await ledger.init(symbol, params);
+    res.status(outcome === 'created' ? 201 : 200).location(`/v1/tokens/${symbol}`).json(body);
+  };
+
+  const listTokens: RequestHandler = async (req, res) => {
+    const query = parse('query', listTokensQuery, req.query);
+    try {
+      const page = await ledger.listTokens({ limit: query.limit, ...(query.cursor ? { cursor: query.cursor } : {}) });
+      res.json({ symbols: page.symbols, next: page.cursor });
+    } catch (error) {
+      if (error instanceof RangeError) throw new HttpError('INVALID_ARGUMENT', 'query.cursor: must be a cursor returned by a previous page');
+      throw error;
+    }
+  };
+
+  const tokenInfo: RequestHandler = async (req, res) => {
+    const { sym } = parse('params', symbolParams, req.params);
+    res.json(await ledger.info(sym));
+  };
+
+  const balance: RequestHandler = async (req, res) => {
+    const { sym, account } = parse('params', balanceParams, req.params);
+    requireSelfOrAdmin(callerOf(res), account);
+    res.json({ account, balance: await ledger.balance(sym, account) });
+  };
+
+  const holders: RequestHandler = async (req, res) => {
+    const { sym } = parse('params', symbolParams, req.params);
+    const { limit } = parse('query', holdersQuery, req.query);
+    res.json({ holders: await ledger.top(sym, limit) });
+  };
+
+  const events: RequestHandler = async (req, res) => {
+    const { sym } = parse('params', symbolParams, req.params);
+    const query = parse('query', eventsQuery, req.query);
+    const caller = callerOf(res);
+    if (!caller.admin && query.account !== caller.account) {
+      throw new HttpError('FORBIDDEN', `only admins may read every event; pass account=${caller.account} for your own`);
+    }
+    const page = await ledger.events(sym, {
+      count: query.limit,
+      ...(query.after ? { after: query.after } : {}),
+      ...(query.account ? { account: query.account } : {}),
+    });
+    res.json({ events: page.events, next: page.next });
+  };
+
+  const transfer: RequestHandler = async (req, res) => {
+    const { sym } = parse('params', symbolParams, req.params);
+    const body = parse('body', transferBody, req.body);
+    const opId = idempotencyKey(req.get('idempotency-key'));
+    const caller = callerOf(res);
+    const from = body.from ?? caller.account;
+    requireSelfOrAdmin(caller, from);
+    const receipt = await ledger.transfer(sym, { from, to: body.to, amount: body.amount, ...(opId ? { opId } : {}) });
+    res.status(201).json({ eventId: receipt.eventId, fromBalance: receipt.fromBalance, toBalance: receipt.toBalance });
+  };
+
+  const transferBatch: RequestHandler = async (req, res) => {
+    const { sym } = parse('params', symbolParams, req.params);
+    const body = parse('body', batchBody, req.body);
+    const opId = idempotencyKey(req.get('idempotency-key'));
+    const receipt = await ledger.transferBatch(sym, { legs: body.legs, ...(opId ? { opId } : {}) });
+    res.status(201).json({ eventId: receipt.eventId, legs: receipt.legs });
+  };
+
+  const burn: RequestHandler = async (req, res) => {
+    const { sym } = parse('params', symbolParams, req.params);
+    const body = parse('body', burnBody, req.body);
+    const opId = idempotencyKey(req.get('idempotency-key'));
+    const caller = callerOf(res);
+    const account = body.account ?? caller.account;
+    requireSelfOrAdmin(caller, account);
+    const receipt = await ledger.burn(sym, { account, amount: body.amount, ...(opId ? { opId } : {}) });
+    res.status(201).json({ eventId: receipt.eventId, balance: receipt.balance, circulatingSupply: receipt.circulatingSupply });
+  };
+
+  return [
+    { method: 'post', path: '/tokens', handlers: [requireAdmin, createToken] },
+    { method: 'get', path: '/tokens', handlers: [listTokens] },
+    { method: 'get', path: '/tokens/:sym', handlers: [tokenInfo] },
+    { method: 'get', path: '/tokens/:sym/balances/:account', handlers: [balance] },
+    { method: 'get', path: '/tokens/:sym/holders', handlers: [holders] },
+    { method: 'get', path: '/tokens/:sym/events', handlers: [events] },
+    { method: 'post', path: '/tokens/:sym/transfers', handlers: [transfer] },
+    { method: 'post', path: '/tokens/:sym/transfers/batch', handlers: [requireAdmin, transferBatch] },
+    { method: 'post', path: '/tokens/:sym/burns', handlers: [burn] },
+  ];
+}
+
+/** Paths are relative to /v1. `routes` is exported for the OpenAPI coverage test. */
+export function createTokensRouter(deps: TokensDeps): { router: Router; routes: RouteSpec[] } {
+  const routes = tokenRoutes(deps);
+  return { router: routerFromSpecs(routes), routes };
+}
