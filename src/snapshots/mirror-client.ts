@@ -1,0 +1,624 @@
+// The Hedera mirror node REST client of the snapshot pipeline (SPEC §7): token info, the
+// latest balance snapshot timestamp, and every holder of a token at one pinned timestamp,
+// page by page. Polite (client-wide rate limit, retries with backoff honouring Retry-After
+// and X-Retry-In, a timeout on every request), exact (lossless JSON: balances exceed 2^53)
+// and suspicious (next links may not leave the configured origin and path; pages must share
+// one consensus timestamp and ascend by account; every limit is named and enforced).
+
+import Bottleneck from 'bottleneck';
+import { isLosslessNumber, parse as parseLosslessJson } from 'lossless-json';
+import pRetry, { AbortError } from 'p-retry';
+import type { RetryContext } from 'p-retry';
+import {
+  MirrorProtocolError,
+  MirrorRequestError,
+  MirrorUnavailableError,
+  SnapshotSourceError,
+  TokenNotFoundError,
+} from './errors.ts';
+import { compareEntityIds, isCanonicalEntityId, parseEntityId } from './hedera-ids.ts';
+import type { EntityId, HederaNetwork } from './hedera-ids.ts';
+
+/** Rows per balances page: the mirror node's maximum (larger limits are silently capped). */
+export const balancePageRows = 100;
+
+export interface MirrorClientOptions {
+  /** Origin plus optional path prefix in front of `/api/v1`, e.g. https://mainnet.mirrornode.hedera.com */
+  baseUrl: string;
+  /** Client-wide requests per second; 0 or Infinity turns the limit off. */
+  rps: number;
+  requestTimeoutMs: number;
+  /** Attempts per request, first one included (>= 1). */
+  maxAttempts: number;
+  /** First retry delay; doubles per attempt, times a random factor in [1, 2) (jitter). */
+  retryBaseDelayMs?: number;
+  retryMaxDelayMs?: number;
+  /** A Retry-After / X-Retry-In longer than this is shortened to it: attempts stay bounded in time too. */
+  retryAfterMaxMs?: number;
+  /** Bound on pages of one balancePages run (100 rows each). */
+  balancePagesMax?: number;
+  /** Bound on one response body; a page of 100 rows is about 8 KiB. */
+  responseBytesMax?: number;
+  /** Network used to check HIP-15 checksums of token ids given with one; null for a custom mirror node. */
+  network?: HederaNetwork | null;
+  fetch?: typeof fetch;
+  /** Called once per HTTP attempt (metrics, logs). */
+  onRequest?: (event: MirrorRequestEvent) => void;
+}
+
+export interface MirrorRequestEvent {
+  url: string;
+  attempt: number;
+  status: number | null;
+  durationMs: number;
+  error: string | null;
+}
+
+export interface TokenInfo {
+  tokenId: string;
+  name: string;
+  symbol: string;
+  decimals: number;
+  /** Base units, decimal string. */
+  totalSupply: string;
+  type: string;
+}
+
+export interface Holder {
+  account: string;
+  /** Base units, decimal string, > 0. */
+  balance: string;
+}
+
+export interface BalancePage {
+  holders: Holder[];
+  /** The consensus timestamp the mirror node answered from; null only on an empty page. */
+  timestamp: string | null;
+  /** Last account read so far: resume after it with `afterAccount` (a checkpoint). */
+  lastAccount: string | null;
+}
+
+export interface BalancePagesOptions {
+  /** Start after this account (`account.id=gt:X`), to resume from a checkpoint. */
+  afterAccount?: string;
+  signal?: AbortSignal;
+}
+
+export interface RequestOptions {
+  signal?: AbortSignal;
+}
+
+export interface MirrorClient {
+  readonly baseUrl: string;
+  getToken(tokenId: string, options?: RequestOptions): Promise<TokenInfo>;
+  /** Consensus timestamp of the latest balance snapshot, `seconds.nanoseconds`. */
+  latestTimestamp(options?: RequestOptions): Promise<string>;
+  balancePages(tokenId: string, timestamp: string, options?: BalancePagesOptions): AsyncGenerator<BalancePage>;
+  /** Stops the rate limiter; later calls fail. */
+  close(): Promise<void>;
+}
+
+const defaults = {
+  retryBaseDelayMs: 250,
+  retryMaxDelayMs: 10_000,
+  retryAfterMaxMs: 60_000,
+  balancePagesMax: 1_000_000,
+  responseBytesMax: 4 * 1024 * 1024,
+};
+const retryableStatuses = new Set([429, 500, 502, 503, 504]);
+const timestampPattern = /^\d{1,10}(\.\d{1,9})?$/;
+const amountPattern = /^(0|[1-9][0-9]*)$/;
+/** Amounts are at most 78 digits (SPEC §2); Hedera's own are int64. */
+const amountDigitsMax = 78;
+/** Token names and symbols are at most 100 bytes on Hedera; this only stops junk. */
+const tokenTextCharsMax = 1000;
+const tokenTypes = new Set(['FUNGIBLE_COMMON', 'NON_FUNGIBLE_UNIQUE']);
+
+type Settings = Required<Omit<MirrorClientOptions, 'network' | 'fetch' | 'onRequest'>> & {
+  network: HederaNetwork | null;
+  fetch: typeof fetch;
+  onRequest: MirrorClientOptions['onRequest'];
+};
+
+export function createMirrorClient(options: MirrorClientOptions): MirrorClient {
+  const settings = resolveSettings(options);
+  const base = parseBaseUrl(settings.baseUrl);
+  const http = createHttp(settings);
+  return {
+    baseUrl: base.href,
+    getToken: (tokenId, requestOptions = {}) => getToken(http, base, settings, tokenId, requestOptions),
+    latestTimestamp: (requestOptions = {}) => latestTimestamp(http, base, requestOptions),
+    balancePages: (tokenId, timestamp, pageOptions = {}) => balancePages(http, base, settings, tokenId, timestamp, pageOptions),
+    close: () => http.close(),
+  };
+}
+
+// ---------------------------------------------------------------- endpoints
+
+interface Base {
+  origin: string;
+  /** Path prefix before /api/v1, without trailing slash ('' at the root). */
+  prefix: string;
+  href: string;
+}
+
+async function getToken(http: Http, base: Base, settings: Settings, tokenId: string, options: RequestOptions): Promise<TokenInfo> {
+  const id = parseEntityId(tokenId, { network: settings.network }).id;
+  const url = `${base.origin}${base.prefix}/api/v1/tokens/${id}`;
+  const body = await http.getJson(url, { signal: options.signal, notFound: () => new TokenNotFoundError(id) });
+  return parseTokenInfo(body, id);
+}
+
+async function latestTimestamp(http: Http, base: Base, options: RequestOptions): Promise<string> {
+  // With a timestamp filter the mirror node answers from its balance snapshots (the latest one
+  // at or before the filter), which is what token balances at a timestamp are read from.
+  // Without one it answers live balances, whose timestamp is not a snapshot's.
+  const url = `${base.origin}${base.prefix}/api/v1/balances?limit=1&timestamp=lte:${formatNow()}`;
+  const body = await http.getJson(url, { signal: options.signal });
+  const timestamp = field(body, 'timestamp');
+  if (timestamp === null) throw new MirrorProtocolError('the mirror node reports no balance snapshot yet');
+  if (typeof timestamp !== 'string' || !timestampPattern.test(timestamp)) {
+    throw new MirrorProtocolError(`the mirror node reported an invalid snapshot timestamp ${describe(timestamp)}`);
+  }
+  return timestamp;
+}
+
+async function* balancePages(
+  http: Http,
+  base: Base,
+  settings: Settings,
+  tokenId: string,
+  timestamp: string,
+  options: BalancePagesOptions,
+): AsyncGenerator<BalancePage> {
+  const id = parseEntityId(tokenId, { network: settings.network }).id;
+  if (typeof timestamp !== 'string' || !timestampPattern.test(timestamp)) {
+    throw new MirrorProtocolError(`timestamp ${describe(timestamp)} is not seconds.nanoseconds`);
+  }
+  const after = options.afterAccount === undefined ? null : parseCheckpoint(options.afterAccount);
+  const cursor: Cursor = {
+    path: `/api/v1/tokens/${id}/balances`,
+    fixedQuery: `account.balance=gt:0&order=asc&limit=${balancePageRows}&timestamp=${timestamp}`,
+    requestedTimestamp: timestamp,
+    answeredTimestamp: null,
+    last: after,
+  };
+  let query: string | null = cursor.fixedQuery + (after === null ? '' : `&account.id=gt:${after.id}`);
+  for (let pages = 0; query !== null; pages++) {
+    if (pages >= settings.balancePagesMax) {
+      throw new MirrorProtocolError(`token ${id} has more than ${settings.balancePagesMax} pages of balances`);
+    }
+    const body = await http.getJson(`${base.origin}${base.prefix}${cursor.path}?${query}`, { signal: options.signal });
+    const page = readBalancePage(body, cursor);
+    query = page.next === null ? null : followNext(page.next, base, cursor);
+    yield { holders: page.holders, timestamp: cursor.answeredTimestamp, lastAccount: cursor.last?.id ?? null };
+  }
+}
+
+// ---------------------------------------------------------------- balance pages
+
+interface Cursor {
+  path: string;
+  /** The query every page shares; only account.id moves. */
+  fixedQuery: string;
+  requestedTimestamp: string;
+  answeredTimestamp: string | null;
+  last: EntityId | null;
+}
+
+function readBalancePage(body: unknown, cursor: Cursor): { holders: Holder[]; next: string | null } {
+  const rows = field(body, 'balances');
+  if (!Array.isArray(rows) || rows.length > balancePageRows) {
+    throw new MirrorProtocolError(`balances page must hold an array of at most ${balancePageRows} rows`);
+  }
+  pinTimestamp(field(body, 'timestamp'), rows.length, cursor);
+  const holders: Holder[] = [];
+  for (const row of rows) {
+    const holder = readBalanceRow(row);
+    const entity = parseEntityId(holder.account);
+    if (cursor.last !== null && compareEntityIds(cursor.last, entity) >= 0) {
+      throw new MirrorProtocolError(`balances out of order: ${entity.id} after ${cursor.last.id}`);
+    }
+    cursor.last = entity;
+    // Zero balances are filtered by account.balance=gt:0; drop any that slip through (SPEC §7).
+    if (holder.balance !== '0') holders.push(holder);
+  }
+  const next = field(field(body, 'links'), 'next');
+  if (next !== null && typeof next !== 'string') throw new MirrorProtocolError('links.next must be a string or null');
+  if (next !== null && rows.length === 0) throw new MirrorProtocolError('an empty balances page has a next link');
+  return { holders, next };
+}
+
+function readBalanceRow(row: unknown): Holder {
+  const account = field(row, 'account');
+  const balance = field(row, 'balance');
+  if (typeof account !== 'string' || !isCanonicalEntityId(account)) {
+    throw new MirrorProtocolError(`balance row has an invalid account ${describe(account)}`);
+  }
+  if (!isLosslessNumber(balance) || balance.value.length > amountDigitsMax || !amountPattern.test(balance.value)) {
+    throw new MirrorProtocolError(`balance of ${account} is not a non-negative integer: ${describe(balance)}`);
+  }
+  return { account, balance: balance.value };
+}
+
+/** Every page must come from one balance snapshot, at or before the requested timestamp. */
+function pinTimestamp(answered: unknown, rowCount: number, cursor: Cursor): void {
+  if (answered === null && rowCount === 0) return;
+  if (typeof answered !== 'string' || !timestampPattern.test(answered)) {
+    throw new MirrorProtocolError(`balances page has an invalid timestamp ${describe(answered)}`);
+  }
+  if (cursor.answeredTimestamp === null) {
+    if (timestampNs(answered) > timestampNs(cursor.requestedTimestamp)) {
+      throw new MirrorProtocolError(`asked for balances at ${cursor.requestedTimestamp}, got a snapshot from ${answered}`);
+    }
+    cursor.answeredTimestamp = answered;
+  } else if (answered !== cursor.answeredTimestamp) {
+    throw new MirrorProtocolError(`balances pages moved from snapshot ${cursor.answeredTimestamp} to ${answered}`);
+  }
+}
+
+/**
+ * Validates links.next and returns the query to request next. The link must address this
+ * token's balances on the configured origin (a mirror node behind a path-prefix proxy writes
+ * links without the prefix; both forms map to the configured prefix) and repeat the query with
+ * only account.id advanced to the last row — as the mirror node builds it.
+ */
+function followNext(link: string, base: Base, cursor: Cursor): string {
+  let url: URL;
+  try {
+    url = new URL(link, base.href);
+  } catch {
+    throw new MirrorProtocolError(`refusing next link ${describe(link)}: not a URL`);
+  }
+  if (url.origin !== base.origin || url.username !== '' || url.password !== '') {
+    throw new MirrorProtocolError(`refusing next link ${describe(link)}: it leaves ${base.origin}`);
+  }
+  if (url.pathname !== cursor.path && url.pathname !== `${base.prefix}${cursor.path}`) {
+    throw new MirrorProtocolError(`refusing next link ${describe(link)}: it leaves ${base.prefix}${cursor.path}`);
+  }
+  const expected = `${cursor.fixedQuery}&account.id=gt:${cursor.last?.id}`;
+  if (!sameQuery(url.searchParams, new URLSearchParams(expected))) {
+    throw new MirrorProtocolError(`refusing next link ${describe(link)}: expected the query ${expected}`);
+  }
+  return url.search.slice(1);
+}
+
+function sameQuery(a: URLSearchParams, b: URLSearchParams): boolean {
+  const pairs = (params: URLSearchParams) => [...params].map(([k, v]) => `${k}=${v}`).sort().join('&');
+  return pairs(a) === pairs(b);
+}
+
+function parseCheckpoint(account: string): EntityId {
+  if (!isCanonicalEntityId(account)) {
+    throw new MirrorProtocolError(`checkpoint account ${describe(account)} is not a canonical Hedera id`);
+  }
+  return parseEntityId(account);
+}
+
+// ---------------------------------------------------------------- token info
+
+function parseTokenInfo(body: unknown, tokenId: string): TokenInfo {
+  const answeredId = field(body, 'token_id');
+  if (answeredId !== tokenId) {
+    throw new MirrorProtocolError(`asked for token ${tokenId}, the mirror node answered ${describe(answeredId)}`);
+  }
+  return {
+    tokenId,
+    name: tokenText(body, 'name'),
+    symbol: tokenText(body, 'symbol'),
+    decimals: tokenDecimals(field(body, 'decimals')),
+    totalSupply: tokenAmount(field(body, 'total_supply'), 'total_supply'),
+    type: tokenType(field(body, 'type')),
+  };
+}
+
+function tokenText(body: unknown, name: string): string {
+  const value = field(body, name);
+  if (typeof value !== 'string' || value.length > tokenTextCharsMax) {
+    throw new MirrorProtocolError(`token ${name} must be a string of at most ${tokenTextCharsMax} characters`);
+  }
+  return value;
+}
+
+/** The mirror node writes decimals as a string ("8"); older versions as a number. */
+function tokenDecimals(value: unknown): number {
+  const text = isLosslessNumber(value) ? value.value : value;
+  if (typeof text !== 'string' || !/^(0|[1-9][0-9]{0,9})$/.test(text) || Number(text) > 2 ** 31 - 1) {
+    throw new MirrorProtocolError(`token decimals ${describe(value)} is not an int32 >= 0`);
+  }
+  return Number(text);
+}
+
+function tokenAmount(value: unknown, name: string): string {
+  const text = isLosslessNumber(value) ? value.value : value;
+  if (typeof text !== 'string' || text.length > amountDigitsMax || !amountPattern.test(text)) {
+    throw new MirrorProtocolError(`token ${name} ${describe(value)} is not a non-negative integer`);
+  }
+  return text;
+}
+
+function tokenType(value: unknown): string {
+  if (typeof value !== 'string' || !tokenTypes.has(value)) {
+    throw new MirrorProtocolError(`token type ${describe(value)} is not one of ${[...tokenTypes].join(', ')}`);
+  }
+  return value;
+}
+
+// ---------------------------------------------------------------- HTTP: limit, retry, timeout
+
+interface Http {
+  getJson(url: string, options: { signal?: AbortSignal; notFound?: () => Error }): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+function createHttp(settings: Settings): Http {
+  const limiter = settings.rps > 0 && Number.isFinite(settings.rps)
+    ? new Bottleneck({ minTime: Math.ceil(1000 / settings.rps), maxConcurrent: null })
+    : null;
+  const limited = <T>(task: () => Promise<T>): Promise<T> => (limiter === null ? task() : limiter.schedule(task));
+  return {
+    getJson: (url, options) => getWithRetries(settings, limited, url, options),
+    close: async () => {
+      await limiter?.stop({ dropWaitingJobs: true });
+    },
+  };
+}
+
+async function getWithRetries(
+  settings: Settings,
+  limited: <T>(task: () => Promise<T>) => Promise<T>,
+  url: string,
+  options: { signal?: AbortSignal; notFound?: () => Error },
+): Promise<unknown> {
+  let attempts = 0;
+  try {
+    return await pRetry(async (attempt) => {
+      attempts = attempt;
+      try {
+        return await limited(() => attemptOnce(settings, url, attempt, options));
+      } catch (error) {
+        // p-retry rethrows the wrapped error at once: retrying cannot help these.
+        if (!isRetryable(error)) throw new AbortError(error as Error);
+        throw error;
+      }
+    }, {
+      retries: settings.maxAttempts - 1,
+      factor: 2,
+      minTimeout: settings.retryBaseDelayMs,
+      maxTimeout: settings.retryMaxDelayMs,
+      randomize: true,
+      signal: options.signal,
+      onFailedAttempt: (context) => waitRetryAfter(context, settings, options.signal),
+    });
+  } catch (error) {
+    if (error instanceof MirrorUnavailableError) {
+      throw new MirrorUnavailableError(
+        `mirror node request ${redact(url)} failed after ${attempts} attempt(s): ${error.message}`,
+        { status: error.status, retryAfterMs: error.retryAfterMs, attempts },
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+function isRetryable(error: unknown): boolean {
+  return error instanceof MirrorUnavailableError || (error instanceof MirrorProtocolError && error.retryable);
+}
+
+/** Backoff already waits context.retryDelay; wait the rest of what the server asked for. */
+async function waitRetryAfter(context: RetryContext, settings: Settings, signal?: AbortSignal): Promise<void> {
+  const { error } = context;
+  if (context.retriesLeft <= 0 || !(error instanceof MirrorUnavailableError) || error.retryAfterMs === null) return;
+  const extraMs = Math.min(error.retryAfterMs, settings.retryAfterMaxMs) - context.retryDelay;
+  if (extraMs > 0) await sleep(extraMs, signal);
+}
+
+async function attemptOnce(
+  settings: Settings,
+  url: string,
+  attempt: number,
+  options: { signal?: AbortSignal; notFound?: () => Error },
+): Promise<unknown> {
+  options.signal?.throwIfAborted();
+  const timeout = AbortSignal.timeout(settings.requestTimeoutMs);
+  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  const startedMs = performance.now();
+  let status: number | null = null;
+  let failure: unknown = null;
+  try {
+    const response = await settings.fetch(url, { signal, redirect: 'manual', headers: { accept: 'application/json' } });
+    status = response.status;
+    const text = await readText(response, settings.responseBytesMax);
+    checkStatus(response, text, options.notFound);
+    return parseJson(text);
+  } catch (error) {
+    failure = classify(error, timeout, settings.requestTimeoutMs, options.signal);
+    throw failure;
+  } finally {
+    settings.onRequest?.({
+      url,
+      attempt,
+      status,
+      durationMs: performance.now() - startedMs,
+      error: failure === null ? null : (failure as Error).message,
+    });
+  }
+}
+
+async function readText(response: Response, bytesMax: number): Promise<string> {
+  if (response.body === null) return '';
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of response.body) {
+    total += chunk.byteLength;
+    if (total > bytesMax) {
+      await response.body.cancel().catch(() => {});
+      throw new MirrorProtocolError(`mirror node response is larger than ${bytesMax} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function checkStatus(response: Response, text: string, notFound?: () => Error): void {
+  const { status } = response;
+  if (status === 200) return;
+  if (retryableStatuses.has(status)) {
+    throw new MirrorUnavailableError(`mirror node answered ${status}`, {
+      status,
+      retryAfterMs: retryHintMs(response.headers),
+    });
+  }
+  if (status === 404 && notFound) throw notFound();
+  if (status >= 300 && status < 400) {
+    throw new MirrorProtocolError(`mirror node redirected (${status}) to ${describe(response.headers.get('location'))}; redirects are not followed`);
+  }
+  throw new MirrorRequestError(status, `mirror node answered ${status}: ${errorMessage(text)}`);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return parseLosslessJson(text);
+  } catch (error) {
+    // Possibly a proxy's error page or a truncated body: worth another attempt.
+    throw new MirrorProtocolError(`mirror node response is not JSON: ${describe(text.slice(0, 80))}`, {
+      retryable: true,
+      cause: error,
+    });
+  }
+}
+
+/** Network errors and timeouts become MirrorUnavailableError; the caller's own abort stays as is. */
+function classify(error: unknown, timeout: AbortSignal, requestTimeoutMs: number, callerSignal?: AbortSignal): unknown {
+  if (error instanceof SnapshotSourceError) return error;
+  if (callerSignal?.aborted) return callerSignal.reason;
+  if (timeout.aborted) return new MirrorUnavailableError(`no complete answer within ${requestTimeoutMs} ms`, {}, { cause: error });
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  const detail = cause?.code ?? cause?.message ?? (error as Error).message;
+  return new MirrorUnavailableError(`network error: ${detail}`, {}, { cause: error });
+}
+
+/**
+ * Milliseconds the server asks us to wait. X-Retry-In (Traefik, the public gateway: a Go
+ * duration such as "1.5s" or "250ms") is more precise than Retry-After (whole seconds or an
+ * HTTP date), so it wins when both are present.
+ */
+export function retryHintMs(headers: Headers, nowMs: number = Date.now()): number | null {
+  const retryIn = parseGoDurationMs(headers.get('x-retry-in'));
+  if (retryIn !== null) return retryIn;
+  const retryAfter = headers.get('retry-after')?.trim();
+  if (retryAfter === undefined || retryAfter === '') return null;
+  if (/^\d{1,10}$/.test(retryAfter)) return Number(retryAfter) * 1000;
+  const dateMs = Date.parse(retryAfter);
+  return Number.isNaN(dateMs) ? null : Math.max(0, dateMs - nowMs);
+}
+
+const goDurationUnitsMs: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+export function parseGoDurationMs(text: string | null): number | null {
+  if (text === null) return null;
+  const trimmed = text.trim();
+  if (!/^((\d+(\.\d+)?)(ns|us|µs|μs|ms|s|m|h))+$/.test(trimmed)) return null;
+  let totalMs = 0;
+  for (const match of trimmed.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|μs|ms|s|m|h)/g)) {
+    totalMs += Number(match[1]) * (goDurationUnitsMs[match[2] as string] as number);
+  }
+  return totalMs;
+}
+
+// ---------------------------------------------------------------- small helpers
+
+function resolveSettings(options: MirrorClientOptions): Settings {
+  const settings: Settings = {
+    ...defaults,
+    ...withoutUndefined(options),
+    network: options.network ?? null,
+    fetch: options.fetch ?? globalThis.fetch,
+    onRequest: options.onRequest,
+  } as Settings;
+  const positive = ['requestTimeoutMs', 'retryAfterMaxMs', 'responseBytesMax', 'balancePagesMax'] as const;
+  for (const name of positive) {
+    if (!(settings[name] > 0)) throw new RangeError(`${name} must be > 0, got ${settings[name]}`);
+  }
+  if (!Number.isInteger(settings.maxAttempts) || settings.maxAttempts < 1) {
+    throw new RangeError(`maxAttempts must be an integer >= 1, got ${settings.maxAttempts}`);
+  }
+  if (!(settings.rps >= 0)) throw new RangeError(`rps must be >= 0 (0 = no limit), got ${settings.rps}`);
+  if (!(settings.retryBaseDelayMs >= 0) || !(settings.retryMaxDelayMs >= 0)) throw new RangeError('retry delays must be >= 0');
+  return settings;
+}
+
+function parseBaseUrl(text: string): Base {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new RangeError(`mirror node URL ${describe(text)} is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new RangeError(`mirror node URL must be http(s): ${text}`);
+  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    throw new RangeError('mirror node URL must not carry a query, fragment or credentials');
+  }
+  const prefix = url.pathname.replace(/\/+$/, '').replace(/\/api\/v1$/, '');
+  return { origin: url.origin, prefix, href: `${url.origin}${prefix}/` };
+}
+
+function field(value: unknown, name: string): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new MirrorProtocolError(`expected a JSON object holding "${name}", got ${describe(value)}`);
+  }
+  if (!Object.hasOwn(value, name)) throw new MirrorProtocolError(`mirror node response lacks "${name}"`);
+  return (value as Record<string, unknown>)[name];
+}
+
+function errorMessage(text: string): string {
+  try {
+    const messages = (JSON.parse(text) as { _status?: { messages?: Array<{ message?: unknown }> } })._status?.messages;
+    const message = messages?.[0]?.message;
+    if (typeof message === 'string') return message.slice(0, 200);
+  } catch {
+    // Not the mirror node's error shape; fall through.
+  }
+  return describe(text.slice(0, 80));
+}
+
+function timestampNs(text: string): bigint {
+  const [seconds, nanos = ''] = text.split('.');
+  return BigInt(seconds as string) * 1_000_000_000n + BigInt(nanos.padEnd(9, '0'));
+}
+
+function formatNow(): string {
+  const nowMs = Date.now();
+  return `${Math.floor(nowMs / 1000)}.${String((nowMs % 1000) * 1_000_000).padStart(9, '0')}`;
+}
+
+function redact(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.pathname}${parsed.search}`;
+}
+
+function describe(value: unknown): string {
+  if (isLosslessNumber(value)) return value.value;
+  if (typeof value === 'string') return JSON.stringify(value.length > 120 ? `${value.slice(0, 120)}…` : value);
+  if (value === null || value === undefined) return String(value);
+  return Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : String(value);
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
