@@ -1,0 +1,145 @@
+// Content-addressed snapshot storage: an embedded, offline Helia node with its blocks and
+// datastore on disk. Every DAG parameter that shapes a CID is pinned here (CIDv1, raw
+// leaves, fixed 1 MiB chunks, balanced layout of 1024 links) rather than left to library
+// defaults, so the same bytes give the same CID in any process and any future version
+// (SPEC §7). Bytes stream in and out: nothing holds a whole snapshot in memory.
+
+import { join } from 'node:path';
+import { car } from '@helia/car';
+import { unixfs } from '@helia/unixfs';
+import { FsBlockstore } from 'blockstore-fs';
+import { FsDatastore } from 'datastore-fs';
+import { createHeliaLight } from 'helia';
+import { fixedSize } from 'ipfs-unixfs-importer/chunker';
+import { balanced } from 'ipfs-unixfs-importer/layout';
+import { CID } from 'multiformats/cid';
+import { ContentNotFoundError, InvalidCidError } from './errors.ts';
+
+export const chunkBytes = 1_048_576;
+export const dagLinksPerNodeMax = 1024;
+/** Blocks hashed and written at once: bounds import memory to about this many chunks. */
+export const blockWriteConcurrency = 8;
+/** A CID string is about 60 characters; anything much longer is junk. */
+export const cidCharsMax = 200;
+
+const rawCodec = 0x55;
+const dagPbCodec = 0x70;
+
+// Chunker and layout are stateless functions: one instance serves every import.
+const importOptions = {
+  cidVersion: 1,
+  rawLeaves: true,
+  reduceSingleLeafToSelf: true,
+  chunker: fixedSize({ chunkSize: chunkBytes }),
+  layout: balanced({ maxChildrenPerNode: dagLinksPerNodeMax }),
+  blockWriteConcurrency,
+} as const;
+
+export interface IpfsStoreOptions {
+  /** Directory for blocks and datastore (created when missing), e.g. data/ipfs. */
+  dir: string;
+}
+
+export interface AbortOptions {
+  signal?: AbortSignal;
+}
+
+export interface IpfsStore {
+  /** Stores the bytes as one UnixFS file, pins it, and returns its CID and size. */
+  addBytes(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options?: AbortOptions): Promise<{ cid: string; bytes: number }>;
+  /**
+   * The stored bytes. Throws InvalidCidError at once for a malformed CID; ContentNotFoundError
+   * surfaces on the first iteration (pull one chunk before committing to a response).
+   */
+  cat(cid: string, options?: AbortOptions): AsyncIterable<Uint8Array>;
+  /** The CID's DAG as a CARv1 stream (what pinning services import). Same errors as cat. */
+  exportCar(cid: string, options?: AbortOptions): AsyncIterable<Uint8Array>;
+  has(cid: string, options?: AbortOptions): Promise<boolean>;
+  stop(): Promise<void>;
+}
+
+/** Parses a UnixFS CID string (raw or dag-pb), or throws InvalidCidError. */
+export function parseCid(text: string): CID {
+  if (typeof text !== 'string' || text.length === 0 || text.length > cidCharsMax) throw new InvalidCidError(String(text));
+  let cid: CID;
+  try {
+    cid = CID.parse(text);
+  } catch (error) {
+    throw new InvalidCidError(text, { cause: error });
+  }
+  if (cid.code !== rawCodec && cid.code !== dagPbCodec) throw new InvalidCidError(text);
+  return cid;
+}
+
+export async function openIpfsStore(options: IpfsStoreOptions): Promise<IpfsStore> {
+  const blockstore = new FsBlockstore(join(options.dir, 'blocks'));
+  const datastore = new FsDatastore(join(options.dir, 'datastore'));
+  await blockstore.open();
+  await datastore.open();
+  // createHeliaLight never starts libp2p or dials out; createHelia would join the public network.
+  const helia = createHeliaLight({ blockstore, datastore });
+  await helia.start();
+  const fs = unixfs(helia);
+  const cars = car(helia);
+
+  async function requireLocal(cid: CID, options: AbortOptions): Promise<void> {
+    if (!(await helia.blockstore.has(cid, options))) throw new ContentNotFoundError(cid.toString());
+  }
+
+  return {
+    async addBytes(source, addOptions = {}) {
+      const counter = { bytes: 0 };
+      const cid = await fs.addByteStream(countBytes(source, counter), { ...importOptions, signal: addOptions.signal });
+      await pin(helia, cid, addOptions);
+      return { cid: cid.toString(), bytes: counter.bytes };
+    },
+    cat(text, catOptions = {}) {
+      const cid = parseCid(text);
+      return (async function* () {
+        await requireLocal(cid, catOptions);
+        yield* fs.cat(cid, { offline: true, signal: catOptions.signal });
+      })();
+    },
+    exportCar(text, exportOptions = {}) {
+      const cid = parseCid(text);
+      return (async function* () {
+        await requireLocal(cid, exportOptions);
+        yield* cars.export(cid, { offline: true, signal: exportOptions.signal });
+      })();
+    },
+    async has(text, hasOptions = {}) {
+      return helia.blockstore.has(parseCid(text), hasOptions);
+    },
+    async stop() {
+      await helia.stop();
+      await blockstore.close();
+      await datastore.close();
+    },
+  };
+}
+
+async function* countBytes(
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  counter: { bytes: number },
+): AsyncGenerator<Uint8Array> {
+  for await (const chunk of source) {
+    counter.bytes += chunk.byteLength;
+    yield chunk;
+  }
+}
+
+/**
+ * Pins what was just added (never a CID whose blocks may be missing: that crashes the
+ * process, PITFALLS.md). pins.add is a lazy generator: it pins only when iterated.
+ */
+async function pin(helia: ReturnType<typeof createHeliaLight>, cid: CID, options: AbortOptions): Promise<void> {
+  if (await helia.pins.isPinned(cid, options)) return;
+  try {
+    for await (const _block of helia.pins.add(cid, options)) {
+      // Each yielded CID is a block now pinned.
+    }
+  } catch (error) {
+    // Two concurrent adds of the same bytes: the other one pinned it first.
+    if ((error as Error).name !== 'AlreadyPinnedError') throw error;
+  }
+}
