@@ -1,0 +1,102 @@
+// Socket.IO on the API's HTTP server: namespaces /snapshots and /ledger, both authenticated by a
+// JWT in the handshake, shared between API instances through @socket.io/redis-adapter.
+//
+// Delivery rules:
+// - /snapshots events are emitted by the snapshot jobs through the Redis emitter (any process)
+//   to rooms; the adapter on every API instance hands them to its own sockets, once each.
+// - /ledger events come from the Redis Pub/Sub channels the ledger functions publish to; every
+//   instance subscribes itself and relays to its own sockets only (`nsp.local`), so nothing is
+//   delivered twice.
+import type { Server as HttpServer } from 'node:http';
+import { Server, type Namespace, type Socket } from 'socket.io';
+import { createAdapter } from '@socket.io/redis-adapter';
+import type { RedisClientType } from 'redis';
+import type { Logger } from '../logger.ts';
+import type { TokenVerifier, VerifiedToken } from './socket-auth.ts';
+import { attachLedgerNamespace } from './ledger-namespace.ts';
+import { attachSnapshotsNamespace, type SnapshotReader } from './snapshots-namespace.ts';
+
+// setTimeout's largest delay; tokens that expire later are checked again when it fires.
+const timerDelayMaxMs = 2 ** 31 - 1;
+const socketMessageBytesMax = 16 * 1024;
+
+export interface RealtimeDeps {
+  httpServer: HttpServer;
+  /** A plain (non-cluster) client used to create the adapter's and the relay's connections. */
+  pubsub: RedisClientType;
+  verifyToken: TokenVerifier;
+  logger: Logger;
+  /** Checks that a snapshot exists before a client may follow it; absent: /snapshots only serves own rooms. */
+  snapshots?: SnapshotReader;
+  /** Checks that a token exists before a client may subscribe to it. */
+  tokenExists: (symbol: string) => Promise<boolean>;
+  /** Key prefix of the Socket.IO adapter channels (one per deployment). */
+  channelPrefix?: string;
+}
+
+export interface Realtime {
+  io: Server;
+  close(): Promise<void>;
+}
+
+export type AuthedSocket = Socket & { data: { auth: VerifiedToken } };
+
+/** Namespace middleware: `unauthorized` without a valid token; disconnects when it expires. */
+export function requireToken(nsp: Namespace, verifyToken: TokenVerifier): void {
+  nsp.use((socket, next) => {
+    const { accessToken, token } = (socket.handshake.auth ?? {}) as Record<string, unknown>;
+    verifyToken(accessToken ?? token).then((verified) => {
+      socket.data.auth = verified;
+      next();
+    }, () => next(Object.assign(new Error('unauthorized'), { data: { code: 'UNAUTHENTICATED' } })));
+  });
+  nsp.on('connection', (socket) => {
+    const expiresAtMs = (socket as AuthedSocket).data.auth.expiresAtMs;
+    if (expiresAtMs === undefined) return;
+    let timer: NodeJS.Timeout;
+    const arm = () => {
+      const leftMs = expiresAtMs - Date.now();
+      if (leftMs <= 0) { socket.disconnect(true); return; }
+      timer = setTimeout(arm, Math.min(leftMs, timerDelayMaxMs));
+    };
+    arm();
+    socket.on('disconnect', () => clearTimeout(timer));
+  });
+}
+
+export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
+  const adapterPub = deps.pubsub.duplicate();
+  const adapterSub = deps.pubsub.duplicate();
+  const relaySub = deps.pubsub.duplicate();
+  for (const client of [adapterPub, adapterSub, relaySub]) {
+    client.on('error', (error: Error) => deps.logger.warn({ err: { message: error.message } }, 'realtime redis connection error'));
+  }
+  await Promise.all([adapterPub.connect(), adapterSub.connect(), relaySub.connect()]);
+
+  const io = new Server(deps.httpServer, {
+    adapter: createAdapter(adapterPub, adapterSub, { key: deps.channelPrefix ?? 'socket.io' }),
+    maxHttpBufferSize: socketMessageBytesMax,
+    serveClient: false,
+    cors: { origin: false },
+  });
+  // The default namespace serves nothing.
+  io.of('/').use((_socket, next) => next(Object.assign(new Error('unauthorized'), { data: { code: 'UNAUTHENTICATED' } })));
+
+  const snapshots = io.of('/snapshots');
+  requireToken(snapshots, deps.verifyToken);
+  attachSnapshotsNamespace(snapshots, deps.snapshots);
+
+  const ledger = io.of('/ledger');
+  requireToken(ledger, deps.verifyToken);
+  const relay = attachLedgerNamespace(ledger, relaySub, deps.tokenExists, deps.logger);
+
+  return {
+    io,
+    async close() {
+      io.disconnectSockets(true);
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+      await relay.close();
+      await Promise.allSettled([adapterPub.close(), adapterSub.close(), relaySub.close()]);
+    },
+  };
+}

@@ -1,0 +1,28 @@
+// Emits `snapshots_events` from any process (API or worker) through the Socket.IO Redis
+// emitter: the adapter of every API instance delivers each event to its own sockets in the
+// snapshot's rooms, once per socket. Payloads are exactly SPEC §6's.
+import { Emitter } from '@socket.io/redis-emitter';
+import type { RedisClientType } from 'redis';
+import { snapshotRooms } from './snapshots-namespace.ts';
+
+export type SnapshotEvent =
+  | { type: 'snapshots_active'; payload: { jobId: string; jobName: string; snapshotId: string; status: 'activated'; progress: 0 } }
+  | { type: 'snapshots_progress'; payload: { jobId: string; jobName: string; snapshotId: string; status: 'running'; progress: number } }
+  | { type: 'snapshots_completed'; payload: { jobId: string; jobName: string; snapshotId: string; status: 'completed'; progress: 100; cid: string } }
+  | { type: 'snapshots_failed'; payload: { jobId: string; jobName: string; snapshotId: string; status: 'error'; error: string } };
+
+export interface SnapshotEventSink {
+  emit(event: SnapshotEvent, requestedBy: string | undefined): void;
+}
+
+/** `pub` must be a plain client that is not in subscriber mode. */
+export function createSnapshotEventEmitter(pub: RedisClientType, channelPrefix = 'socket.io'): SnapshotEventSink {
+  const nsp = new Emitter(pub, { key: channelPrefix }).of('/snapshots');
+  return {
+    emit(event, requestedBy) {
+      const rooms = [snapshotRooms.snapshot(event.payload.snapshotId), snapshotRooms.admins];
+      if (requestedBy) rooms.push(snapshotRooms.user(requestedBy));
+      nsp.to(rooms).emit('snapshots_events', event);
+    },
+  };
+}

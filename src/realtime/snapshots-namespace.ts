@@ -1,0 +1,48 @@
+// /snapshots: every socket joins its user's room (and `admins` for admins), so it receives the
+// events of the snapshots it requested, or all of them. `subscribe(snapshotId, ack)` follows
+// any snapshot the caller may read (every authenticated user may read every snapshot).
+import type { Namespace } from 'socket.io';
+import type { AuthedSocket } from './server.ts';
+
+const snapshotIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const snapshotsPerSocketMax = 100;
+
+export interface SnapshotReader {
+  exists(snapshotId: string): Promise<boolean>;
+}
+
+export const snapshotRooms = {
+  user: (account: string) => `user:${account}`,
+  admins: 'admins',
+  snapshot: (snapshotId: string) => `snapshot:${snapshotId}`,
+};
+
+type Ack = (reply: { ok: true } | { error: { code: string; message: string } }) => void;
+
+export function attachSnapshotsNamespace(nsp: Namespace, snapshots: SnapshotReader | undefined): void {
+  nsp.on('connection', (rawSocket) => {
+    const socket = rawSocket as AuthedSocket;
+    const { caller } = socket.data.auth;
+    void socket.join(caller.admin ? [snapshotRooms.user(caller.account), snapshotRooms.admins] : snapshotRooms.user(caller.account));
+    let followed = 0;
+    socket.on('subscribe', async (snapshotId: unknown, ack?: Ack) => {
+      const reply: Ack = typeof ack === 'function' ? ack : () => {};
+      if (typeof snapshotId !== 'string' || !snapshotIdPattern.test(snapshotId)) {
+        return reply({ error: { code: 'INVALID_ARGUMENT', message: 'snapshotId must be a lowercase UUID' } });
+      }
+      if (followed >= snapshotsPerSocketMax) {
+        return reply({ error: { code: 'INVALID_ARGUMENT', message: `a socket may follow at most ${snapshotsPerSocketMax} snapshots` } });
+      }
+      try {
+        if (!snapshots || !(await snapshots.exists(snapshotId))) {
+          return reply({ error: { code: 'NOT_FOUND', message: `snapshot ${snapshotId} does not exist` } });
+        }
+        followed++;
+        await socket.join(snapshotRooms.snapshot(snapshotId));
+        reply({ ok: true });
+      } catch {
+        reply({ error: { code: 'UNAVAILABLE', message: 'the snapshot store is unavailable, try again' } });
+      }
+    });
+  });
+}

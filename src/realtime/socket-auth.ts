@@ -1,0 +1,60 @@
+// JWT verification for Socket.IO handshakes, with the same rules as the REST API: algorithms
+// pinned by the configuration, issuer and audience enforced when set, `sub` the caller's account,
+// `roles` containing 'admin' an admin. The token comes in `auth.accessToken` (or `auth.token`).
+import jwt, { type Algorithm, type GetPublicKeyOrSecret, type JwtPayload } from 'jsonwebtoken';
+import jwksRsa from 'jwks-rsa';
+import type { JwtConfig } from '../config.ts';
+import type { Caller } from '../http/auth.ts';
+
+const jwksTimeoutMs = 5_000;
+const tokenCharsMax = 8_192;
+const subCharsMax = 256;
+
+export interface VerifiedToken {
+  caller: Caller;
+  /** When the token expires (ms since the epoch); undefined when it has no `exp`. */
+  expiresAtMs?: number;
+}
+
+export type TokenVerifier = (token: unknown) => Promise<VerifiedToken>;
+
+function keySource(config: JwtConfig): string | GetPublicKeyOrSecret {
+  if (config.secret) return config.secret;
+  if (config.publicKey) return config.publicKey;
+  if (!config.jwksUrl) throw new Error('socket auth: the JWT configuration has no key source');
+  const client = jwksRsa({ jwksUri: config.jwksUrl, cache: true, rateLimit: true, jwksRequestsPerMinute: 10, timeout: jwksTimeoutMs });
+  return (header, callback) => {
+    client.getSigningKey(header.kid).then((key) => callback(null, key.getPublicKey()), (error: Error) => callback(error));
+  };
+}
+
+function isAdmin(roles: unknown): boolean {
+  if (Array.isArray(roles)) return roles.includes('admin');
+  if (typeof roles === 'string') return roles.split(/[\s,]+/).includes('admin');
+  return false;
+}
+
+export function createTokenVerifier(config: JwtConfig): TokenVerifier {
+  const key = keySource(config);
+  const options: jwt.VerifyOptions = {
+    algorithms: config.algorithms as Algorithm[],
+    ...(config.issuer ? { issuer: config.issuer } : {}),
+    ...(config.audience ? { audience: config.audience.length === 1 ? config.audience[0]! : config.audience as [string, ...string[]] } : {}),
+  };
+  return (token) => new Promise((resolve, reject) => {
+    if (typeof token !== 'string' || token.length === 0 || token.length > tokenCharsMax) {
+      reject(new Error('no token'));
+      return;
+    }
+    jwt.verify(token, key, options, (error, decoded) => {
+      if (error || !decoded || typeof decoded === 'string') return reject(error ?? new Error('bad token'));
+      const claims = decoded as JwtPayload;
+      const sub = claims.sub;
+      if (typeof sub !== 'string' || sub.length === 0 || sub.length > subCharsMax) return reject(new Error('no usable sub claim'));
+      resolve({
+        caller: { account: sub, admin: isAdmin((claims as Record<string, unknown>).roles) },
+        ...(typeof claims.exp === 'number' ? { expiresAtMs: claims.exp * 1000 } : {}),
+      });
+    });
+  });
+}

@@ -1,0 +1,184 @@
+// Socket.IO over real HTTP on loopback with real socket.io-client connections: handshake auth,
+// token expiry, /ledger relays from the functions' Pub/Sub, /snapshots events emitted from
+// another Redis connection (as a worker would) reaching clients on two API instances once each.
+import { expect } from 'chai';
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import jwt from 'jsonwebtoken';
+import { io as connectClient, type Socket } from 'socket.io-client';
+import { createClient, type RedisClientType } from 'redis';
+import { sharedRedisUrl, uniqueSymbol } from '../support/root-hooks.ts';
+import { createRealtime, type Realtime } from '../../src/realtime/server.ts';
+import { createTokenVerifier } from '../../src/realtime/socket-auth.ts';
+import { createSnapshotEventEmitter } from '../../src/realtime/snapshot-events.ts';
+import * as ledger from '../../src/ledger/functions.ts';
+import { createLogger } from '../../src/logger.ts';
+import type { RedisConnection } from '../../src/redis.ts';
+
+const secret = 'realtime-test-secret-that-is-long-enough-0123456789';
+const jwtConfig = { secret, algorithms: ['HS256' as const] };
+const sign = (sub: string, options: jwt.SignOptions = {}, roles: string[] = []) =>
+  jwt.sign({ sub, roles }, secret, { algorithm: 'HS256', expiresIn: 60, ...options });
+
+interface Instance { http: HttpServer; realtime: Realtime; url: string }
+
+async function startInstance(pubsub: RedisClientType, snapshotIds: Set<string>): Promise<Instance> {
+  const http = createServer();
+  const realtime = await createRealtime({
+    httpServer: http,
+    pubsub,
+    verifyToken: createTokenVerifier(jwtConfig),
+    logger: createLogger('silent'),
+    snapshots: { exists: async (id) => snapshotIds.has(id) },
+    tokenExists: async (symbol) => (await pubsub.exists(`token:{${symbol}}`)) === 1,
+    channelPrefix: 'tally-test-io',
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  return { http, realtime, url: `http://127.0.0.1:${(http.address() as AddressInfo).port}` };
+}
+
+function connect(url: string, nsp: string, auth: Record<string, unknown>): Socket {
+  return connectClient(`${url}${nsp}`, { auth, transports: ['websocket'], reconnection: false, forceNew: true });
+}
+
+function connected(socket: Socket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', reject);
+  });
+}
+
+function rejection(socket: Socket): Promise<Error> {
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => reject(new Error('connected without a valid token')));
+    socket.once('connect_error', resolve);
+  });
+}
+
+const until = async (predicate: () => boolean, timeoutMs = 5_000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+};
+
+describe('realtime (Socket.IO)', function () {
+  this.timeout(30_000);
+  let pubsub: RedisClientType;
+  let emitterClient: RedisClientType;
+  let a: Instance;
+  let b: Instance;
+  const snapshotIds = new Set<string>();
+  const sockets: Socket[] = [];
+  const open = (url: string, nsp: string, auth: Record<string, unknown>) => {
+    const socket = connect(url, nsp, auth);
+    sockets.push(socket);
+    return socket;
+  };
+
+  before(async () => {
+    pubsub = createClient({ url: sharedRedisUrl() }) as RedisClientType;
+    emitterClient = createClient({ url: sharedRedisUrl() }) as RedisClientType;
+    await Promise.all([pubsub.connect(), emitterClient.connect()]);
+    a = await startInstance(pubsub, snapshotIds);
+    b = await startInstance(pubsub, snapshotIds);
+  });
+  afterEach(() => { for (const s of sockets.splice(0)) s.disconnect(); });
+  after(async () => {
+    await a.realtime.close(); await b.realtime.close();
+    a.http.close(); b.http.close();
+    await pubsub.close(); await emitterClient.close();
+  });
+
+  describe('handshake', () => {
+    it('rejects no token, a bad signature, alg none and an expired token with unauthorized', async () => {
+      const none = jwt.sign({ sub: 'eve', roles: ['admin'] }, '', { algorithm: 'none' });
+      const forged = jwt.sign({ sub: 'eve', roles: ['admin'] }, 'another-secret-of-sufficient-length-000000', { algorithm: 'HS256' });
+      const expired = jwt.sign({ sub: 'eve', exp: Math.floor(Date.now() / 1000) - 10 }, secret, { algorithm: 'HS256' });
+      for (const auth of [{}, { accessToken: 'garbage' }, { accessToken: none }, { accessToken: forged }, { token: expired }, { accessToken: 42 }]) {
+        for (const nsp of ['/snapshots', '/ledger']) {
+          const error = await rejection(open(a.url, nsp, auth));
+          expect(error.message).to.equal('unauthorized');
+        }
+      }
+    });
+
+    it('accepts auth.accessToken and auth.token', async () => {
+      await connected(open(a.url, '/snapshots', { accessToken: sign('alice') }));
+      await connected(open(a.url, '/ledger', { token: sign('alice') }));
+    });
+
+    it('disconnects a socket when its token expires', async () => {
+      const socket = open(a.url, '/snapshots', { accessToken: jwt.sign({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 1 }, secret, { algorithm: 'HS256' }) });
+      await connected(socket);
+      const reason = await new Promise<string>((resolve) => socket.once('disconnect', resolve));
+      expect(reason).to.equal('io server disconnect');
+    });
+  });
+
+  describe('/snapshots', () => {
+    it('delivers a worker-emitted event once to clients on either instance, per ownership', async () => {
+      const snapshotId = crypto.randomUUID();
+      snapshotIds.add(snapshotId);
+      const owner = open(b.url, '/snapshots', { accessToken: sign('alice') });
+      const other = open(a.url, '/snapshots', { accessToken: sign('bob') });
+      const admin = open(a.url, '/snapshots', { accessToken: sign('root', {}, ['admin']) });
+      const follower = open(b.url, '/snapshots', { accessToken: sign('carol') });
+      await Promise.all([owner, other, admin, follower].map(connected));
+      const ack = await follower.emitWithAck('subscribe', snapshotId);
+      expect(ack).to.deep.equal({ ok: true });
+      expect(await follower.emitWithAck('subscribe', crypto.randomUUID())).to.have.nested.property('error.code', 'NOT_FOUND');
+      expect(await follower.emitWithAck('subscribe', '../etc')).to.have.nested.property('error.code', 'INVALID_ARGUMENT');
+
+      const received = new Map<Socket, unknown[]>([[owner, []], [other, []], [admin, []], [follower, []]]);
+      for (const [socket, list] of received) socket.on('snapshots_events', (e: unknown) => list.push(e));
+      const sink = createSnapshotEventEmitter(emitterClient, 'tally-test-io');
+      const base = { jobId: 'job-1', jobName: 'snapshot', snapshotId };
+      sink.emit({ type: 'snapshots_active', payload: { ...base, status: 'activated', progress: 0 } }, 'alice');
+      for (const progress of [10, 50, 90]) sink.emit({ type: 'snapshots_progress', payload: { ...base, status: 'running', progress } }, 'alice');
+      sink.emit({ type: 'snapshots_completed', payload: { ...base, status: 'completed', progress: 100, cid: 'bafy-test' } }, 'alice');
+      await until(() => received.get(owner)!.length >= 5 && received.get(admin)!.length >= 5 && received.get(follower)!.length >= 5);
+      await new Promise((r) => setTimeout(r, 200)); // let any duplicate arrive
+      for (const socket of [owner, admin, follower]) {
+        const types = received.get(socket)!.map((e) => (e as { type: string }).type);
+        expect(types).to.deep.equal(['snapshots_active', 'snapshots_progress', 'snapshots_progress', 'snapshots_progress', 'snapshots_completed']);
+      }
+      expect(received.get(other)).to.deep.equal([]);
+      expect(received.get(owner)![4]).to.deep.equal({ type: 'snapshots_completed', payload: { ...base, status: 'completed', progress: 100, cid: 'bafy-test' } });
+    });
+  });
+
+  describe('/ledger', () => {
+    it('relays every one of 1,000 FCALL transfers to an admin subscriber, matching the stream', async () => {
+      const redis = pubsub as unknown as RedisConnection;
+      const sym = uniqueSymbol('L');
+      await ledger.init(redis, sym, { name: 'L', decimals: 0, totalSupply: '1000000', treasury: 't' });
+      const admin = open(b.url, '/ledger', { accessToken: sign('root', {}, ['admin']) });
+      const user = open(a.url, '/ledger', { accessToken: sign('u7') });
+      await Promise.all([connected(admin), connected(user)]);
+      expect(await admin.emitWithAck('subscribe', sym)).to.deep.equal({ ok: true });
+      expect(await user.emitWithAck('subscribe', sym)).to.deep.equal({ ok: true });
+      expect(await admin.emitWithAck('subscribe', 'NOPE-' + sym)).to.have.nested.property('error.code', 'TOKEN_NOT_FOUND');
+      expect(await admin.emitWithAck('subscribe', 'bad sym')).to.have.nested.property('error.code', 'INVALID_TOKEN');
+      const seen: Record<string, unknown>[] = [];
+      const seenByUser: Record<string, unknown>[] = [];
+      admin.on('transfer', (e) => seen.push(e));
+      user.on('transfer', (e) => seenByUser.push(e));
+      const burns: unknown[] = [];
+      admin.on('burn', (e) => burns.push(e));
+
+      await Promise.all(Array.from({ length: 1000 }, (_, i) =>
+        redis.fCall('ledger_transfer', { keys: [`token:{${sym}}`], arguments: ['t', `u${i % 10}`, '1'] })));
+      await ledger.burn(redis, sym, { account: 't', amount: '5' });
+      await until(() => seen.length >= 1000 && burns.length >= 1);
+      const entries = (await redis.xRange(`token:{${sym}}:log`, '-', '+'))!.filter((e) => e.message.type === 'transfer');
+      expect(seen).to.have.length(1000);
+      expect(seen.map((e) => e.id)).to.deep.equal(entries.map((e) => e.id));
+      for (let i = 0; i < entries.length; i++) {
+        expect(seen[i]).to.include({ token: sym, from: entries[i]!.message.from, to: entries[i]!.message.to, amount: entries[i]!.message.amount });
+      }
+      expect(burns).to.have.length(1);
+      // A plain user sees only the transfers that touch its own account.
+      expect(seenByUser).to.have.length(100);
+      expect(seenByUser.every((e) => e.to === 'u7')).to.equal(true);
+    });
+  });
+});
