@@ -8,7 +8,7 @@ export type { Logger };
 export function createLogger(level: LogLevel = 'info'): Logger {
   return pino({
     level,
-    base: { service: 'tally' },
+    base: { service: 'tally', pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
     // Never log credentials, even if a future log call passes headers along.
     redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.authorization'], censor: '[redacted]' },

@@ -158,23 +158,29 @@ async function main(): Promise<void> {
     logger.fatal({ err: reason }, 'unhandled promise rejection');
     process.exit(1);
   });
-  let started: Started;
+  // Handlers go in before anything starts, so an early signal still stops cleanly. A repeated
+  // SIGTERM is ignored (a supervisor and `npm start` may both deliver one); a second SIGINT
+  // (Ctrl-C twice) means "now".
+  let started: Started | undefined;
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      if (signal === 'SIGINT') process.exit(1);
+      return;
+    }
+    signalled = true;
+    logger.info({ signal }, 'signal received');
+    if (started) void started.stop().then(({ forced }) => process.exit(forced ? 1 : 0));
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   try {
     started = await start(config, { logger });
   } catch (error) {
     logger.fatal({ err: { message: (error as Error).message } }, 'could not start');
     process.exit(1);
   }
-  let signalled = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    // A second signal while draining means "now".
-    if (signalled) process.exit(1);
-    signalled = true;
-    logger.info({ signal }, 'signal received');
-    void started.stop().then(({ forced }) => process.exit(forced ? 1 : 0));
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  if (signalled) process.exit((await started.stop()).forced ? 1 : 0);
 }
 
 if (import.meta.main) await main();
