@@ -1,8 +1,9 @@
-// The expected failures of the Hedera side of snapshots, one class each. Every error has a
-// stable `code` (for logs, job records and API bodies) and the HTTP status the REST layer
-// should answer with, so the error middleware maps them without knowing each class.
+// The expected failures of the snapshot building blocks (Hedera ids, mirror node, IPFS,
+// content format), one class each. Every error has a stable `code` (for logs, job records
+// and API bodies) and the HTTP status the REST layer should answer with, so the error
+// middleware maps them all through the base class.
 
-export class SnapshotSourceError extends Error {
+export class SnapshotError extends Error {
   readonly code: string;
   readonly httpStatus: number;
 
@@ -15,21 +16,21 @@ export class SnapshotSourceError extends Error {
 }
 
 /** A Hedera entity id that fails HIP-15 (syntax or range). */
-export class InvalidEntityIdError extends SnapshotSourceError {
+export class InvalidEntityIdError extends SnapshotError {
   constructor(message: string) {
     super('INVALID_ENTITY_ID', 400, message);
   }
 }
 
 /** A HIP-15 checksum that does not match the configured network, or cannot be checked. */
-export class EntityIdChecksumError extends SnapshotSourceError {
+export class EntityIdChecksumError extends SnapshotError {
   constructor(message: string) {
     super('INVALID_CHECKSUM', 400, message);
   }
 }
 
 /** The mirror node answered 404 for the token. */
-export class TokenNotFoundError extends SnapshotSourceError {
+export class TokenNotFoundError extends SnapshotError {
   readonly tokenId: string;
 
   constructor(tokenId: string) {
@@ -42,7 +43,7 @@ export class TokenNotFoundError extends SnapshotSourceError {
  * The mirror node could not be reached or kept failing (network error, timeout, 429, 5xx)
  * after every allowed attempt. Transient by nature: the job may be retried later.
  */
-export class MirrorUnavailableError extends SnapshotSourceError {
+export class MirrorUnavailableError extends SnapshotError {
   readonly status: number | null;
   readonly retryAfterMs: number | null;
   readonly attempts: number;
@@ -60,7 +61,7 @@ export class MirrorUnavailableError extends SnapshotSourceError {
 }
 
 /** The mirror node refused the request with a 4xx other than 404 and 429; retrying won't help. */
-export class MirrorRequestError extends SnapshotSourceError {
+export class MirrorRequestError extends SnapshotError {
   readonly status: number;
 
   constructor(status: number, message: string) {
@@ -75,7 +76,7 @@ export class MirrorRequestError extends SnapshotSourceError {
  * order or at different timestamps, too many pages. `retryable` is true only for bodies
  * that could be a transient transport problem (unparseable JSON).
  */
-export class MirrorProtocolError extends SnapshotSourceError {
+export class MirrorProtocolError extends SnapshotError {
   readonly retryable: boolean;
 
   constructor(message: string, options: ErrorOptions & { retryable?: boolean } = {}) {
@@ -85,14 +86,14 @@ export class MirrorProtocolError extends SnapshotSourceError {
 }
 
 /** A string that is not a CID. */
-export class InvalidCidError extends SnapshotSourceError {
+export class InvalidCidError extends SnapshotError {
   constructor(text: string, options?: ErrorOptions) {
     super('INVALID_CID', 400, `not a valid CID: ${JSON.stringify(text.slice(0, 120))}`, options);
   }
 }
 
 /** A well-formed CID whose blocks are not in the local IPFS store. */
-export class ContentNotFoundError extends SnapshotSourceError {
+export class ContentNotFoundError extends SnapshotError {
   readonly cid: string;
 
   constructor(cid: string) {
@@ -102,7 +103,7 @@ export class ContentNotFoundError extends SnapshotSourceError {
 }
 
 /** Bytes that do not follow the snapshot content contract (SPEC §7). */
-export class SnapshotFormatError extends SnapshotSourceError {
+export class SnapshotFormatError extends SnapshotError {
   constructor(message: string) {
     super('INVALID_SNAPSHOT_CONTENT', 422, message);
   }

@@ -13,7 +13,7 @@ import {
   MirrorProtocolError,
   MirrorRequestError,
   MirrorUnavailableError,
-  SnapshotSourceError,
+  SnapshotError,
   TokenNotFoundError,
 } from './errors.ts';
 import { compareEntityIds, isCanonicalEntityId, parseEntityId } from './hedera-ids.ts';
@@ -491,7 +491,7 @@ function parseJson(text: string): unknown {
 
 /** Network errors and timeouts become MirrorUnavailableError; the caller's own abort stays as is. */
 function classify(error: unknown, timeout: AbortSignal, requestTimeoutMs: number, callerSignal?: AbortSignal): unknown {
-  if (error instanceof SnapshotSourceError) return error;
+  if (error instanceof SnapshotError) return error;
   if (callerSignal?.aborted) return callerSignal.reason;
   if (timeout.aborted) return new MirrorUnavailableError(`no complete answer within ${requestTimeoutMs} ms`, {}, { cause: error });
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
