@@ -1,0 +1,140 @@
+// The snapshot pipeline end to end, with real parts: the local mirror node over HTTP, the Redis
+// metadata store, the offline Helia importer on disk. No scheduler here (see jobs.test.ts).
+import { expect } from 'chai';
+import { mkdtempSync, rmSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateHolders, startMirrorNode, type FakeMirrorNode, type FakeHolder } from '../support/mirror-node.ts';
+import { connect } from '../support/redis-server.ts';
+import { sharedRedisUrl } from '../support/root-hooks.ts';
+import { createMirrorClient, type MirrorClient } from '../../src/snapshots/mirror-client.ts';
+import { openIpfsStore, type IpfsStore } from '../../src/snapshots/ipfs-store.ts';
+import { createRedisSnapshotStore } from '../../src/snapshots/metadata-store-redis.ts';
+import type { SnapshotStore } from '../../src/snapshots/metadata-store.ts';
+import { runSnapshot, type PipelineDeps } from '../../src/snapshots/pipeline.ts';
+import type { RedisConnection } from '../../src/redis.ts';
+
+const tokenId = '0.0.424242';
+const holderCount = 10_000;
+
+async function collect(source: AsyncIterable<Uint8Array>): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of source) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function expectedLines(holders: FakeHolder[]): string[] {
+  const key = (a: string) => a.split('.').map(BigInt);
+  return holders.filter((h) => h.balance > 0n)
+    .sort((x, y) => {
+      const [a, b] = [key(x.account), key(y.account)];
+      for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
+      return 0;
+    })
+    .map((h) => `{"account":"${h.account}","balance":"${h.balance}"}`);
+}
+
+describe('snapshot pipeline', function () {
+  this.timeout(60_000);
+  const holders = generateHolders({ count: holderCount, seed: 11, zeroBalances: 50 });
+  const totalSupply = holders.reduce((s, h) => s + h.balance, 0n) * 2n;
+  let node: FakeMirrorNode;
+  let redis: RedisConnection;
+  let store: SnapshotStore;
+  let ipfs: IpfsStore;
+  let mirror: MirrorClient;
+  let dir: string;
+
+  const deps = (overrides: Partial<PipelineDeps> = {}): PipelineDeps =>
+    ({ store, mirror, ipfs, workDir: join(dir, 'work'), network: 'testnet', ...overrides });
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tally-pipeline-'));
+    node = await startMirrorNode({ tokens: [
+      { tokenId, name: 'Big Token', symbol: 'BIG', decimals: 8, totalSupply, holders },
+      { tokenId: '0.0.5', name: 'Empty', symbol: 'EMPTY', decimals: 0, totalSupply: 0n, holders: [] },
+    ] });
+    redis = await connect(sharedRedisUrl()) as unknown as RedisConnection;
+    store = createRedisSnapshotStore({ redis, keyPrefix: 'test:pipe:' });
+    ipfs = await openIpfsStore({ dir: join(dir, 'ipfs') });
+    mirror = createMirrorClient({ baseUrl: node.url, rps: 0, requestTimeoutMs: 5_000, maxAttempts: 5, retryBaseDelayMs: 10, retryMaxDelayMs: 50, network: 'testnet' });
+  });
+  after(async () => {
+    await mirror.close(); await ipfs.stop(); await node.close();
+    (redis as any).destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('snapshots 10,000 holders exactly, at one timestamp, and twice to the same CID', async () => {
+    node.resetStats();
+    const first = await store.create({ tokenId, network: 'testnet', requestedBy: 'alice' });
+    const progress: number[] = [];
+    const done = await runSnapshot(first.snapshotId, deps({ onProgress: (p) => { progress.push(p); } }));
+    expect(done).to.include({ status: 'completed', progress: 100, holders: holderCount, attempts: 1 });
+    expect(done.totalBalance).to.equal((totalSupply / 2n).toString());
+    expect(done.consensusTimestamp).to.equal(node.latestSnapshotTimestamp());
+
+    const text = await collect(ipfs.cat(done.cid!));
+    expect(Buffer.byteLength(text)).to.equal(done.bytes);
+    const lines = text.split('\n');
+    expect(lines.pop()).to.equal('');
+    expect(lines[0]).to.equal(`{"tokenId":"${tokenId}","network":"testnet","timestamp":"${done.consensusTimestamp}","name":"Big Token","symbol":"BIG","decimals":8,"totalSupply":"${totalSupply}","type":"FUNGIBLE_COMMON"}`);
+    expect(lines.slice(1)).to.deep.equal(expectedLines(holders));
+    expect(holders.some((h) => h.balance > 2n ** 53n)).to.equal(true);
+
+    const pinned = new Set(node.stats.balanceTimestamps);
+    expect(pinned.size).to.equal(1);
+    expect(node.stats.balanceTimestamps.length).to.be.at.least(holderCount / 100);
+    expect(progress).to.deep.equal([...progress].sort((a, b) => a - b));
+    expect(progress.at(-1)).to.be.within(45, 50);
+
+    const second = await store.create({ tokenId, network: 'testnet', requestedTimestamp: done.consensusTimestamp });
+    const again = await runSnapshot(second.snapshotId, deps());
+    expect(again.cid).to.equal(done.cid);
+    expect(readdirSync(join(dir, 'work'))).to.deep.equal([]);
+  });
+
+  it('resumes after a crash mid-way and produces the same CID', async () => {
+    const reference = await runSnapshot((await store.create({ tokenId, network: 'testnet' })).snapshotId, deps());
+    const record = await store.create({ tokenId, network: 'testnet' });
+    // Die after 45 pages: 2 checkpoints (every 20 pages) are behind us, 5 pages are not.
+    let pages = 0;
+    const crashing = deps({
+      checkpointEveryPages: 20,
+      mirror: { ...mirror, balancePages: async function* (...args: Parameters<MirrorClient['balancePages']>) {
+        for await (const page of mirror.balancePages(...args)) {
+          if (++pages > 45) throw new Error('simulated crash');
+          yield page;
+        }
+      } },
+    });
+    let crashed: unknown;
+    try { await runSnapshot(record.snapshotId, crashing); } catch (error) { crashed = error; }
+    expect((crashed as Error).message).to.equal('simulated crash');
+    const checkpoint = await store.getCheckpoint(record.snapshotId);
+    expect(checkpoint).to.include({ holders: 4000 });
+
+    node.resetStats();
+    const resumed = await runSnapshot(record.snapshotId, deps());
+    expect(resumed).to.include({ status: 'completed', cid: reference.cid, holders: holderCount, attempts: 2 });
+    // It read on from the checkpoint instead of starting over.
+    expect(node.stats.balanceTimestamps.length).to.be.at.most(61);
+    expect(await store.getCheckpoint(record.snapshotId)).to.equal(null);
+  });
+
+  it('snapshots a token with no holders to just the header', async () => {
+    const record = await store.create({ tokenId: '0.0.5', network: 'testnet' });
+    const done = await runSnapshot(record.snapshotId, deps());
+    expect(done).to.include({ status: 'completed', holders: 0, totalBalance: '0' });
+    const text = await collect(ipfs.cat(done.cid!));
+    expect(text.split('\n')).to.have.length(2);
+    expect(JSON.parse(text.split('\n')[0]!)).to.include({ tokenId: '0.0.5', symbol: 'EMPTY' });
+  });
+
+  it('fails with TOKEN_NOT_FOUND for an unknown token', async () => {
+    const record = await store.create({ tokenId: '0.0.999', network: 'testnet' });
+    let caught: unknown;
+    try { await runSnapshot(record.snapshotId, deps()); } catch (error) { caught = error; }
+    expect(caught).to.have.property('code', 'TOKEN_NOT_FOUND');
+  });
+});
