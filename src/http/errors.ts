@@ -106,7 +106,7 @@ function fromHttpErrorsShape(error: { type?: unknown; status?: unknown; message:
   const status = typeof error.status === 'number' ? error.status : undefined;
   if (status === undefined || status < 400 || status >= 500) return undefined;
   switch (error.type) {
-    case 'entity.parse.failed': return { code: 'INVALID_JSON', message: 'the body is not valid JSON' };
+    case 'entity.parse.failed': return { code: 'INVALID_JSON', message: 'the body is not valid JSON (a JSON object is expected)' };
     case 'entity.too.large': return { code: 'PAYLOAD_TOO_LARGE', message: 'the body is larger than the limit of this server' };
     case 'encoding.unsupported':
     case 'charset.unsupported': return { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'the body must be JSON in UTF-8' };

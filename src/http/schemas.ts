@@ -15,11 +15,11 @@ export const opIdSchema = z.string().regex(opIdPattern, { error: 'must match ^[A
 
 /** A base-unit amount > 0: a decimal string of at most 78 digits, at most 2^256 - 1. */
 export const positiveAmountSchema = z.string()
-  .regex(amountPattern, { error: 'must be a base-unit integer as a decimal string, e.g. "1500000"' })
+  .regex(amountPattern, { error: 'must be a base-unit integer as a decimal string, e.g. "1500000"', abort: true })
   .refine((v) => v !== '0' && isAmount(v), { error: 'must be in 1..2^256-1' });
 
 export const tokenNameSchema = z.string()
-  .min(1, { error: 'must not be empty' })
+  .min(1, { error: 'must not be empty', abort: true })
   .refine((v) => Buffer.byteLength(v, 'utf8') <= tokenNameBytesMax, { error: `must be at most ${tokenNameBytesMax} bytes` })
   .refine((v) => !/[\x00-\x1f\x7f]/.test(v), { error: 'must not contain control characters' });
 
@@ -51,7 +51,7 @@ export const batchBody = z.strictObject({
 /** `?limit=` as a decimal string in 1..max. */
 export function limitSchema(fallback: number, max = pageLimitMax) {
   return z.string()
-    .regex(/^[1-9][0-9]{0,5}$/, { error: `must be an integer in 1..${max}` })
+    .regex(/^[1-9][0-9]{0,5}$/, { error: `must be an integer in 1..${max}`, abort: true })
     .transform(Number)
     .refine((n) => n <= max, { error: `must be an integer in 1..${max}` })
     .optional()
