@@ -52,9 +52,9 @@ export interface AppDeps {
   rateLimitPrefix?: string;
 }
 
-/** POST/PUT/PATCH bodies must be JSON; a bodiless request is left to the route's schema. */
+/** Bodies must be JSON; a bodiless request is left to the route's schema. */
 const requireJsonBody: RequestHandler = (req, _res, next) => {
-  if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'DELETE' || req.method === 'OPTIONS') return next();
+  if (req.get('content-length') === '0') return next();
   if (req.is('application/json') === false) return next(new HttpError('UNSUPPORTED_MEDIA_TYPE', 'the body must be application/json'));
   next();
 };

@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { BigNumber } from 'bignumber.js';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ConfigError, loadRedisTarget, readEnv, type Env } from './config.ts';
-import { createLedger, type Ledger } from './ledger/client.ts';
+import type { Ledger } from './ledger/client.ts';
 import { LedgerError } from './ledger/errors.ts';
-import { connectRedis, type RedisConnection } from './redis.ts';
+import type { RedisConnection } from './redis.ts';
 
 /** Modules that register more commands, relative to this file (e.g. `tally snapshot|cat|car`). */
 export const commandModules = ['./snapshots/cli.ts'];
@@ -194,7 +194,17 @@ function createContext(env: Env): CliContext {
     print: (line) => { process.stdout.write(`${line}\n`); },
     async withLedger(fn) {
       const target = loadRedisTarget(env);
-      const redis = await withDeadline(connectRedis({ ...target, commandTimeoutMs }), connectDeadlineMs, `cannot reach Redis at ${target.url ?? target.clusterUrls.join(',')}`);
+      // Loaded here so that --help and `tally token` start fast.
+      const [{ connectRedis }, { createLedger }] = await Promise.all([import('./redis.ts'), import('./ledger/client.ts')]);
+      const where = target.url ?? target.clusterUrls.join(',');
+      // The client reconnects forever; a terminal command gives up at the first failure.
+      let failConnect: (error: Error) => void = () => {};
+      const connectFailed = new Promise<never>((_, reject) => { failConnect = reject; });
+      const redis = await Promise.race([
+        connectRedis({ ...target, commandTimeoutMs, onError: () => failConnect(new ConnectError(`cannot reach Redis at ${where}`)) }),
+        connectFailed,
+        deadline(connectDeadlineMs, `cannot reach Redis at ${where} (no answer within ${connectDeadlineMs} ms)`),
+      ]);
       try {
         return await fn(createLedger(redis), redis);
       } finally {
@@ -206,10 +216,8 @@ function createContext(env: Env): CliContext {
 
 class ConnectError extends Error {}
 
-function withDeadline<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new ConnectError(message)), ms); });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+function deadline(ms: number, message: string): Promise<never> {
+  return new Promise((_, reject) => { setTimeout(() => reject(new ConnectError(message)), ms).unref(); });
 }
 
 export async function buildProgram(context: CliContext, modules = commandModules): Promise<Command> {

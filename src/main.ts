@@ -6,8 +6,8 @@
 // To add a part that needs the running server (Socket.IO, the snapshot worker), append an
 // ExtensionFactory to `defaultExtensions` below or pass `extensions` to start().
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import type { Express } from 'express';
 import { createApp, type AppExtension } from './app.ts';
 import { ConfigError, loadConfig, readEnv, type Config } from './config.ts';
@@ -17,6 +17,8 @@ import { connectRedis, type RedisConnection } from './redis.ts';
 
 const redisConnectTimeoutMs = 15_000;
 const idleSweepIntervalMs = 50;
+/** A connection without a request for this long is closed during a drain (a keep-alive client may still be sending one). */
+const idleGraceMs = 500;
 
 export interface ExtensionContext {
   config: Readonly<Config>;
@@ -69,11 +71,49 @@ function displayUrl(server: Server): string {
   return `http://${host}:${port}`;
 }
 
-/** Drains the server: resolves true when every connection closed by itself in time. */
-async function drain(server: Server, timeoutMs: number): Promise<boolean> {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
-  const sweep = setInterval(() => server.closeIdleConnections(), idleSweepIntervalMs);
+/**
+ * Tracks each connection's in-flight requests and last activity, for a drain that never cuts a
+ * request: Node's server.close() also closes "idle" connections, and a connection accepted just
+ * before it whose request bytes are not parsed yet counts as idle, so its request would be lost.
+ */
+function trackConnections(server: Server) {
+  const connections = new Map<Socket, { inFlight: number; lastActiveMs: number }>();
+  server.on('connection', (socket: Socket) => {
+    connections.set(socket, { inFlight: 0, lastActiveMs: Date.now() });
+    socket.once('close', () => connections.delete(socket));
+  });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const state = connections.get(req.socket);
+    if (!state) return;
+    state.inFlight += 1;
+    res.once('close', () => {
+      state.inFlight -= 1;
+      state.lastActiveMs = Date.now();
+    });
+  });
+  return {
+    /** Destroys connections without a request in flight for at least graceMs. */
+    closeIdle(graceMs: number) {
+      const now = Date.now();
+      for (const [socket, state] of connections) {
+        if (state.inFlight === 0 && now - state.lastActiveMs >= graceMs) socket.destroy();
+      }
+    },
+    get size() { return connections.size; },
+  };
+}
+
+type Tracker = ReturnType<typeof trackConnections>;
+
+/**
+ * Drains the server: stop accepting, let in-flight requests finish (their responses carry
+ * Connection: close), close connections idle for idleGraceMs; resolves true when every
+ * connection closed by itself within timeoutMs, false when the rest had to be cut.
+ */
+async function drain(server: Server, tracker: Tracker, timeoutMs: number): Promise<boolean> {
+  // net.Server's close: stop listening without http.Server's immediate closeIdleConnections().
+  const closed = new Promise<void>((resolve) => { NetServer.prototype.close.call(server, () => resolve()); });
+  const sweep = setInterval(() => tracker.closeIdle(idleGraceMs), idleSweepIntervalMs);
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs); });
   const clean = await Promise.race([closed.then(() => true), timedOut]);
@@ -102,11 +142,13 @@ export async function start(config: Readonly<Config>, options: StartOptions = {}
 
   let shuttingDown = false;
   let server: Server | null = null;
+  let tracker: Tracker | null = null;
   let app: Express | null = null;
   let url: string | null = null;
   if (config.roles.includes('api')) {
     app = createApp({ ledger, redis, config, logger, extensions, isShuttingDown: () => shuttingDown });
     server = createServer(app);
+    tracker = trackConnections(server);
     server.listen(config.http.port, config.http.host);
     await once(server, 'listening');
     url = displayUrl(server);
@@ -120,7 +162,7 @@ export async function start(config: Readonly<Config>, options: StartOptions = {}
       shuttingDown = true;
       const deadline = Date.now() + config.http.shutdownTimeoutMs;
       logger.info({ timeoutMs: config.http.shutdownTimeoutMs }, 'shutting down: finishing in-flight requests');
-      let forced = server ? !(await drain(server, config.http.shutdownTimeoutMs)) : false;
+      let forced = server && tracker ? !(await drain(server, tracker, config.http.shutdownTimeoutMs)) : false;
       for (const extension of [...extensions].reverse()) {
         try {
           await withTimeout(extension.stop?.() ?? Promise.resolve(), Math.max(1, deadline - Date.now()), `stopping ${extension.name}`);
