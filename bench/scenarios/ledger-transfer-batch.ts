@@ -1,0 +1,55 @@
+// ledger_transfer_batch with 1,000 legs per call, pipelined, in legs per second, beside the
+// original design's transfer script pipelined as in ledger-transfer-pipelined (the target: 1.5x
+// its transfers per second).
+import { benchKeys, legsPerBatch } from '../lib/holders.ts';
+import { cpuNote, measure } from '../lib/measure.ts';
+import { fcall, withRedis } from '../lib/redis-fixture.ts';
+import { resultRow } from '../lib/results.ts';
+import { seedTransferWorkload, transferOps, type Leg } from '../lib/transfers.ts';
+import type { BenchContext, ResultRow, Scenario } from '../lib/types.ts';
+
+const batchConnections = 4;
+const batchInFlightPerConnection = 4;
+const baselineConnections = 50;
+const baselineInFlightPerConnection = 32;
+const scenario = `ledger_transfer_batch, ${legsPerBatch.toLocaleString('en-US')} legs per call`;
+
+/** Prebuilt FCALL arguments, so the client spends its time sending, not formatting. */
+function batchArgs(legs: Leg[]): string[][] {
+  const batches: string[][] = [];
+  for (let start = 0; start + legsPerBatch <= legs.length; start += legsPerBatch) {
+    const args = ['-', String(legsPerBatch)];
+    for (const leg of legs.slice(start, start + legsPerBatch)) args.push(leg.from, leg.to, leg.amount);
+    batches.push(args);
+  }
+  return batches;
+}
+
+async function run(ctx: BenchContext): Promise<ResultRow[]> {
+  return withRedis(async (redis) => {
+    const legs = await seedTransferWorkload(redis);
+    const batches = batchArgs(legs);
+    let next = 0;
+    const batchClients = await redis.connect(batchConnections);
+    const batch = await measure(ctx, redis, {
+      label: 'ledger_transfer_batch', clients: batchClients, inFlightPerClient: batchInFlightPerConnection, command: 'fcall',
+      op: (client) => fcall(client, 'ledger_transfer_batch', [benchKeys.token], batches[next++ % batches.length]!),
+    });
+    for (const client of batchClients) client.destroy();
+    const baselineClients = await redis.connect(baselineConnections);
+    const baseline = await measure(ctx, redis, {
+      label: 'baseline_transfer', clients: baselineClients, inFlightPerClient: baselineInFlightPerConnection,
+      command: 'fcall', op: transferOps(legs).baseline,
+    });
+    return [
+      resultRow({ scenario, figure: 'legs/s', unit: '/s', value: batch.perSecond * legsPerBatch,
+        baseline: 'original transfer script, pipelined', baselineValue: baseline.perSecond,
+        target: { op: '>=', ratio: 1.5 }, note: cpuNote(batch, baseline) }),
+      resultRow({ scenario, figure: 'server time per leg', unit: 'us', value: batch.serverUsPerCall / legsPerBatch,
+        baseline: 'original transfer script', baselineValue: baseline.serverUsPerCall,
+        note: 'INFO commandstats usec_per_call of FCALL, divided by the legs per call' }),
+    ];
+  });
+}
+
+export const ledgerTransferBatch: Scenario = { name: 'ledger-transfer-batch', run };
