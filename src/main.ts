@@ -16,9 +16,11 @@ import { createLogger, type Logger } from './logger.ts';
 import { connectRedis, type RedisConnection } from './redis.ts';
 
 const redisConnectTimeoutMs = 15_000;
+const redisErrorLogIntervalMs = 30_000;
 const idleSweepIntervalMs = 50;
-/** A connection without a request for this long is closed during a drain (a keep-alive client may still be sending one). */
-const idleGraceMs = 500;
+/** During a drain, a connection without a request for this long is closed. */
+const idleGraceMs = 250;
+const backlogAcceptMaxMs = 2_000;
 
 export interface ExtensionContext {
   config: Readonly<Config>;
@@ -65,6 +67,22 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** node-redis reports every failed reconnect; log the first and then one per interval. */
+function throttledRedisErrorLog(logger: Logger): (error: Error) => void {
+  let lastLoggedMs = 0;
+  let suppressed = 0;
+  return (error) => {
+    const now = Date.now();
+    if (now - lastLoggedMs < redisErrorLogIntervalMs) {
+      suppressed += 1;
+      return;
+    }
+    logger.warn({ err: { name: error.name, message: error.message }, suppressed }, 'Redis connection error (reconnecting)');
+    lastLoggedMs = now;
+    suppressed = 0;
+  };
+}
+
 function displayUrl(server: Server): string {
   const { address, port } = server.address() as AddressInfo;
   const host = address === '0.0.0.0' ? '127.0.0.1' : address === '::' ? '[::1]' : address.includes(':') ? `[${address}]` : address;
@@ -72,14 +90,17 @@ function displayUrl(server: Server): string {
 }
 
 /**
- * Tracks each connection's in-flight requests and last activity, for a drain that never cuts a
- * request: Node's server.close() also closes "idle" connections, and a connection accepted just
- * before it whose request bytes are not parsed yet counts as idle, so its request would be lost.
+ * Tracks each connection's in-flight requests and activity, for a drain that never cuts a
+ * request. (Node's server.close() closes every connection without a parsed request at once,
+ * including ones accepted just before whose request bytes are not read yet.)
  */
 function trackConnections(server: Server) {
-  const connections = new Map<Socket, { inFlight: number; lastActiveMs: number }>();
+  interface State { inFlight: number; lastActiveMs: number; bytesAtIdle: number; idleSeenBytes: number | null }
+  const connections = new Map<Socket, State>();
+  let accepted = 0;
   server.on('connection', (socket: Socket) => {
-    connections.set(socket, { inFlight: 0, lastActiveMs: Date.now() });
+    accepted += 1;
+    connections.set(socket, { inFlight: 0, lastActiveMs: Date.now(), bytesAtIdle: 0, idleSeenBytes: null });
     socket.once('close', () => connections.delete(socket));
   });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -89,30 +110,55 @@ function trackConnections(server: Server) {
     res.once('close', () => {
       state.inFlight -= 1;
       state.lastActiveMs = Date.now();
+      state.bytesAtIdle = req.socket.bytesRead;
     });
   });
   return {
-    /** Destroys connections without a request in flight for at least graceMs. */
+    get accepted() { return accepted; },
+    /**
+     * Destroys connections that are idle: no request in flight, no request bytes received since
+     * the last response, for graceMs, and still so at the previous sweep (a poll phase runs
+     * between two sweeps, so bytes waiting in the kernel have been read by then).
+     */
     closeIdle(graceMs: number) {
       const now = Date.now();
       for (const [socket, state] of connections) {
-        if (state.inFlight === 0 && now - state.lastActiveMs >= graceMs) socket.destroy();
+        const idle = state.inFlight === 0 && socket.bytesRead === state.bytesAtIdle && now - state.lastActiveMs >= graceMs;
+        if (idle && state.idleSeenBytes === socket.bytesRead) socket.destroy();
+        else state.idleSeenBytes = idle ? socket.bytesRead : null;
       }
     },
-    get size() { return connections.size; },
   };
 }
 
 type Tracker = ReturnType<typeof trackConnections>;
 
+/** Resolves after the event loop has been through its poll phase (pending accepts and reads). */
+const afterPollPhase = () => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)));
+
+/**
+ * Accepts the connections the kernel completed before the signal (closing the listener would
+ * reset them, with their requests already sent): waits until a poll phase accepts nothing new.
+ */
+async function acceptBacklog(tracker: Tracker, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let seen = -1;
+  while (tracker.accepted !== seen && Date.now() < deadline) {
+    seen = tracker.accepted;
+    await afterPollPhase();
+  }
+}
+
 /**
  * Drains the server: stop accepting, let in-flight requests finish (their responses carry
- * Connection: close), close connections idle for idleGraceMs; resolves true when every
- * connection closed by itself within timeoutMs, false when the rest had to be cut.
+ * Connection: close), close idle connections; resolves true when every connection closed by
+ * itself within timeoutMs, false when the rest had to be cut.
  */
-async function drain(server: Server, tracker: Tracker, timeoutMs: number): Promise<boolean> {
+async function drain(server: Server, tracker: Tracker, timeoutMs: number, logger: Logger): Promise<boolean> {
+  await acceptBacklog(tracker, Math.min(backlogAcceptMaxMs, timeoutMs));
   // net.Server's close: stop listening without http.Server's immediate closeIdleConnections().
   const closed = new Promise<void>((resolve) => { NetServer.prototype.close.call(server, () => resolve()); });
+  logger.info('no longer accepting connections; finishing in-flight requests');
   const sweep = setInterval(() => tracker.closeIdle(idleGraceMs), idleSweepIntervalMs);
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs); });
@@ -128,7 +174,7 @@ async function drain(server: Server, tracker: Tracker, timeoutMs: number): Promi
 
 export async function start(config: Readonly<Config>, options: StartOptions = {}): Promise<Started> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const redis = await withTimeout(connectRedis(config.redis), redisConnectTimeoutMs, 'connecting to Redis');
+  const redis = await withTimeout(connectRedis({ ...config.redis, onError: throttledRedisErrorLog(logger) }), redisConnectTimeoutMs, 'connecting to Redis');
   const ledger = createLedger(redis);
   try {
     logger.info({ version: await ledger.version() }, 'ledger library found');
@@ -161,8 +207,8 @@ export async function start(config: Readonly<Config>, options: StartOptions = {}
     stopping ??= (async () => {
       shuttingDown = true;
       const deadline = Date.now() + config.http.shutdownTimeoutMs;
-      logger.info({ timeoutMs: config.http.shutdownTimeoutMs }, 'shutting down: finishing in-flight requests');
-      let forced = server && tracker ? !(await drain(server, tracker, config.http.shutdownTimeoutMs)) : false;
+      logger.info({ timeoutMs: config.http.shutdownTimeoutMs }, 'shutting down');
+      let forced = server && tracker ? !(await drain(server, tracker, config.http.shutdownTimeoutMs, logger)) : false;
       for (const extension of [...extensions].reverse()) {
         try {
           await withTimeout(extension.stop?.() ?? Promise.resolve(), Math.max(1, deadline - Date.now()), `stopping ${extension.name}`);

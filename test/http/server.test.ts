@@ -102,7 +102,7 @@ describe('npm start and graceful shutdown', function () {
     await new Promise((r) => setTimeout(r, 100));
 
     process.kill(-child.pid!, 'SIGTERM');
-    await waitFor(() => output.includes('shutting down'), 5_000, 'the shutdown to begin');
+    await waitFor(() => output.includes('no longer accepting connections'), 5_000, 'the listener to close');
 
     // The listener is closed: a new connection is refused.
     const refused = await new Promise<string>((resolve) => {
