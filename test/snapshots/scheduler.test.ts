@@ -1,0 +1,372 @@
+// The scheduler on real Redis (the shared test server): jobs, retries with backoff, recurring
+// jobs, the duplicate-free schedule() across processes, roles, readiness and a bounded stop.
+// Every test uses its own Agenda key prefix and channel, so tests never see each other's jobs.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { expect } from 'chai';
+import {
+  createScheduler, InvalidScheduleError, SchedulerUnavailableError,
+  type HookEvents, type Scheduler, type SchedulerOptions,
+} from '../../src/snapshots/scheduler.ts';
+import { connect, freePort } from '../support/redis-server.ts';
+import { sharedRedisUrl } from '../support/root-hooks.ts';
+
+const schedulerModule = new URL('../../src/snapshots/scheduler.ts', import.meta.url).href;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) expect.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+interface ChildResult { code: number | null; stdout: string; stderr: string; exitedAt: number }
+
+interface Child {
+  /** Resolves when the child prints a line `ready`. */
+  ready: Promise<void>;
+  /** Writes a line to the child's stdin. */
+  send(line: string): void;
+  result: Promise<ChildResult>;
+}
+
+/** Runs ESM code in a fresh Node process (same binary, type stripping on) with extra env. */
+function startChild(code: string, env: Record<string, string>): Child {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  let markReady = () => {};
+  const ready = new Promise<void>((resolve) => { markReady = resolve; });
+  child.stdout.on('data', (chunk) => {
+    stdout += chunk;
+    if (/^ready$/m.test(stdout)) markReady();
+  });
+  child.stderr.on('data', (chunk) => { stderr += chunk; });
+  const result = new Promise<ChildResult>((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`child timed out\n${stderr}`)); }, 20_000);
+    child.on('exit', (exitCode) => {
+      clearTimeout(timer);
+      markReady();
+      resolve({ code: exitCode, stdout: stdout.replace(/^ready\n/m, ''), stderr, exitedAt: Date.now() });
+    });
+  });
+  return { ready, send: (line) => { child.stdin.write(`${line}\n`); }, result };
+}
+
+const runChild = (code: string, env: Record<string, string>) => {
+  const child = startChild(code, env);
+  child.send('');
+  return child.result;
+};
+
+describe('snapshot scheduler', function () {
+  this.timeout(20_000);
+  let prefix: string;
+  let channel: string;
+  let errors: string[];
+  const made: Scheduler[] = [];
+
+  beforeEach(() => {
+    const tag = randomBytes(4).toString('hex');
+    prefix = `{tally:agenda-${tag}}:`;
+    channel = `tally:agenda:test-${tag}`;
+    errors = [];
+  });
+  afterEach(async () => {
+    await Promise.all(made.splice(0).map((s) => s.stop({ drainTimeoutMs: 500 })));
+  });
+
+  const options = (overrides: Partial<SchedulerOptions> = {}): SchedulerOptions => ({
+    redisUrl: sharedRedisUrl(), keyPrefix: prefix, channelName: channel, lockLifetimeMs: 2_000, readyTimeoutMs: 3_000,
+    processEveryMs: 100, minIntervalMs: 1_000, roles: { worker: true },
+    onError: (error, context) => { errors.push(`${context}: ${error.message}`); },
+    ...overrides,
+  });
+  async function make(overrides: Partial<SchedulerOptions> = {}): Promise<Scheduler> {
+    const scheduler = await createScheduler(options(overrides));
+    made.push(scheduler);
+    return scheduler;
+  }
+  async function jobExists(jobId: string): Promise<boolean> {
+    const redis = await connect(sharedRedisUrl());
+    try {
+      return (await redis.exists(`${prefix}job:${jobId}`)) === 1;
+    } finally {
+      redis.destroy();
+    }
+  }
+
+  it('runs a job and reports start, progress and completion in order, then removes it', async () => {
+    const worker = await make();
+    const events: string[] = [];
+    worker.onStart((e) => { events.push(`start:${e.attempt}/${e.attempts}`); });
+    worker.onProgress((e) => { events.push(`progress:${e.progress}`); });
+    worker.onComplete((e) => { events.push(`complete:${e.attempt}`); });
+    const seen: unknown[] = [];
+    worker.define('snapshot-test', async (ctx) => {
+      seen.push(ctx.data);
+      await ctx.progress(25);
+      await ctx.keepAlive();
+      await ctx.progress(80);
+    });
+    await worker.start();
+    const jobId = await worker.enqueue('snapshot-test', { snapshotId: 'abc' });
+    await until(() => events.includes('complete:1'), 5_000, 'completion');
+    expect(events).to.deep.equal(['start:1/3', 'progress:25', 'progress:80', 'complete:1']);
+    expect(seen).to.deep.equal([{ snapshotId: 'abc' }]);
+    await sleep(100);
+    expect(await jobExists(jobId)).to.equal(false);
+    await worker.ping();
+    expect(errors).to.deep.equal([]);
+  });
+
+  it('retries a failing job with exponential backoff, then reports it exhausted and removes it', async () => {
+    const worker = await make();
+    const runs: { attempt: number; at: number }[] = [];
+    const fails: HookEvents['fail'][] = [];
+    const retries: HookEvents['retry'][] = [];
+    const exhausted: HookEvents['retryExhausted'][] = [];
+    worker.onFail((e) => { fails.push(e); });
+    worker.onRetry((e) => { retries.push(e); });
+    worker.onRetryExhausted((e) => { exhausted.push(e); });
+    worker.define('snapshot-fails', async (ctx) => {
+      runs.push({ attempt: ctx.attempt, at: Date.now() });
+      throw new Error(`mirror node down (run ${ctx.attempt})`);
+    }, { attempts: 3, backoffMs: 200 });
+    await worker.start();
+    const jobId = await worker.enqueue('snapshot-fails', { snapshotId: 'x' });
+    await until(() => exhausted.length === 1, 8_000, 'retries to be exhausted');
+    await sleep(300);
+    expect(runs.map((r) => r.attempt)).to.deep.equal([1, 2, 3]);
+    expect(fails.map((f) => [f.attempt, f.willRetry, f.error.message])).to.deep.equal([
+      [1, true, 'mirror node down (run 1)'], [2, true, 'mirror node down (run 2)'], [3, false, 'mirror node down (run 3)'],
+    ]);
+    expect(retries.map((r) => r.attempt)).to.deep.equal([1, 2]);
+    expect(retries[0]!.delayMs).to.be.within(160, 240); // 200 ms ± 20 % jitter
+    expect(retries[1]!.delayMs).to.be.within(320, 480); // doubled
+    expect(runs[1]!.at - runs[0]!.at).to.be.at.least(retries[0]!.delayMs - 20);
+    expect(runs[2]!.at - runs[1]!.at).to.be.at.least(retries[1]!.delayMs - 20);
+    expect(exhausted[0]).to.include({ jobId, attempt: 3, attempts: 3 });
+    expect(runs).to.have.length(3);
+    expect(await jobExists(jobId)).to.equal(false);
+  });
+
+  it('fires a recurring job on time, and unschedule stops it', async () => {
+    const worker = await make();
+    const runs: number[] = [];
+    const data: unknown[] = [];
+    worker.define('snapshot-schedule', async (ctx) => { runs.push(Date.now()); data.push(ctx.data); });
+    await worker.start();
+    const scheduleId = '0190f0b6-6c5e-7a3e-9a0b-1c2d3e4f5a6b';
+    const result = await worker.schedule(scheduleId, '1 second', { tokenId: '0.0.5' });
+    expect(result.created).to.equal(true);
+    await until(() => runs.length >= 4, 8_000, 'four runs');
+    const gaps = runs.slice(1).map((t, i) => t - runs[i]!);
+    for (const gap of gaps) expect(gap).to.be.within(800, 1_600);
+    expect(data[0]).to.deep.equal({ tokenId: '0.0.5', scheduleId });
+    expect(await worker.findSchedule(scheduleId)).to.have.length(1);
+    expect(await worker.unschedule(scheduleId)).to.equal(true);
+    expect(await worker.unschedule(scheduleId)).to.equal(false);
+    expect(await worker.findSchedule(scheduleId)).to.deep.equal([]);
+    const count = runs.length;
+    await sleep(1_500);
+    expect(runs.length).to.be.at.most(count + 1); // at most a run that was already under way
+  });
+
+  it('re-scheduling the same id keeps one job, replacing it only when something changed', async () => {
+    const api = await make({ roles: { worker: false } });
+    const id = 'sched-replace';
+    const first = await api.schedule(id, '1 hour', { tokenId: '0.0.7' }, { skipImmediate: true });
+    const same = await api.schedule(id, '1 hour', { tokenId: '0.0.7' }, { skipImmediate: true });
+    expect(same).to.deep.include({ jobId: first.jobId, created: false });
+    const changed = await api.schedule(id, '2 hours', { tokenId: '0.0.7' }, { skipImmediate: true });
+    expect(changed.jobId).to.not.equal(first.jobId);
+    const stored = await api.findSchedule(id);
+    expect(stored.map((s) => s.every)).to.deep.equal(['2 hours']);
+    expect(stored[0]!.nextRunAt!.getTime() - Date.now()).to.be.within(7_100_000, 7_200_000);
+  });
+
+  it('registers a schedule once when two schedulers in one process race', async () => {
+    const a = await make({ roles: { worker: false } });
+    const b = await make({ roles: { worker: false } });
+    expect(a.processName).to.not.equal(b.processName);
+    const ids = Array.from({ length: 15 }, (_, i) => `race-${i}`);
+    const results = await Promise.all(ids.flatMap((id) => [a, b, a, b].map((s) => s.schedule(id, '1 hour', { tokenId: '0.0.9' }, { skipImmediate: true }))));
+    for (const id of ids) expect(await a.findSchedule(id), id).to.have.length(1);
+    expect(results.filter((r) => r.created)).to.have.length(ids.length);
+  });
+
+  it('registers a schedule once when three processes race', async function () {
+    this.timeout(30_000);
+    const ids = Array.from({ length: 20 }, (_, i) => `proc-race-${i}`);
+    // Each child connects, says `ready`, and waits for one line on stdin: all start together.
+    const code = `
+      const { createScheduler } = await import(process.env.SCHEDULER_MODULE);
+      const s = await createScheduler({
+        redisUrl: process.env.REDIS_URL, keyPrefix: process.env.PREFIX, channelName: process.env.CHANNEL,
+        lockLifetimeMs: 2000, readyTimeoutMs: 5000, roles: { worker: false }, minIntervalMs: 1000,
+      });
+      const ids = JSON.parse(process.env.IDS);
+      console.log('ready');
+      await new Promise((resolve) => process.stdin.once('data', resolve));
+      process.stdin.destroy();
+      const results = await Promise.all(ids.flatMap((id) => [1, 2].map(() => s.schedule(id, '1 hour', { tokenId: '0.0.11' }, { skipImmediate: true }))));
+      console.log(JSON.stringify({ name: s.processName, created: results.filter((r) => r.created).length }));
+      await s.stop();
+    `;
+    const env = { SCHEDULER_MODULE: schedulerModule, REDIS_URL: sharedRedisUrl(), PREFIX: prefix, CHANNEL: channel, IDS: JSON.stringify(ids) };
+    const children = [1, 2, 3].map(() => startChild(code, env));
+    await Promise.all(children.map((c) => c.ready));
+    for (const child of children) child.send('go');
+    const reports = (await Promise.all(children.map((c) => c.result))).map((c) => {
+      expect(c.code, c.stderr).to.equal(0);
+      return JSON.parse(c.stdout.trim()) as { name: string; created: number };
+    });
+    expect(new Set(reports.map((r) => r.name)).size).to.equal(3);
+    expect(reports.reduce((sum, r) => sum + r.created, 0)).to.equal(ids.length);
+    const observer = await make({ roles: { worker: false } });
+    for (const id of ids) expect(await observer.findSchedule(id), id).to.have.length(1);
+  });
+
+  it('a process without the worker role enqueues but never runs jobs', async () => {
+    const api = await make({ roles: { worker: false } });
+    let ranIn = '';
+    api.define('snapshot-role', async () => { ranIn = 'api'; });
+    await api.start();
+    await api.enqueue('snapshot-role', {});
+    await sleep(500);
+    expect(ranIn).to.equal('');
+    const worker = await make();
+    worker.define('snapshot-role', async () => { ranIn = 'worker'; });
+    await worker.start();
+    await until(() => ranIn !== '', 3_000, 'the worker to run the job');
+    expect(ranIn).to.equal('worker');
+  });
+
+  it('validates every: intervals and cron expressions, refusing junk and too-frequent runs', async () => {
+    const api = await make({ roles: { worker: false }, minIntervalMs: 60_000 });
+    const accepted: [string, string, 'interval' | 'cron', number][] = [
+      ['15 minutes', '15 minutes', 'interval', 900_000],
+      ['1 minute', '1 minute', 'interval', 60_000],
+      [' 1  Hour and 30 minutes ', '1 hour and 30 minutes', 'interval', 5_400_000],
+      ['2 days', '2 days', 'interval', 172_800_000],
+      ['*/5 * * * *', '*/5 * * * *', 'cron', 300_000],
+      ['* * * * *', '* * * * *', 'cron', 60_000],
+      ['0 0 * * *', '0 0 * * *', 'cron', 86_400_000],
+      ['0 12 * * MON-FRI', '0 12 * * MON-FRI', 'cron', 86_400_000],
+    ];
+    for (const [input, every, kind, minIntervalMs] of accepted) {
+      expect(api.parseEvery(input), input).to.deep.equal({ every, kind, minIntervalMs });
+    }
+    const refused = ['banana', '2 minutes junk', '-5 minutes', '5', '0 minutes', 'every 5 minutes', 'minutes', '1.5 hours',
+      '1e3 minutes', '30 seconds', '59 seconds', '* * * * * *', '*/10 * * * * *', '61 * * * *', '5 minutes * * *',
+      '1 minute and', '', 'x'.repeat(101), '0 0 31 2 *'];
+    for (const input of refused) expect(() => api.parseEvery(input), JSON.stringify(input)).to.throw(InvalidScheduleError);
+    try {
+      await api.schedule('bad-every', '2 minutes junk');
+      expect.fail('schedule accepted junk');
+    } catch (error) {
+      expect(error).to.be.instanceOf(InvalidScheduleError);
+    }
+    expect(await api.findSchedule('bad-every')).to.deep.equal([]);
+  });
+
+  it('fails within readyTimeoutMs when the backend is unreachable', async () => {
+    const port = await freePort();
+    const started = Date.now();
+    try {
+      await createScheduler(options({ redisUrl: `redis://127.0.0.1:${port}`, readyTimeoutMs: 500 }));
+      expect.fail('connected to nothing');
+    } catch (error) {
+      expect(error).to.be.instanceOf(SchedulerUnavailableError);
+      expect((error as Error).message).to.match(/not ready within 500 ms/);
+    }
+    expect(Date.now() - started).to.be.below(2_000);
+  });
+
+  it('stop() waits for a running job within the drain timeout', async () => {
+    const worker = await make();
+    const events: string[] = [];
+    worker.onComplete(() => { events.push('complete'); });
+    worker.define('snapshot-short', async () => { events.push('running'); await sleep(300); });
+    await worker.start();
+    await worker.enqueue('snapshot-short', {});
+    await until(() => events.includes('running'), 3_000, 'the job to start');
+    const result = await worker.stop({ drainTimeoutMs: 3_000 });
+    expect(result).to.deep.equal({ drained: true, aborted: 0 });
+    expect(events).to.deep.equal(['running', 'complete']);
+  });
+
+  it('stop() returns promptly, aborting a job that outlives the drain', async () => {
+    const worker = await make();
+    let state = 'idle';
+    worker.define('snapshot-long', async (ctx) => {
+      state = 'running';
+      await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
+      state = 'aborted';
+    });
+    await worker.start();
+    await worker.enqueue('snapshot-long', {});
+    await until(() => state === 'running', 3_000, 'the job to start');
+    const started = Date.now();
+    const result = await worker.stop({ drainTimeoutMs: 300 });
+    expect(Date.now() - started).to.be.below(1_500);
+    expect(result).to.deep.equal({ drained: false, aborted: 1 });
+    expect(state).to.equal('aborted');
+    try {
+      await worker.enqueue('snapshot-long', {});
+      expect.fail('a stopped scheduler took a job');
+    } catch (error) {
+      expect(error).to.be.instanceOf(SchedulerUnavailableError);
+    }
+  });
+
+  it('a worker process exits on its own soon after stop() (no stray timers or connections)', async function () {
+    this.timeout(20_000);
+    const code = `
+      const { createScheduler } = await import(process.env.SCHEDULER_MODULE);
+      const s = await createScheduler({
+        redisUrl: process.env.REDIS_URL, keyPrefix: process.env.PREFIX, channelName: process.env.CHANNEL,
+        lockLifetimeMs: 1000, readyTimeoutMs: 5000, roles: { worker: true }, processEveryMs: 100,
+      });
+      let done;
+      const finished = new Promise((r) => { done = r; });
+      s.onComplete(done);
+      s.define('snapshot-exit', async (ctx) => { await ctx.progress(50); });
+      await s.start();
+      await s.enqueue('snapshot-exit', {});
+      await finished;
+      await s.stop();
+      console.log(String(Date.now()));
+    `;
+    const child = await runChild(code, { SCHEDULER_MODULE: schedulerModule, REDIS_URL: sharedRedisUrl(), PREFIX: prefix, CHANNEL: channel });
+    expect(child.code, child.stderr).to.equal(0);
+    const stoppedAt = Number(child.stdout.trim());
+    // Agenda's keep-alive timer may outlive the job by lockLifetime / 2 (500 ms here).
+    expect(child.exitedAt - stoppedAt).to.be.below(1_500);
+  });
+
+  it('a process whose backend is unreachable gets a clear error and exits by itself', async function () {
+    const port = await freePort();
+    const code = `
+      const { createScheduler } = await import(process.env.SCHEDULER_MODULE);
+      const started = Date.now();
+      try {
+        await createScheduler({
+          redisUrl: process.env.REDIS_URL, keyPrefix: '{x}:', channelName: 'x', lockLifetimeMs: 1000, readyTimeoutMs: 400,
+          roles: { worker: true }, onError: () => {},
+        });
+      } catch (error) {
+        console.log(JSON.stringify({ code: error.code, ms: Date.now() - started, at: Date.now() }));
+      }
+    `;
+    const child = await runChild(code, { SCHEDULER_MODULE: schedulerModule, REDIS_URL: `redis://127.0.0.1:${port}` });
+    expect(child.code, child.stderr).to.equal(0);
+    const report = JSON.parse(child.stdout.trim()) as { code: string; ms: number; at: number };
+    expect(report.code).to.equal('SCHEDULER_UNAVAILABLE');
+    expect(report.ms).to.be.below(1_000);
+    expect(child.exitedAt - report.at).to.be.below(1_000);
+  });
+});
