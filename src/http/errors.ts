@@ -44,7 +44,20 @@ export class HttpError extends Error {
   }
 }
 
-export interface ErrorBody { error: { code: ErrorCode; message: string } }
+export interface ErrorBody { error: { code: string; message: string } }
+
+/**
+ * An expected failure of another part of Tally that carries its own code and HTTP status (the
+ * snapshot errors do): answered with that code and status, and its message.
+ */
+export interface CodedError extends Error { code: string; httpStatus: number }
+
+export function isCodedError(error: unknown): error is CodedError {
+  if (!(error instanceof Error)) return false;
+  const { code, httpStatus } = error as Partial<CodedError>;
+  return typeof code === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(code)
+    && typeof httpStatus === 'number' && Number.isInteger(httpStatus) && httpStatus >= 400 && httpStatus <= 599;
+}
 
 /**
  * Which ledger code a field's validation failure carries, so that REST answers with the code
@@ -121,13 +134,14 @@ function fromHttpErrorsShape(error: { type?: unknown; status?: unknown; message:
 export interface ErrorMiddlewareDeps {
   logger: Logger;
   /** Called once per error response (metrics). */
-  onError?: (code: ErrorCode, error: unknown) => void;
+  onError?: (code: string, error: unknown) => void;
 }
 
 /** Classifies any thrown value into the code, status and message the client sees. */
-export function classifyError(error: unknown): { code: ErrorCode; status: number; message: string; unexpected: boolean } {
+export function classifyError(error: unknown): { code: string; status: number; message: string; unexpected: boolean } {
   let known: { code: ErrorCode; message: string } | undefined;
   if (error instanceof LedgerError || error instanceof HttpError) known = { code: error.code, message: error.message };
+  else if (isCodedError(error)) return { code: error.code, status: error.httpStatus, message: error.message, unexpected: false };
   else if (error instanceof RequestValidationError) known = describeIssues(error.part, error.issues);
   else if (error instanceof z.ZodError) known = describeIssue('request', error.issues[0]!);
   else if (error instanceof UnauthorizedError) known = { code: 'UNAUTHENTICATED', message: unauthenticatedMessage(error) };
@@ -151,7 +165,7 @@ function unauthenticatedMessage(error: UnauthorizedError): string {
   return 'the token is invalid';
 }
 
-export function sendError(res: Response, status: number, code: ErrorCode, message: string): void {
+export function sendError(res: Response, status: number, code: string, message: string): void {
   if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
   const body: ErrorBody = { error: { code, message } };
   res.status(status).json(body);

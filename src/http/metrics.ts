@@ -4,7 +4,6 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import { LedgerError } from '../ledger/errors.ts';
-import type { ErrorCode } from './errors.ts';
 
 const latencyBucketsSeconds = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -13,7 +12,7 @@ export interface Metrics {
   /** Times every request; mount first. */
   middleware: RequestHandler;
   /** Counts an error response (the error middleware calls it). */
-  recordError: (code: ErrorCode, error: unknown) => void;
+  recordError: (code: string, error: unknown) => void;
   /** GET /metrics */
   handler: RequestHandler;
 }

@@ -11,6 +11,8 @@ type Json = Record<string, unknown>;
 export interface OpenApiAddition {
   paths?: Record<string, Json>;
   schemas?: Record<string, Json>;
+  /** Error codes the extension answers with (its CodedErrors), added to the Error schema. */
+  errorCodes?: Record<string, { status: number; description: string }>;
 }
 
 const bodySchema = (schema: z.ZodType): Json => {
@@ -190,27 +192,33 @@ const schemas: Record<string, Json> = {
     },
     required: ['id', 'type', 'ts'],
   },
-  Error: {
+};
+
+function errorSchema(codes: Record<string, { status: number; description: string }>): Json {
+  return {
     type: 'object',
     properties: {
       error: {
         type: 'object',
-        properties: { code: { enum: Object.keys(errorCatalog) }, message: { type: 'string' } },
+        properties: { code: { enum: Object.keys(codes) }, message: { type: 'string' } },
         required: ['code', 'message'],
       },
     },
     required: ['error'],
-    description: Object.entries(errorCatalog).map(([code, { status, description }]) => `${code} (${status}): ${description}`).join('\n'),
-  },
-};
+    description: Object.entries(codes).map(([code, { status, description }]) => `${code} (${status}): ${description}`).join('\n'),
+  };
+}
 
 export function openApiDocument(additions: OpenApiAddition[] = []): Json {
   const paths: Record<string, Json> = { ...publicPaths, ...tokenPaths };
   const allSchemas: Record<string, Json> = { ...schemas };
+  const codes: Record<string, { status: number; description: string }> = { ...errorCatalog };
   for (const addition of additions) {
     Object.assign(paths, addition.paths);
     Object.assign(allSchemas, addition.schemas);
+    Object.assign(codes, addition.errorCodes);
   }
+  allSchemas.Error = errorSchema(codes);
   return {
     openapi: '3.1.0',
     info: {
