@@ -18,6 +18,7 @@ export const httpErrorCatalog = {
   FORBIDDEN: { status: 403, description: 'the caller may not act on this account or resource' },
   NOT_FOUND: { status: 404, description: 'no such route or resource' },
   METHOD_NOT_ALLOWED: { status: 405, description: 'the route exists but not with this method' },
+  NOT_READY: { status: 409, description: 'the resource exists but is not ready for this (e.g. the content of a snapshot still running)' },
   PAYLOAD_TOO_LARGE: { status: 413, description: 'the body exceeds BODY_LIMIT_BYTES' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, description: 'the body is not application/json (UTF-8)' },
   RATE_LIMITED: { status: 429, description: 'too many requests from this client in the current minute' },

@@ -29,7 +29,7 @@ export interface PipelineDeps {
   /** Where partial files live (DATA_DIR/snapshots). */
   workDir: string;
   network: HederaNetwork | null;
-  /** Called when the progress percentage grows (0..99 while running). */
+  /** Called when the progress percentage grows past the record's (0..99 while running). */
   onProgress?: (progress: number) => void | Promise<void>;
   signal?: AbortSignal;
   checkpointEveryPages?: number;
@@ -120,7 +120,7 @@ export async function runSnapshot(snapshotId: string, deps: PipelineDeps): Promi
   }
 
   try {
-    await fetchHolders(snapshotId, deps, token, file, p);
+    await fetchHolders(snapshotId, deps, token, file, p, record.progress);
     await file.datasync();
   } finally {
     await file.close();
@@ -137,10 +137,11 @@ export async function runSnapshot(snapshotId: string, deps: PipelineDeps): Promi
   return done;
 }
 
-async function fetchHolders(snapshotId: string, deps: PipelineDeps, token: TokenInfo, file: FileHandle, p: Progress): Promise<void> {
+/** `reported`: the progress already recorded; a resumed run never reports less (no going back). */
+async function fetchHolders(snapshotId: string, deps: PipelineDeps, token: TokenInfo, file: FileHandle, p: Progress, reported: number): Promise<void> {
   const every = deps.checkpointEveryPages ?? checkpointEveryPages;
   const supply = BigInt(token.totalSupply);
-  let lastProgress = -1;
+  let lastProgress = reported;
   let pagesSinceCheckpoint = 0;
   const pages = deps.mirror.balancePages(token.tokenId, p.pinnedTimestamp, {
     ...(p.afterAccount ? { afterAccount: p.afterAccount } : {}),

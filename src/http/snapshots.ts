@@ -1,0 +1,169 @@
+// The snapshot routes of SPEC §5: requests (any user), reads (any user), content streamed from
+// IPFS (NDJSON, or CSV on Accept: text/csv), and recurring schedules (admins).
+import { Readable, pipeline } from 'node:stream';
+import type { RequestHandler } from 'express';
+import { z } from 'zod';
+import type { SnapshotService } from '../snapshots/service.ts';
+import { snapshotStatuses } from '../snapshots/metadata-store.ts';
+import { ndjsonToCsv } from '../snapshots/snapshot-format.ts';
+import { callerOf, requireAdmin } from './auth.ts';
+import { HttpError } from './errors.ts';
+import type { OpenApiAddition } from './openapi.ts';
+import { routerFromSpecs, type RouteSpec } from './routes.ts';
+import { limitSchema, parse } from './schemas.ts';
+
+const tokenIdChars = 80;
+const idSchema = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, { error: 'must be a snapshot id (UUID)' });
+const cursorSchema = z.string().max(200);
+
+export const requestSnapshotBody = z.strictObject({
+  tokenId: z.string().min(1).max(tokenIdChars),
+  timestamp: z.string().max(32).optional(),
+});
+export const listSnapshotsQuery = z.strictObject({
+  tokenId: z.string().min(1).max(tokenIdChars).optional(),
+  status: z.enum(snapshotStatuses).optional(),
+  limit: limitSchema(20, 100),
+  cursor: cursorSchema.optional(),
+});
+export const createScheduleBody = z.strictObject({
+  tokenId: z.string().min(1).max(tokenIdChars),
+  every: z.string().min(1).max(100),
+});
+const listSchedulesQuery = z.strictObject({ tokenId: z.string().min(1).max(tokenIdChars).optional(), limit: limitSchema(20, 100), cursor: cursorSchema.optional() });
+const idParams = z.strictObject({ id: idSchema });
+
+function snapshotRoutes(service: SnapshotService): RouteSpec[] {
+  const { store } = service;
+
+  const requestSnapshot: RequestHandler = async (req, res) => {
+    const body = parse('body', requestSnapshotBody, req.body);
+    const { snapshotId, jobId } = await service.request({ tokenId: body.tokenId, requestedBy: callerOf(res).account, ...(body.timestamp !== undefined ? { timestamp: body.timestamp } : {}) });
+    res.status(202).location(`/v1/snapshots/${snapshotId}`).json({ snapshotId, jobId });
+  };
+
+  const list: RequestHandler = async (req, res) => {
+    const query = parse('query', listSnapshotsQuery, req.query);
+    const page = await store.list({ limit: query.limit,
+      ...(query.tokenId ? { tokenId: query.tokenId } : {}), ...(query.status ? { status: query.status } : {}), ...(query.cursor ? { cursor: query.cursor } : {}) });
+    res.json({ snapshots: page.items, next: page.nextCursor });
+  };
+
+  const get: RequestHandler = async (req, res) => {
+    const { id } = parse('params', idParams, req.params);
+    const record = await store.get(id);
+    if (!record) throw new HttpError('NOT_FOUND', `snapshot ${id} not found`);
+    res.json(record);
+  };
+
+  const content: RequestHandler = async (req, res) => {
+    const { id } = parse('params', idParams, req.params);
+    const record = await store.get(id);
+    if (!record) throw new HttpError('NOT_FOUND', `snapshot ${id} not found`);
+    if (record.status !== 'completed' || !record.cid) throw new HttpError('NOT_READY', `snapshot ${id} is ${record.status}; its content exists once it is completed`);
+    const csv = req.accepts(['application/x-ndjson', 'text/csv']) === 'text/csv';
+    // Pull the first chunk before answering, so a missing block is a clean error, not a cut body.
+    const iterator = service.ipfs.cat(record.cid)[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    const source = Readable.from((async function* () {
+      if (!first.done) yield first.value;
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+    })());
+    res.status(200).setHeader('Content-Type', csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8');
+    res.setHeader('ETag', `"${record.cid}"`);
+    res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+    if (!csv && record.bytes !== null) res.setHeader('Content-Length', String(record.bytes));
+    pipeline(csv ? [source, ndjsonToCsv(), res] : [source, res], () => {});
+  };
+
+  const createSchedule: RequestHandler = async (req, res) => {
+    const body = parse('body', createScheduleBody, req.body);
+    const schedule = await service.createSchedule({ ...body, createdBy: callerOf(res).account });
+    res.status(201).location(`/v1/snapshot-schedules/${schedule.id}`).json(schedule);
+  };
+
+  const listSchedules: RequestHandler = async (req, res) => {
+    const query = parse('query', listSchedulesQuery, req.query);
+    const page = await store.listSchedules({ limit: query.limit, ...(query.tokenId ? { tokenId: query.tokenId } : {}), ...(query.cursor ? { cursor: query.cursor } : {}) });
+    res.json({ schedules: page.items, next: page.nextCursor });
+  };
+
+  const getSchedule: RequestHandler = async (req, res) => {
+    const { id } = parse('params', idParams, req.params);
+    const schedule = await store.getSchedule(id);
+    if (!schedule) throw new HttpError('NOT_FOUND', `schedule ${id} not found`);
+    res.json(schedule);
+  };
+
+  const deleteSchedule: RequestHandler = async (req, res) => {
+    const { id } = parse('params', idParams, req.params);
+    if (!(await service.deleteSchedule(id))) throw new HttpError('NOT_FOUND', `schedule ${id} not found`);
+    res.status(204).end();
+  };
+
+  return [
+    { method: 'post', path: '/snapshots', handlers: [requestSnapshot] },
+    { method: 'get', path: '/snapshots', handlers: [list] },
+    { method: 'get', path: '/snapshots/:id', handlers: [get] },
+    { method: 'get', path: '/snapshots/:id/content', handlers: [content] },
+    { method: 'post', path: '/snapshot-schedules', handlers: [requireAdmin, createSchedule] },
+    { method: 'get', path: '/snapshot-schedules', handlers: [requireAdmin, listSchedules] },
+    { method: 'get', path: '/snapshot-schedules/:id', handlers: [requireAdmin, getSchedule] },
+    { method: 'delete', path: '/snapshot-schedules/:id', handlers: [requireAdmin, deleteSchedule] },
+  ];
+}
+
+export function createSnapshotsRouter(service: SnapshotService) {
+  const routes = snapshotRoutes(service);
+  return { router: routerFromSpecs(routes), routes };
+}
+
+const jsonSchema = (schema: z.ZodType) => {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: 'input' }) as Record<string, unknown>;
+  return rest;
+};
+const errorRef = { $ref: '#/components/schemas/Error' };
+const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [String(s), { description: 'error', content: { 'application/json': { schema: errorRef } } }]));
+const ok = (status: number, description: string, schema: Record<string, unknown> = { type: 'object' }) =>
+  ({ [String(status)]: { description, content: { 'application/json': { schema } } } });
+const idParam = [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }];
+const bearer = [{ bearerAuth: [] }];
+
+export const snapshotsOpenApi: OpenApiAddition = {
+  errorCodes: {
+    INVALID_ENTITY_ID: { status: 400, description: 'a Hedera id that fails HIP-15' },
+    INVALID_CHECKSUM: { status: 400, description: 'a HIP-15 checksum that does not match the configured network' },
+    INVALID_TIMESTAMP: { status: 400, description: 'not a consensus timestamp seconds.nanoseconds' },
+    INVALID_SCHEDULE: { status: 400, description: 'every is not a human interval or cron expression, or too frequent' },
+    INVALID_ID: { status: 400, description: 'not an id the snapshot store issued' },
+    INVALID_CURSOR: { status: 400, description: 'a cursor that no previous page returned' },
+    INVALID_CID: { status: 400, description: 'not a valid CID' },
+    CONTENT_NOT_FOUND: { status: 404, description: 'the content is not in the local IPFS store' },
+    SCHEDULER_UNAVAILABLE: { status: 503, description: 'the job backend does not answer' },
+    SCHEDULE_BUSY: { status: 503, description: 'another process is changing this schedule' },
+  },
+  schemas: { SnapshotRecord: { type: 'object', description: 'The metadata record of SPEC §7' } },
+  paths: {
+    '/v1/snapshots': {
+      post: { summary: 'Request a snapshot of every holder of a Hedera token', security: bearer,
+        requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(requestSnapshotBody) } } },
+        responses: { ...ok(202, 'queued', { type: 'object', properties: { snapshotId: { type: 'string' }, jobId: { type: 'string' } } }), ...errors(400, 401, 429, 503) } },
+      get: { summary: 'List snapshots, newest first', security: bearer,
+        parameters: ['tokenId', 'status', 'limit', 'cursor'].map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } })),
+        responses: { ...ok(200, 'a page'), ...errors(400, 401) } },
+    },
+    '/v1/snapshots/{id}': { get: { summary: 'A snapshot record', security: bearer, parameters: idParam, responses: { ...ok(200, 'the record', { $ref: '#/components/schemas/SnapshotRecord' }), ...errors(400, 401, 404) } } },
+    '/v1/snapshots/{id}/content': { get: { summary: 'The stored bytes (NDJSON, or CSV on Accept: text/csv)', security: bearer, parameters: idParam,
+      responses: { 200: { description: 'the snapshot', content: { 'application/x-ndjson': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } } } }, ...errors(400, 401, 404, 409) } } },
+    '/v1/snapshot-schedules': {
+      post: { summary: 'Create a recurring snapshot (admin)', security: bearer,
+        requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(createScheduleBody) } } },
+        responses: { ...ok(201, 'created'), ...errors(400, 401, 403) } },
+      get: { summary: 'List recurring snapshots (admin)', security: bearer, responses: { ...ok(200, 'a page'), ...errors(400, 401, 403) } },
+    },
+    '/v1/snapshot-schedules/{id}': {
+      get: { summary: 'A recurring snapshot (admin)', security: bearer, parameters: idParam, responses: { ...ok(200, 'the schedule'), ...errors(400, 401, 403, 404) } },
+      delete: { summary: 'Delete a recurring snapshot (admin)', security: bearer, parameters: idParam, responses: { 204: { description: 'deleted' }, ...errors(400, 401, 403, 404) } },
+    },
+  },
+};

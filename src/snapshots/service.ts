@@ -1,0 +1,152 @@
+// The snapshot service: requests (REST, schedules, CLI) become metadata records and Agenda jobs;
+// workers run the pipeline and report to the store and to Socket.IO. Two job names:
+//   `snapshot`           data {snapshotId}: one snapshot, 3 attempts with exponential backoff
+//   `snapshot-schedule`  data {scheduleId, tokenId, createdBy}: a recurring request
+import type { Logger } from '../logger.ts';
+import type { SnapshotEventSink } from '../realtime/snapshot-events.ts';
+import { InvalidEntityIdError, SnapshotError } from './errors.ts';
+import { parseEntityId, type HederaNetwork } from './hedera-ids.ts';
+import type { IpfsStore } from './ipfs-store.ts';
+import type { MirrorClient } from './mirror-client.ts';
+import type { ScheduleRecord, SnapshotRecord, SnapshotStore } from './metadata-store.ts';
+import { isPermanentFailure, runSnapshot } from './pipeline.ts';
+import type { JobContext, JobInfo, Scheduler } from './scheduler.ts';
+
+export const snapshotJobName = 'snapshot';
+export const scheduleJobName = 'snapshot-schedule';
+const timestampPattern = /^\d{1,10}(\.\d{1,9})?$/;
+const errorMessageCharsMax = 500;
+
+export interface SnapshotRequest {
+  tokenId: string;
+  /** `seconds.nanoseconds`; absent: the latest balance snapshot when the job starts. */
+  timestamp?: string;
+  requestedBy: string;
+  scheduleId?: string;
+}
+
+export interface SnapshotServiceDeps {
+  store: SnapshotStore;
+  scheduler: Scheduler;
+  ipfs: IpfsStore;
+  mirror: MirrorClient;
+  /** The configured Hedera network; checksums are checked against it. */
+  network: HederaNetwork | null;
+  events: SnapshotEventSink;
+  workDir: string;
+  logger: Logger;
+  attempts?: number;
+  backoffMs?: number;
+}
+
+export class InvalidTimestampError extends SnapshotError {
+  constructor() { super('INVALID_TIMESTAMP', 400, 'timestamp must be a consensus timestamp `seconds.nanoseconds`, e.g. 1716885861.254421003'); }
+}
+
+/** Canonical token id, or a typed 400 error (malformed id, bad checksum for the network). */
+export function validateTokenId(tokenId: unknown, network: HederaNetwork | null): string {
+  if (typeof tokenId !== 'string') throw new InvalidEntityIdError('tokenId must be a string like 0.0.1234');
+  return parseEntityId(tokenId, { network }).id;
+}
+
+export function validateTimestamp(timestamp: unknown): string | undefined {
+  if (timestamp === undefined) return undefined;
+  if (typeof timestamp !== 'string' || !timestampPattern.test(timestamp)) throw new InvalidTimestampError();
+  return timestamp;
+}
+
+function describeError(error: unknown): { code: string; message: string } {
+  const code = error instanceof SnapshotError ? error.code : 'SNAPSHOT_FAILED';
+  const message = error instanceof Error ? error.message : String(error);
+  return { code, message: message.slice(0, errorMessageCharsMax) };
+}
+
+export function createSnapshotService(deps: SnapshotServiceDeps) {
+  const { store, scheduler, events, logger } = deps;
+  const networkName = deps.network ?? 'custom';
+
+  async function request(input: SnapshotRequest): Promise<{ snapshotId: string; jobId: string; record: SnapshotRecord }> {
+    const tokenId = validateTokenId(input.tokenId, deps.network);
+    const requestedTimestamp = validateTimestamp(input.timestamp) ?? null;
+    const record = await store.create({ tokenId, network: networkName, requestedTimestamp, requestedBy: input.requestedBy, scheduleId: input.scheduleId ?? null });
+    try {
+      const jobId = await scheduler.enqueue(snapshotJobName, { snapshotId: record.snapshotId });
+      return { snapshotId: record.snapshotId, jobId, record };
+    } catch (error) {
+      await store.update(record.snapshotId, { status: 'failed', error: describeError(error) }).catch(() => {});
+      throw error;
+    }
+  }
+
+  async function fail(job: JobInfo, snapshotId: string, error: unknown): Promise<void> {
+    const described = describeError(error);
+    const record = await store.update(snapshotId, { status: 'failed', error: described }).catch((e: Error) => {
+      logger.error({ err: e, snapshotId }, 'could not record a failed snapshot');
+      return null;
+    });
+    events.emit({ type: 'snapshots_failed', payload: { jobId: job.jobId, jobName: job.jobName, snapshotId, status: 'error', error: described.message } }, record?.requestedBy ?? undefined);
+  }
+
+  async function runJob(ctx: JobContext<{ snapshotId: string }>): Promise<void> {
+    const { snapshotId } = ctx.data;
+    const record = await store.get(snapshotId);
+    if (!record || record.status === 'completed') return;
+    const who = record.requestedBy ?? undefined;
+    const base = { jobId: ctx.jobId, jobName: ctx.jobName, snapshotId };
+    events.emit({ type: 'snapshots_active', payload: { ...base, status: 'activated', progress: 0 } }, who);
+    try {
+      const done = await runSnapshot(snapshotId, {
+        store, mirror: deps.mirror, ipfs: deps.ipfs, workDir: deps.workDir, network: deps.network, signal: ctx.signal,
+        onProgress: async (progress) => {
+          await ctx.progress(progress);
+          events.emit({ type: 'snapshots_progress', payload: { ...base, status: 'running', progress } }, who);
+        },
+      });
+      events.emit({ type: 'snapshots_completed', payload: { ...base, status: 'completed', progress: 100, cid: done.cid! } }, who);
+      logger.info({ snapshotId, cid: done.cid, holders: done.holders }, 'snapshot completed');
+    } catch (error) {
+      if (isPermanentFailure(error)) {
+        await fail(ctx, snapshotId, error); // no retry can help: end the job here
+        return;
+      }
+      await store.update(snapshotId, { error: describeError(error) }).catch(() => {});
+      logger.warn({ snapshotId, attempt: ctx.attempt, err: describeError(error) }, 'snapshot attempt failed');
+      throw error;
+    }
+  }
+
+  /** Worker role: the job handlers and the final-failure hook. */
+  function defineJobs(): void {
+    scheduler.define(snapshotJobName, runJob, { attempts: deps.attempts ?? 3, ...(deps.backoffMs ? { backoffMs: deps.backoffMs } : {}) });
+    scheduler.define<{ scheduleId: string; tokenId: string; createdBy: string }>(scheduleJobName, async (ctx) => {
+      await request({ tokenId: ctx.data.tokenId, requestedBy: ctx.data.createdBy, scheduleId: ctx.data.scheduleId });
+    }, { attempts: 1 });
+    scheduler.onRetryExhausted(async (event) => {
+      if (event.jobName !== snapshotJobName) return;
+      await fail(event, (event.data as { snapshotId: string }).snapshotId, event.error);
+    });
+  }
+
+  async function createSchedule(input: { tokenId: string; every: string; createdBy: string }): Promise<ScheduleRecord> {
+    const tokenId = validateTokenId(input.tokenId, deps.network);
+    const every = scheduler.parseEvery(input.every).every;
+    const schedule = await store.createSchedule({ tokenId, every, createdBy: input.createdBy });
+    try {
+      await scheduler.schedule(schedule.id, every, { scheduleId: schedule.id, tokenId, createdBy: input.createdBy });
+    } catch (error) {
+      await store.deleteSchedule(schedule.id).catch(() => {});
+      throw error;
+    }
+    return schedule;
+  }
+
+  async function deleteSchedule(id: string): Promise<boolean> {
+    const existed = await store.deleteSchedule(id);
+    await scheduler.unschedule(id);
+    return existed;
+  }
+
+  return { request, defineJobs, createSchedule, deleteSchedule, store, ipfs: deps.ipfs };
+}
+
+export type SnapshotService = ReturnType<typeof createSnapshotService>;
