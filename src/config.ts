@@ -43,6 +43,17 @@ export interface Config {
   hedera: { network: HederaNetwork; mirrorNodeUrl: string; mirrorRps: number };
   dataDir: string;
   roles: Role[];
+  /** Snapshot jobs (Agenda). */
+  jobs: {
+    attempts: number;
+    backoffMs: number;
+    lockLifetimeMs: number;
+    pollMs: number;
+    scheduleMinIntervalMs: number;
+    /** Pub/sub channel and key namespace of this deployment's jobs and Socket.IO events. */
+    namespace: string;
+    mirrorTimeoutMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -151,6 +162,18 @@ const envSchema = z.object({
   MIRROR_RPS: integer(1, mirrorRpsMax, 20),
   DATA_DIR: text.transform((v) => v ?? './data'),
   ROLES: list(['api', 'worker'] as const, ['api', 'worker']),
+  SNAPSHOT_ATTEMPTS: integer(1, 10, 3),
+  SNAPSHOT_BACKOFF_MS: integer(10, 3_600_000, 5_000),
+  JOB_LOCK_LIFETIME_MS: integer(500, 3_600_000, 60_000),
+  JOB_POLL_MS: integer(50, 60_000, 5_000),
+  SCHEDULE_MIN_INTERVAL_MS: integer(1_000, 86_400_000, 60_000),
+  TALLY_NAMESPACE: z.string().optional().transform((value, ctx) => {
+    if (value === undefined) return 'tally';
+    if (/^[a-z0-9][a-z0-9_-]{0,31}$/.test(value)) return value;
+    ctx.addIssue({ code: 'custom', message: `must match ^[a-z0-9][a-z0-9_-]{0,31}$, got ${show(value)}` });
+    return z.NEVER;
+  }),
+  MIRROR_TIMEOUT_MS: integer(100, 120_000, 10_000),
 });
 
 type ParsedEnv = z.output<typeof envSchema>;
@@ -273,6 +296,15 @@ export function loadConfig(env: Env): Readonly<Config> {
     },
     dataDir: e.DATA_DIR,
     roles: e.ROLES,
+    jobs: {
+      attempts: e.SNAPSHOT_ATTEMPTS,
+      backoffMs: e.SNAPSHOT_BACKOFF_MS,
+      lockLifetimeMs: e.JOB_LOCK_LIFETIME_MS,
+      pollMs: e.JOB_POLL_MS,
+      scheduleMinIntervalMs: e.SCHEDULE_MIN_INTERVAL_MS,
+      namespace: e.TALLY_NAMESPACE,
+      mirrorTimeoutMs: e.MIRROR_TIMEOUT_MS,
+    },
   });
 }
 

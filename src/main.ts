@@ -14,6 +14,7 @@ import { ConfigError, loadConfig, readEnv, type Config } from './config.ts';
 import { createLedger, type Ledger } from './ledger/client.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { connectRedis, type RedisConnection } from './redis.ts';
+import { snapshotExtension } from './snapshots/extension.ts';
 
 const redisConnectTimeoutMs = 15_000;
 const redisErrorLogIntervalMs = 30_000;
@@ -40,7 +41,7 @@ export interface RuntimeExtension extends AppExtension {
 export type ExtensionFactory = (context: ExtensionContext) => RuntimeExtension | Promise<RuntimeExtension>;
 
 /** Extensions every `npm start` loads (the snapshot side registers its factory here). */
-export const defaultExtensions: ExtensionFactory[] = [];
+export const defaultExtensions: ExtensionFactory[] = [snapshotExtension];
 
 export interface StartOptions {
   logger?: Logger;

@@ -1,3 +1,6 @@
+import { join } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 // The real server: `npm start` in a child process on a free port over the shared test Redis.
 // Requests are in flight (bodies half sent) when SIGTERM arrives: the server stops accepting,
 // every in-flight request still completes, and the process exits cleanly.
@@ -81,6 +84,7 @@ describe('npm start and graceful shutdown', function () {
       env: {
         ...process.env, REDIS_URL: sharedRedisUrl(), REDIS_CLUSTER_URLS: '', PORT: String(port), HOST: '127.0.0.1',
         JWT_SECRET: testSecret, JWT_PUBLIC_KEY: '', JWT_JWKS_URL: '', RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'info', SHUTDOWN_TIMEOUT_MS: '15000',
+        DATA_DIR: mkdtempSync(join(tmpdir(), 'tally-start-')), TALLY_NAMESPACE: 'starttest',
       },
     });
     child.stdout!.on('data', (d) => { output += d; });
