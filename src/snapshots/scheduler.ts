@@ -4,9 +4,11 @@
 //
 // Backends: MongoDB when mongoUrl is given (Agenda collection `agendaJobs`; notifications over
 // Redis pub/sub when redisUrl is given too, else polling), else Redis (keys under keyPrefix,
-// pub/sub on channelName and channelName:state). On Redis Cluster the prefix needs a hash tag,
-// e.g. `{tally:agenda}:`, because the backend's scripts touch several keys; the channel is not
-// prefixed by Agenda, so each deployment names its own.
+// pub/sub on channelName and channelName:state). The channel is not prefixed by Agenda, so each
+// deployment names its own. Give the prefix a hash tag, e.g. `{tally:agenda}:`: the backend's
+// scripts touch several keys, which Redis Cluster allows only within one slot. (The Redis
+// backend is reached through a standalone ioredis client here; a cluster deployment points
+// redisUrl at a standalone Redis or uses MongoDB.)
 //
 // Pitfalls handled here (notes/PITFALLS.md, Agenda 6 section):
 // - an unreachable backend never emits `error`: readiness is awaited with readyTimeoutMs, and a
@@ -31,7 +33,7 @@ import { MongoBackend } from '@agendajs/mongo-backend';
 import { MongoClient, type Db } from 'mongodb';
 
 export interface SchedulerOptions {
-  /** Redis backend (and lock); with mongoUrl it only carries notifications and the lock. */
+  /** Redis backend and schedule lock; with mongoUrl, only job notifications (pub/sub). */
   redisUrl?: string;
   /** MongoDB backend; takes precedence over redisUrl for job storage. */
   mongoUrl?: string;
@@ -394,7 +396,12 @@ async function mongoParts(options: SchedulerOptions, report: (e: Error, context:
   }
   const db: Db = client.db();
   const locks = db.collection<LockDoc>('agendaScheduleLocks');
-  await locks.createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0 });
+  try {
+    await locks.createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0 }); // MongoDB drops expired locks
+  } catch (error) {
+    await client.close().catch(() => {});
+    throw new SchedulerUnavailableError(`MongoDB refused the lock index: ${(error as Error).message}`, { cause: error });
+  }
   let channel: RedisNotificationChannel | undefined;
   if (options.redisUrl) {
     channel = new RedisNotificationChannel({ redisOptions: ioredisOptions(options.redisUrl, options.readyTimeoutMs), channelName: options.channelName });
@@ -649,12 +656,17 @@ function buildScheduler(internals: Internals): Scheduler {
     });
   }
 
+  /** The stored recurring jobs of scheduleId (the data filter is a substring match on Redis: re-checked). */
+  async function scheduleJobs(scheduleId: string) {
+    const { jobs } = await agenda.queryJobs({ name: recurringJobName, data: { scheduleId } });
+    return jobs.filter((job) => (job.data as { scheduleId?: unknown } | undefined)?.scheduleId === scheduleId);
+  }
+
   async function findSchedule(scheduleId: string): Promise<ScheduledJob[]> {
     assertScheduleId(scheduleId);
-    const { jobs } = await agenda.queryJobs({ name: recurringJobName, data: { scheduleId } });
-    return jobs
-      .filter((job) => (job.data as { scheduleId?: unknown } | undefined)?.scheduleId === scheduleId)
-      .map((job) => ({ jobId: String(job._id), scheduleId, every: String(job.repeatInterval), nextRunAt: job.nextRunAt ?? null, lastRunAt: job.lastRunAt ?? null }));
+    return (await scheduleJobs(scheduleId)).map((job) => ({
+      jobId: String(job._id), scheduleId, every: String(job.repeatInterval), nextRunAt: job.nextRunAt ?? null, lastRunAt: job.lastRunAt ?? null,
+    }));
   }
 
   async function schedule(scheduleId: string, every: string, data: Record<string, unknown> = {}, scheduleOptions: { skipImmediate?: boolean } = {}) {
@@ -663,14 +675,14 @@ function buildScheduler(internals: Internals): Scheduler {
     const parsed = parseEvery(agenda, every, minIntervalMs);
     const jobData = { ...data, scheduleId };
     return parts.lock.withLock(`schedule:${scheduleId}`, async () => {
-      const [keep, ...extra] = await findSchedule(scheduleId);
-      for (const duplicate of extra) await agenda.cancel({ id: duplicate.jobId });
+      const [keep, ...extra] = await scheduleJobs(scheduleId);
+      // Duplicates can only predate this lock (or come from a writer that bypassed it): heal them.
+      for (const duplicate of extra) await agenda.cancel({ id: String(duplicate._id) });
       if (keep) {
-        const stored = (await agenda.queryJobs({ id: keep.jobId })).jobs[0];
-        if (stored && keep.every === parsed.every && JSON.stringify(stored.data) === JSON.stringify(jobData)) {
-          return { jobId: keep.jobId, created: false, nextRunAt: keep.nextRunAt };
+        if (String(keep.repeatInterval) === parsed.every && JSON.stringify(keep.data) === JSON.stringify(jobData)) {
+          return { jobId: String(keep._id), created: false, nextRunAt: keep.nextRunAt ?? null };
         }
-        await agenda.cancel({ id: keep.jobId });
+        await agenda.cancel({ id: String(keep._id) });
       }
       const job = agenda.create(recurringJobName, jobData);
       job.repeatEvery(parsed.every, { timezone: parsed.kind === 'cron' ? 'UTC' : undefined, skipImmediate: scheduleOptions.skipImmediate ?? false });

@@ -175,7 +175,7 @@ describe('snapshot scheduler', function () {
     expect(runs.length).to.be.at.most(count + 1); // at most a run that was already under way
   });
 
-  it('re-scheduling the same id keeps one job, replacing it only when something changed', async () => {
+  it('re-scheduling the same id keeps one job, replacing it only when something changed, and heals duplicates', async () => {
     const api = await make({ roles: { worker: false } });
     const id = 'sched-replace';
     const first = await api.schedule(id, '1 hour', { tokenId: '0.0.7' }, { skipImmediate: true });
@@ -186,6 +186,12 @@ describe('snapshot scheduler', function () {
     const stored = await api.findSchedule(id);
     expect(stored.map((s) => s.every)).to.deep.equal(['2 hours']);
     expect(stored[0]!.nextRunAt!.getTime() - Date.now()).to.be.within(7_100_000, 7_200_000);
+    // Duplicates left by an unguarded writer (here: plain jobs of the same name and scheduleId) are healed.
+    await api.enqueue('snapshot-schedule', { scheduleId: 'sched-heal' });
+    await api.enqueue('snapshot-schedule', { scheduleId: 'sched-heal' });
+    expect(await api.findSchedule('sched-heal')).to.have.length(2);
+    await api.schedule('sched-heal', '1 hour', {}, { skipImmediate: true });
+    expect((await api.findSchedule('sched-heal')).map((j) => j.every)).to.deep.equal(['1 hour']);
   });
 
   it('registers a schedule once when two schedulers in one process race', async () => {
