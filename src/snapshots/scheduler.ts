@@ -6,9 +6,8 @@
 // Redis pub/sub when redisUrl is given too, else polling), else Redis (keys under keyPrefix,
 // pub/sub on channelName and channelName:state). The channel is not prefixed by Agenda, so each
 // deployment names its own. Give the prefix a hash tag, e.g. `{tally:agenda}:`: the backend's
-// scripts touch several keys, which Redis Cluster allows only within one slot. (The Redis
-// backend is reached through a standalone ioredis client here; a cluster deployment points
-// redisUrl at a standalone Redis or uses MongoDB.)
+// scripts touch several keys, which Redis Cluster allows only within one slot (required with
+// redisClusterUrls, where the backend talks to the cluster through an ioredis Cluster client).
 //
 // Pitfalls handled here (notes/PITFALLS.md, Agenda 6 section):
 // - an unreachable backend never emits `error`: readiness is awaited with readyTimeoutMs, and a
@@ -28,13 +27,16 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Agenda, backoffStrategies, type AgendaBackend, type Job, type JobWithId } from 'agenda';
-import { RedisBackend, RedisNotificationChannel, type RedisBackendConfig, type RedisJobRepository } from '@agendajs/redis-backend';
+import { RedisBackend, RedisNotificationChannel } from '@agendajs/redis-backend';
+import { Cluster, Redis } from 'ioredis';
 import { MongoBackend } from '@agendajs/mongo-backend';
 import { MongoClient, type Db } from 'mongodb';
 
 export interface SchedulerOptions {
   /** Redis backend and schedule lock; with mongoUrl, only job notifications (pub/sub). */
   redisUrl?: string;
+  /** Seed nodes of a Redis Cluster, used instead of redisUrl; keyPrefix must carry a hash tag. */
+  redisClusterUrls?: string[];
   /** MongoDB backend; takes precedence over redisUrl for job storage. */
   mongoUrl?: string;
   /** Unique per process; default `host-pid-random`. */
@@ -329,44 +331,46 @@ function createLock(acquire: (key: string, token: string) => Promise<boolean>, r
 
 const releaseScript = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
-type IoRedisOptions = NonNullable<RedisBackendConfig['redisOptions']>;
+/** ioredis' default disconnectTimeout (2 s) would keep a process alive after a failed connection. */
+const disconnectTimeoutMs = 200;
 
 /**
- * ioredis options from a redis:// or rediss:// URL, with short socket timeouts: ioredis' default
- * disconnectTimeout (2 s) would otherwise keep a process alive after a failed connection.
+ * The ioredis connection of the Redis backend: a cluster client when redisClusterUrls is given
+ * (credentials from the first URL apply to every node), else a standalone one. Tally owns it.
  */
-function ioredisOptions(url: string, connectTimeoutMs: number): IoRedisOptions {
-  const parsed = new URL(url);
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new TypeError('redisUrl must start with redis:// or rediss://');
-  const db = parsed.pathname.length > 1 ? Number(parsed.pathname.slice(1)) : 0;
-  if (!Number.isSafeInteger(db) || db < 0) throw new TypeError('the database in redisUrl must be a non-negative integer');
-  return {
-    host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
-    port: parsed.port ? Number(parsed.port) : 6379,
-    username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
-    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
-    db,
-    tls: parsed.protocol === 'rediss:' ? {} : undefined,
-    connectTimeout: connectTimeoutMs,
-    disconnectTimeout: 200,
-  };
+function connectIoRedis(options: SchedulerOptions): Redis | Cluster {
+  const socket = { connectTimeout: options.readyTimeoutMs, disconnectTimeout: disconnectTimeoutMs };
+  const clusterUrls = options.redisClusterUrls ?? [];
+  if (clusterUrls.length === 0) return new Redis(options.redisUrl!, socket);
+  const first = new URL(clusterUrls[0]!);
+  return new Cluster(clusterUrls, {
+    redisOptions: {
+      ...socket,
+      username: first.username ? decodeURIComponent(first.username) : undefined,
+      password: first.password ? decodeURIComponent(first.password) : undefined,
+      tls: first.protocol === 'rediss:' ? {} : undefined,
+    },
+  });
 }
 
-function redisParts(options: SchedulerOptions, report: (e: Error, context: string) => void): BackendParts {
-  const backend = new RedisBackend({
-    redisOptions: ioredisOptions(options.redisUrl!, options.readyTimeoutMs),
-    keyPrefix: options.keyPrefix,
-    channelName: options.channelName,
-  });
-  const redis = (backend.repository as RedisJobRepository).getRedis();
+/** Errors of an ioredis client, reported once per outage (it emits one per reconnect attempt). */
+function watchConnection(redis: Redis | Cluster, report: (e: Error, context: string) => void): () => Error | null {
   let lastError: Error | null = null;
   let reported = false;
-  // ioredis emits `error` on every reconnect attempt: report once per outage.
   redis.on('ready', () => { reported = false; lastError = null; });
   redis.on('error', (error: Error) => {
     lastError = error;
     if (!reported) { reported = true; report(error, 'redis connection'); }
   });
+  return () => lastError;
+}
+
+function redisParts(options: SchedulerOptions, report: (e: Error, context: string) => void): BackendParts {
+  const redis = connectIoRedis(options);
+  const lastError = watchConnection(redis, report);
+  // The backend is typed for a standalone client; a Cluster serves the same commands, and the
+  // hash-tagged prefix keeps every key (and every script) in one slot.
+  const backend = new RedisBackend({ redis: redis as Redis, keyPrefix: options.keyPrefix, channelName: options.channelName });
   const channel = backend.notificationChannel as unknown as RedisNotificationChannel;
   channel.on('error', (error: Error) => report(error, 'notification channel'));
   const lockKey = (name: string) => `${options.keyPrefix}tally:lock:${name}`;
@@ -378,9 +382,9 @@ function redisParts(options: SchedulerOptions, report: (e: Error, context: strin
       async (name, token) => (await redis.set(lockKey(name), token, 'PX', scheduleLockTtlMs, 'NX')) === 'OK',
       async (name, token) => { await redis.eval(releaseScript, 1, lockKey(name), token); },
     ),
-    async ping() { await redis.ping(); },
-    close: () => backend.disconnect(),
-    lastError: () => lastError,
+    async ping() { await redis.exists(lockKey('ping')); },
+    async close() { redis.disconnect(); },
+    lastError,
   };
 }
 
@@ -403,8 +407,11 @@ async function mongoParts(options: SchedulerOptions, report: (e: Error, context:
     throw new SchedulerUnavailableError(`MongoDB refused the lock index: ${(error as Error).message}`, { cause: error });
   }
   let channel: RedisNotificationChannel | undefined;
-  if (options.redisUrl) {
-    channel = new RedisNotificationChannel({ redisOptions: ioredisOptions(options.redisUrl, options.readyTimeoutMs), channelName: options.channelName });
+  let pubsub: Redis | Cluster | undefined;
+  if (options.redisUrl || options.redisClusterUrls?.length) {
+    pubsub = connectIoRedis(options);
+    watchConnection(pubsub, report);
+    channel = new RedisNotificationChannel({ redis: pubsub as Redis, channelName: options.channelName });
     channel.on('error', (error: Error) => report(error, 'notification channel'));
   }
   return {
@@ -425,7 +432,10 @@ async function mongoParts(options: SchedulerOptions, report: (e: Error, context:
       async (name, token) => { await locks.deleteOne({ _id: name, token }); },
     ),
     async ping() { await db.command({ ping: 1 }); },
-    close: () => client.close(),
+    async close() {
+      pubsub?.disconnect();
+      await client.close();
+    },
     lastError: () => null,
   };
 }
@@ -449,8 +459,10 @@ function guardConnect(inner: AgendaBackend, onFailure: (error: Error) => void): 
 // ---------------------------------------------------------------------------------------------
 
 function checkOptions(options: SchedulerOptions): void {
-  if (!options.redisUrl && !options.mongoUrl) throw new TypeError('createScheduler needs redisUrl or mongoUrl');
+  const clustered = (options.redisClusterUrls?.length ?? 0) > 0;
+  if (!options.redisUrl && !clustered && !options.mongoUrl) throw new TypeError('createScheduler needs redisUrl, redisClusterUrls or mongoUrl');
   if (!keyPrefixPattern.test(options.keyPrefix)) throw new TypeError(`keyPrefix ${JSON.stringify(options.keyPrefix)} must match ${keyPrefixPattern.source}`);
+  if (clustered && !/\{[^{}]+\}/.test(options.keyPrefix)) throw new TypeError(`on Redis Cluster keyPrefix needs a hash tag, e.g. {tally:agenda}:, got ${JSON.stringify(options.keyPrefix)}`);
   if (typeof options.channelName !== 'string' || !keyPrefixPattern.test(options.channelName)) throw new TypeError('channelName must be a Redis channel name such as tally:agenda:prod');
   requirePositive('lockLifetimeMs', options.lockLifetimeMs);
   requirePositive('readyTimeoutMs', options.readyTimeoutMs);

@@ -8,7 +8,7 @@ import {
   createScheduler, InvalidScheduleError, SchedulerUnavailableError,
   type HookEvents, type Scheduler, type SchedulerOptions,
 } from '../../src/snapshots/scheduler.ts';
-import { connect, freePort } from '../support/redis-server.ts';
+import { connect, freePort, startCluster, type RedisClusterHandle } from '../support/redis-server.ts';
 import { sharedRedisUrl } from '../support/root-hooks.ts';
 
 const schedulerModule = new URL('../../src/snapshots/scheduler.ts', import.meta.url).href;
@@ -374,5 +374,53 @@ describe('snapshot scheduler', function () {
     expect(report.code).to.equal('SCHEDULER_UNAVAILABLE');
     expect(report.ms).to.be.below(1_000);
     expect(child.exitedAt - report.at).to.be.below(1_000);
+  });
+
+  describe('on Redis Cluster (3 masters)', () => {
+    let cluster: RedisClusterHandle;
+    before(async function () {
+      this.timeout(30_000);
+      cluster = await startCluster(3);
+    });
+    after(async () => { await cluster?.stop(); });
+    const onCluster = () => ({ redisUrl: undefined, redisClusterUrls: cluster.rootNodes.map((n) => n.url) });
+
+    it('runs, retries and schedules once through a cluster client, with every key in one slot', async () => {
+      const worker = await make(onCluster());
+      const other = await make({ ...onCluster(), roles: { worker: false } });
+      const done: string[] = [];
+      worker.onComplete((e) => { done.push(e.jobName); });
+      worker.onRetryExhausted((e) => { done.push(`${e.jobName}:exhausted:${e.attempt}`); });
+      worker.define('snapshot-ok', async (ctx) => { await ctx.progress(50); });
+      worker.define('snapshot-bad', async () => { throw new Error('no'); }, { attempts: 2, backoffMs: 100 });
+      await worker.start();
+      await other.start();
+      await other.enqueue('snapshot-ok', {});
+      await other.enqueue('snapshot-bad', {});
+      await until(() => done.length === 2, 8_000, 'both jobs to finish');
+      expect(done.sort()).to.deep.equal(['snapshot-bad:exhausted:2', 'snapshot-ok']);
+      const ids = Array.from({ length: 10 }, (_, i) => `cluster-race-${i}`);
+      await Promise.all(ids.flatMap((id) => [worker, other].map((s) => s.schedule(id, '1 hour', {}, { skipImmediate: true }))));
+      for (const id of ids) expect(await other.findSchedule(id), id).to.have.length(1);
+      await worker.ping();
+      const perNode = await Promise.all(cluster.nodes.map(async (node) => {
+        const client = await connect(node.url);
+        try {
+          return (await client.keys(`${prefix}*`)).length;
+        } finally {
+          client.destroy();
+        }
+      }));
+      expect(perNode.filter((n) => n > 0), JSON.stringify(perNode)).to.have.length(1);
+    });
+
+    it('refuses a key prefix without a hash tag on a cluster', async () => {
+      try {
+        await createScheduler(options({ ...onCluster(), keyPrefix: 'tally:agenda:' }));
+        expect.fail('accepted a prefix without a hash tag');
+      } catch (error) {
+        expect((error as Error).message).to.match(/hash tag/);
+      }
+    });
   });
 });
