@@ -40,7 +40,14 @@ export interface Config {
   jwt: JwtConfig;
   logLevel: LogLevel;
   mongodbUrl?: string;
-  hedera: { network: HederaNetwork; mirrorNodeUrl: string; mirrorRps: number };
+  hedera: {
+    network: HederaNetwork;
+    mirrorNodeUrl: string;
+    mirrorRps: number;
+    /** Attempts per mirror-node request (first included), and the first retry delay. */
+    mirrorAttempts: number;
+    mirrorRetryBaseMs: number;
+  };
   dataDir: string;
   roles: Role[];
   /** Snapshot jobs (Agenda). */
@@ -174,6 +181,8 @@ const envSchema = z.object({
     return z.NEVER;
   }),
   MIRROR_TIMEOUT_MS: integer(100, 120_000, 10_000),
+  MIRROR_ATTEMPTS: integer(1, 20, 6),
+  MIRROR_RETRY_BASE_MS: integer(1, 60_000, 250),
 });
 
 type ParsedEnv = z.output<typeof envSchema>;
@@ -293,6 +302,8 @@ export function loadConfig(env: Env): Readonly<Config> {
       network: e.HEDERA_NETWORK,
       mirrorNodeUrl: (e.MIRROR_NODE_URL ?? mirrorNodeUrls[e.HEDERA_NETWORK]).replace(/\/+$/, ''),
       mirrorRps: e.MIRROR_RPS,
+      mirrorAttempts: e.MIRROR_ATTEMPTS,
+      mirrorRetryBaseMs: e.MIRROR_RETRY_BASE_MS,
     },
     dataDir: e.DATA_DIR,
     roles: e.ROLES,

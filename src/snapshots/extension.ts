@@ -18,7 +18,6 @@ import { createScheduler } from './scheduler.ts';
 import { createSnapshotService } from './service.ts';
 
 const readyTimeoutMs = 15_000;
-const mirrorAttemptsMax = 6;
 
 export const snapshotExtension: ExtensionFactory = async ({ config, redis, ledger, logger }) => {
   const ns = config.jobs.namespace;
@@ -48,12 +47,13 @@ export const snapshotExtension: ExtensionFactory = async ({ config, redis, ledge
   const ipfs = await openIpfsStore({ dir: join(config.dataDir, 'ipfs') });
   const mirror = createMirrorClient({
     baseUrl: config.hedera.mirrorNodeUrl, rps: config.hedera.mirrorRps, requestTimeoutMs: config.jobs.mirrorTimeoutMs,
-    maxAttempts: mirrorAttemptsMax, network: config.hedera.network,
+    maxAttempts: config.hedera.mirrorAttempts, retryBaseDelayMs: config.hedera.mirrorRetryBaseMs, network: config.hedera.network,
   });
   const events = createSnapshotEventEmitter(pub, `${ns}:io`);
   const service = createSnapshotService({
     store, scheduler, ipfs, mirror, events, network: config.hedera.network, logger,
     workDir: join(config.dataDir, 'snapshots'), attempts: config.jobs.attempts, backoffMs: config.jobs.backoffMs,
+    keepAliveMs: Math.max(100, Math.floor(config.jobs.lockLifetimeMs / 4)),
   });
   if (isWorker) service.defineJobs();
   await scheduler.start();

@@ -37,6 +37,8 @@ export interface SnapshotServiceDeps {
   logger: Logger;
   attempts?: number;
   backoffMs?: number;
+  /** How often a running job renews its lock (well within the scheduler's lock lifetime). */
+  keepAliveMs: number;
 }
 
 export class InvalidTimestampError extends SnapshotError {
@@ -94,6 +96,9 @@ export function createSnapshotService(deps: SnapshotServiceDeps) {
     const who = record.requestedBy ?? undefined;
     const base = { jobId: ctx.jobId, jobName: ctx.jobName, snapshotId };
     events.emit({ type: 'snapshots_active', payload: { ...base, status: 'activated', progress: 0 } }, who);
+    // Mirror-node retries can be long and silent: renew the lock so no other worker takes over
+    // a live job. A dead worker stops renewing, and its job resumes elsewhere.
+    const keepAlive = setInterval(() => { ctx.keepAlive().catch(() => {}); }, deps.keepAliveMs);
     try {
       const done = await runSnapshot(snapshotId, {
         store, mirror: deps.mirror, ipfs: deps.ipfs, workDir: deps.workDir, network: deps.network, signal: ctx.signal,
@@ -112,6 +117,8 @@ export function createSnapshotService(deps: SnapshotServiceDeps) {
       await store.update(snapshotId, { error: describeError(error) }).catch(() => {});
       logger.warn({ snapshotId, attempt: ctx.attempt, err: describeError(error) }, 'snapshot attempt failed');
       throw error;
+    } finally {
+      clearInterval(keepAlive);
     }
   }
 

@@ -1,0 +1,186 @@
+// Snapshots end to end in one process: start() with the snapshot extension (Agenda on Redis,
+// Helia on disk, the Redis metadata store), real HTTP on loopback, the local mirror node. Also
+// the CLI: `tally snapshot` and `tally cat` as child processes against the same data.
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
+import { start, type Started } from '../../src/main.ts';
+import { generateHolders, startMirrorNode, type FakeMirrorNode } from '../support/mirror-node.ts';
+import { sharedRedisUrl, uniqueSymbol } from '../support/root-hooks.ts';
+import { mint, testSecret } from '../http/support.ts';
+import { withChecksum } from '../../src/snapshots/hedera-ids.ts';
+
+const run = promisify(execFile);
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const tokenId = '0.0.777001';
+const failingTokenId = '0.0.777002';
+
+describe('snapshots through the API and the worker', function () {
+  this.timeout(120_000);
+  let node: FakeMirrorNode;
+  let broken: FakeMirrorNode;
+  let dataDir: string;
+  let app: Started;
+  let env: Record<string, string>;
+  const holders = generateHolders({ count: 2_500, seed: 3 });
+  const alice = mint('alice');
+  const admin = mint('root', { roles: ['admin'] });
+
+  const api = async (path: string, init: RequestInit & { token?: string } = {}) => {
+    const response = await fetch(`${app.url}${path}`, { ...init, headers: { authorization: `Bearer ${init.token ?? alice}`, 'content-type': 'application/json', ...init.headers } });
+    const text = await response.text();
+    return { status: response.status, text, body: text && response.headers.get('content-type')?.startsWith('application/json') ? JSON.parse(text) : undefined, headers: response.headers };
+  };
+
+  async function waitForStatus(snapshotId: string, statuses: string[], timeoutMs = 60_000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const { body } = await api(`/v1/snapshots/${snapshotId}`);
+      if (statuses.includes(body.status)) return body;
+      if (Date.now() > deadline) throw new Error(`snapshot ${snapshotId} stayed ${body.status}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'tally-service-'));
+    node = await startMirrorNode({ tokens: [
+      { tokenId, name: 'Service Token', symbol: 'SVC', decimals: 2, totalSupply: holders.reduce((s, h) => s + h.balance, 0n), holders },
+      { tokenId: failingTokenId, name: 'Fails', symbol: 'F', decimals: 0, totalSupply: 10n, holders: [{ account: '0.0.9', balance: 10n }] },
+    ] });
+    broken = await startMirrorNode({ tokens: [], faults: { alwaysStatus: 503 } });
+    env = {
+      REDIS_URL: sharedRedisUrl(), JWT_SECRET: testSecret, PORT: '0', HOST: '127.0.0.1', RATE_LIMIT_PER_MINUTE: '0',
+      DATA_DIR: dataDir, MIRROR_NODE_URL: node.url, HEDERA_NETWORK: 'testnet', MIRROR_RPS: '1000',
+      JOB_POLL_MS: '100', JOB_LOCK_LIFETIME_MS: '5000', SNAPSHOT_BACKOFF_MS: '50', SCHEDULE_MIN_INTERVAL_MS: '1000',
+      TALLY_NAMESPACE: `svc${uniqueSymbol().toLowerCase()}`, LOG_LEVEL: 'silent', MIRROR_TIMEOUT_MS: '2000', MIRROR_ATTEMPTS: '2', MIRROR_RETRY_BASE_MS: '20',
+    };
+    app = await start(loadConfig(env), { logger: createLogger('silent') });
+  });
+  after(async () => {
+    await app?.stop();
+    await node?.close(); await broken?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('takes a request, runs the job, and serves the content as NDJSON and CSV', async () => {
+    const created = await api('/v1/snapshots', { method: 'POST', body: JSON.stringify({ tokenId }) });
+    expect(created.status).to.equal(202);
+    expect(created.body).to.have.keys('snapshotId', 'jobId');
+    const done = await waitForStatus(created.body.snapshotId, ['completed', 'failed']);
+    expect(done).to.include({ status: 'completed', holders: 2_500, tokenId, requestedBy: 'alice', progress: 100, attempts: 1 });
+    const content = await api(`/v1/snapshots/${done.snapshotId}/content`);
+    expect(content.status).to.equal(200);
+    expect(content.headers.get('content-type')).to.match(/^application\/x-ndjson/);
+    const lines = content.text.trimEnd().split('\n');
+    expect(lines).to.have.length(2_501);
+    expect(JSON.parse(lines[0]!)).to.include({ tokenId, symbol: 'SVC', network: 'testnet' });
+    const csv = await api(`/v1/snapshots/${done.snapshotId}/content`, { headers: { accept: 'text/csv' } });
+    expect(csv.headers.get('content-type')).to.match(/^text\/csv/);
+    const rows = csv.text.trimEnd().split('\n');
+    expect(rows[0]).to.equal('account,balance');
+    expect(rows[1]).to.equal(`${JSON.parse(lines[1]!).account},${JSON.parse(lines[1]!).balance}`);
+    expect(rows).to.have.length(2_501);
+
+    const listed = await api(`/v1/snapshots?tokenId=${tokenId}&status=completed`);
+    expect(listed.body.snapshots.map((s: { snapshotId: string }) => s.snapshotId)).to.include(done.snapshotId);
+  });
+
+  it('rejects a malformed id and a bad checksum with 400 and no record', async () => {
+    const before = (await api('/v1/snapshots?limit=100')).body.snapshots.length;
+    for (const bad of ['0.0.abc', '1.2', '0.0.1-zzzzz', '0.0.01']) {
+      const reply = await api('/v1/snapshots', { method: 'POST', body: JSON.stringify({ tokenId: bad }) });
+      expect(reply.status, bad).to.equal(400);
+      expect(reply.body.error.code).to.be.oneOf(['INVALID_ENTITY_ID', 'INVALID_CHECKSUM']);
+    }
+    const mainnetChecksum = withChecksum('0.0.1234', 'mainnet');
+    const reply = await api('/v1/snapshots', { method: 'POST', body: JSON.stringify({ tokenId: mainnetChecksum }) });
+    expect(reply.body.error.code).to.equal('INVALID_CHECKSUM');
+    expect((await api('/v1/snapshots?limit=100')).body.snapshots.length).to.equal(before);
+    const ok = await api('/v1/snapshots', { method: 'POST', body: JSON.stringify({ tokenId: withChecksum(tokenId, 'testnet') }) });
+    expect(ok.status).to.equal(202);
+    await waitForStatus(ok.body.snapshotId, ['completed']);
+  });
+
+  it('records an unknown token as failed after one attempt', async () => {
+    const created = await api('/v1/snapshots', { method: 'POST', body: JSON.stringify({ tokenId: '0.0.31337' }) });
+    const failed = await waitForStatus(created.body.snapshotId, ['failed', 'completed']);
+    expect(failed).to.include({ status: 'failed', attempts: 1 });
+    expect(failed.error.code).to.equal('TOKEN_NOT_FOUND');
+  });
+
+  it('retries a mirror node that keeps failing 3 times, then records the failure', async () => {
+    node.setFaults({ alwaysStatus: 503 });
+    try {
+      const created = await api('/v1/snapshots', { method: 'POST', body: JSON.stringify({ tokenId: failingTokenId }) });
+      const failed = await waitForStatus(created.body.snapshotId, ['failed', 'completed']);
+      expect(failed).to.include({ status: 'failed', attempts: 3 });
+      expect(failed.error.code).to.equal('MIRROR_UNAVAILABLE');
+      expect(failed.error.message).to.be.a('string').and.not.empty;
+    } finally {
+      node.setFaults({});
+    }
+  });
+
+  it('records garbage from the mirror node as a clear failure', async () => {
+    node.setFaults({ garbageEveryNth: 1 });
+    try {
+      const created = await api('/v1/snapshots', { method: 'POST', body: JSON.stringify({ tokenId: failingTokenId }) });
+      const failed = await waitForStatus(created.body.snapshotId, ['failed', 'completed']);
+      expect(failed.status).to.equal('failed');
+      expect(failed.error.code).to.equal('MIRROR_PROTOCOL');
+    } finally {
+      node.setFaults({});
+    }
+  });
+
+  it('runs a schedule on time, admin only', async () => {
+    expect((await api('/v1/snapshot-schedules', { method: 'POST', body: JSON.stringify({ tokenId, every: '1 second' }) })).status).to.equal(403);
+    expect((await api('/v1/snapshot-schedules', { method: 'POST', token: admin, body: JSON.stringify({ tokenId, every: 'whenever' }) })).body.error.code).to.equal('INVALID_SCHEDULE');
+    const created = await api('/v1/snapshot-schedules', { method: 'POST', token: admin, body: JSON.stringify({ tokenId: failingTokenId, every: '2 seconds' }) });
+    expect(created.status).to.equal(201);
+    const scheduleId = created.body.id;
+    const t0 = Date.now();
+    let runs: { scheduleId: string; createdAt: string }[] = [];
+    while (runs.length < 3 && Date.now() - t0 < 20_000) {
+      await new Promise((r) => setTimeout(r, 250));
+      runs = (await api(`/v1/snapshots?tokenId=${failingTokenId}&limit=100`)).body.snapshots.filter((s: { scheduleId: string }) => s.scheduleId === scheduleId);
+    }
+    expect(runs.length).to.be.at.least(3);
+    const times = runs.map((r) => Date.parse(r.createdAt)).sort((a, b) => a - b);
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).to.be.within(1_000, 4_000);
+    expect((await api(`/v1/snapshot-schedules/${scheduleId}`, { method: 'DELETE', token: admin })).status).to.equal(204);
+    expect((await api(`/v1/snapshot-schedules/${scheduleId}`, { token: admin })).status).to.equal(404);
+  });
+
+  it('tally snapshot prints the JSON line and tally cat gives the bytes the content route serves', async () => {
+    const cliEnv = { ...process.env, ...env, MIRROR_RPS: '100' };
+    const { stdout, stderr } = await run(process.execPath, ['bin/tally.js', 'snapshot', tokenId], { cwd: repoRoot, env: cliEnv });
+    const line = JSON.parse(stdout.trim());
+    expect(Object.keys(line)).to.deep.equal(['snapshotId', 'tokenId', 'cid', 'holders', 'totalBalance', 'consensusTimestamp']);
+    expect(line).to.include({ tokenId, holders: 2_500 });
+    expect(stderr).to.include('100%');
+    const { stdout: bytes } = await run(process.execPath, ['bin/tally.js', 'cat', line.cid], { cwd: repoRoot, env: cliEnv, maxBuffer: 64 * 1024 * 1024 });
+    const served = await api(`/v1/snapshots/${line.snapshotId}/content`);
+    expect(served.status).to.equal(200);
+    expect(bytes).to.equal(served.text);
+    const car = await run(process.execPath, ['bin/tally.js', 'car', line.cid], { cwd: repoRoot, env: cliEnv, encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 });
+    expect(car.stdout.length).to.be.greaterThan(bytes.length);
+  });
+
+  it('tally snapshot fails clearly for an unknown token and a malformed id', async () => {
+    const cliEnv = { ...process.env, ...env };
+    for (const [id, pattern] of [['0.0.424', /not found/], ['0.0.x', /HIP-15|entity id|token id/i]] as const) {
+      let failure: { code?: number; stderr?: string } = {};
+      try { await run(process.execPath, ['bin/tally.js', 'snapshot', id], { cwd: repoRoot, env: cliEnv }); } catch (error) { failure = error as typeof failure; }
+      expect(failure.code, id).to.be.greaterThan(0);
+      expect(failure.stderr).to.match(pattern);
+    }
+  });
+});
