@@ -202,6 +202,7 @@ export async function start(config: Readonly<Config>, options: StartOptions = {}
     for (const extension of extensions) await extension.attach?.(server);
     logger.info({ url }, `tally listening on ${url}`);
   }
+  logger.info({ roles: config.roles }, 'tally started');
 
   let stopping: Promise<{ forced: boolean }> | undefined;
   const stop = () => {

@@ -33,7 +33,7 @@ export const snapshotExtension: ExtensionFactory = async ({ config, redis, ledge
     : createRedisSnapshotStore({ redis, keyPrefix: isCluster(redis) ? `{${ns}:snap}:` : `${ns}:snap:` });
   const isWorker = config.roles.includes('worker');
   const scheduler = await createScheduler({
-    redisUrl: plainUrl,
+    ...(config.redis.clusterUrls.length > 0 ? { redisClusterUrls: config.redis.clusterUrls } : { redisUrl: plainUrl }),
     ...(config.mongodbUrl ? { mongoUrl: config.mongodbUrl } : {}),
     keyPrefix: `{${ns}:agenda}:`,
     channelName: `${ns}:agenda`,
