@@ -34,8 +34,9 @@ const selected = only.length === 0 ? scenarios : scenarios.filter((s) => only.so
 
 const ctx: BenchContext = {
   quick,
-  warmupMs: quick ? 500 : 2_000,
-  measureMs: quick ? 3_000 : 10_000,
+  warmupMs: quick ? 300 : 1_000,
+  measureMs: quick ? 3_000 : 12_000,
+  rounds: quick ? 2 : 4,
   holders: quick ? 100_000 : 1_000_000,
   log: (message) => process.stderr.write(`${message}\n`),
 };
@@ -48,10 +49,13 @@ function machine() {
   return { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, redis: redisVersion };
 }
 
+const mode = `${quick ? 'QUICK' : 'full'}: ${ctx.holders.toLocaleString('en-US')} holders, each figure measured ` +
+  `${ctx.measureMs / 1000} s in ${ctx.rounds} interleaved rounds, ${ctx.warmupMs / 1000} s warmup per round`;
+
 async function main(): Promise<void> {
   if (selected.length === 0) throw new Error(`BENCH_ONLY=${only.join(',')} matches none of: ${scenarios.map((s) => s.name).join(', ')}`);
   const startedAt = new Date();
-  ctx.log(`bench: ${quick ? 'QUICK mode (100,000 holders, 3 s measurements)' : 'full mode'}; ${selected.map((s) => s.name).join(', ')}`);
+  ctx.log(`bench: ${mode}; ${selected.map((s) => s.name).join(', ')}`);
   if (candidateLedgerDir) ctx.log(`bench: ledger library from ${candidateLedgerDir}`);
   const rows: ResultRow[] = [];
   for (const scenario of selected) {
@@ -60,7 +64,6 @@ async function main(): Promise<void> {
     rows.push(...await scenario.run(ctx));
     ctx.log(`${scenario.name} done in ${((performance.now() - start) / 1000).toFixed(0)} s`);
   }
-  const mode = quick ? 'quick: 100,000 holders, 0.5 s warmup + 3 s per measurement' : 'full: 1,000,000 holders, 2 s warmup + 10 s per measurement';
   console.log(`\nTally benchmarks, ${mode}\n`);
   console.log(renderTable(rows));
   const complete = !quick && selected.length === scenarios.length && !candidateLedgerDir;

@@ -95,15 +95,11 @@ export async function serverCounters(admin: BenchClient): Promise<ServerCounters
   return { cpuSeconds, commands };
 }
 
-/** Server microseconds per call of `command` between two readings, and the server's CPU use. */
-export function serverDelta(before: ServerCounters, after: ServerCounters, command: string, elapsedMs: number) {
+/** Calls and server microseconds of `command`, and server CPU seconds, between two readings. */
+export function serverDelta(before: ServerCounters, after: ServerCounters, command: string) {
   const a = before.commands.get(command) ?? { calls: 0, usec: 0 };
   const b = after.commands.get(command) ?? { calls: 0, usec: 0 };
-  const calls = b.calls - a.calls;
-  return {
-    usecPerCall: calls > 0 ? (b.usec - a.usec) / calls : NaN,
-    cpuPercent: ((after.cpuSeconds - before.cpuSeconds) / (elapsedMs / 1000)) * 100,
-  };
+  return { calls: b.calls - a.calls, usec: b.usec - a.usec, cpuSeconds: after.cpuSeconds - before.cpuSeconds };
 }
 
 /** used_memory once the server has settled (incremental rehashing done, nothing moving). */

@@ -4,10 +4,12 @@
 export interface BenchContext {
   /** BENCH_QUICK=1: fewer holders and shorter measurements, for a check in under 2 minutes. */
   quick: boolean;
-  /** Untimed running before each measurement (connections warm, JIT and server caches hot). */
+  /** Untimed running before each round (connections warm, JIT and server caches hot). */
   warmupMs: number;
-  /** How long each throughput or latency measurement runs. */
+  /** How long each throughput or latency figure is measured, split over `rounds`. */
   measureMs: number;
+  /** Compared loads run interleaved in this many rounds (see bench/lib/measure.ts). */
+  rounds: number;
   /** Holders for the scenarios that need a large token (1,000,000; 100,000 when quick). */
   holders: number;
   /** Progress for the person watching, on stderr (the table goes to stdout). */

@@ -29,23 +29,30 @@ async function fillFrom(redis: BenchRedis, fill: (clients: BenchClient[]) => Pro
   return before;
 }
 
+/** MEMORY USAGE of every key of the bench token but its hash and log, by key suffix. */
+async function tokenKeyBytes(admin: BenchClient): Promise<Map<string, number>> {
+  const bytes = new Map<string, number>();
+  for await (const keys of admin.scanIterator({ MATCH: `${benchKeys.token}:*`, COUNT: 100 })) {
+    for (const key of keys) {
+      if (key !== benchKeys.log) bytes.set(`token:{SYM}${key.slice(benchKeys.token.length)}`, await memoryUsage(admin, key));
+    }
+  }
+  return bytes;
+}
+
 async function ledgerSide(holders: number, accounts: string[], balances: string[]): Promise<Side & { logBytesPerLeg: number }> {
   return withRedis(async (redis) => {
     // The token exists before the first reading, so only the holders' share is measured.
     await initLedgerToken(redis.admin, balances);
     const before = await fillFrom(redis, (clients) => payHolders(clients, accounts, balances));
     const logBytes = await memoryUsage(redis.admin, benchKeys.log);
-    const hashBytes = await memoryUsage(redis.admin, benchKeys.balances);
-    const rankBytes = await memoryUsage(redis.admin, benchKeys.rank);
+    const parts = await tokenKeyBytes(redis.admin);
     await redis.admin.del(benchKeys.log);
     const after = await settledUsedMemory(redis.admin);
     const count = Number(await redis.admin.hLen(benchKeys.balances));
     if (count !== holders) throw new Error(`the token has ${count} holders, expected ${holders}`);
-    return {
-      bytesPerHolder: (after - before) / holders,
-      parts: new Map([['balances hash', hashBytes / holders], ['rank sorted set', rankBytes / holders]]),
-      logBytesPerLeg: logBytes / holders,
-    };
+    for (const [key, bytes] of parts) parts.set(key, bytes / holders);
+    return { bytesPerHolder: (after - before) / holders, parts, logBytesPerLeg: logBytes / holders };
   });
 }
 

@@ -2,7 +2,7 @@
 // pipelining, beside ZREVRANGE 0 99 WITHSCORES on a plain sorted set of the same holders (the
 // target: p99 within 3x). Both answer the same balances; the run checks that they agree.
 import { baselineZset, benchKeys, holderAccount, holderBalances, populateLedger } from '../lib/holders.ts';
-import { measure } from '../lib/measure.ts';
+import { measureLoads, type Measurement } from '../lib/measure.ts';
 import { percentile } from '../lib/percentiles.ts';
 import { fcallRo, withRedis, type BenchClient } from '../lib/redis-fixture.ts';
 import { resultRow } from '../lib/results.ts';
@@ -47,10 +47,10 @@ async function run(ctx: BenchContext): Promise<ResultRow[]> {
     const [client] = await redis.connect(1);
     checkSameTop(await fcallRo(client!, 'ledger_top', [benchKeys.token], topArgs), await client!.sendCommand(zrevrange));
     const load = { clients: [client!], inFlightPerClient: 1, latency: true };
-    const top = await measure(ctx, redis, { ...load, label: 'ledger_top', command: 'fcall_ro',
-      op: (c) => fcallRo(c, 'ledger_top', [benchKeys.token], topArgs) });
-    const plain = await measure(ctx, redis, { ...load, label: 'ZREVRANGE', command: 'zrevrange',
-      op: (c) => c.sendCommand(zrevrange) });
+    const [top, plain] = await measureLoads(ctx, redis, [
+      { ...load, label: 'ledger_top', command: 'fcall_ro', op: (c) => fcallRo(c, 'ledger_top', [benchKeys.token], topArgs) },
+      { ...load, label: 'ZREVRANGE', command: 'zrevrange', op: (c) => c.sendCommand(zrevrange) },
+    ]) as [Measurement, Measurement];
     const latency = (p: number) => ({
       scenario, figure: `p${p} latency`, unit: 'us', value: percentile(top.latencyUs, p),
       baseline: `ZREVRANGE 0 ${topLimit - 1} WITHSCORES`, baselineValue: percentile(plain.latencyUs, p),

@@ -2,7 +2,7 @@
 // original design's transfer script pipelined as in ledger-transfer-pipelined (the target: 1.5x
 // its transfers per second).
 import { benchKeys, legsPerBatch } from '../lib/holders.ts';
-import { cpuNote, measure } from '../lib/measure.ts';
+import { cpuNote, measureLoads, type Measurement } from '../lib/measure.ts';
 import { fcall, withRedis } from '../lib/redis-fixture.ts';
 import { resultRow } from '../lib/results.ts';
 import { seedTransferWorkload, transferOps, type Leg } from '../lib/transfers.ts';
@@ -30,17 +30,13 @@ async function run(ctx: BenchContext): Promise<ResultRow[]> {
     const legs = await seedTransferWorkload(redis);
     const batches = batchArgs(legs);
     let next = 0;
-    const batchClients = await redis.connect(batchConnections);
-    const batch = await measure(ctx, redis, {
-      label: 'ledger_transfer_batch', clients: batchClients, inFlightPerClient: batchInFlightPerConnection, command: 'fcall',
-      op: (client) => fcall(client, 'ledger_transfer_batch', [benchKeys.token], batches[next++ % batches.length]!),
-    });
-    for (const client of batchClients) client.destroy();
-    const baselineClients = await redis.connect(baselineConnections);
-    const baseline = await measure(ctx, redis, {
-      label: 'baseline_transfer', clients: baselineClients, inFlightPerClient: baselineInFlightPerConnection,
+    const [batch, baseline] = await measureLoads(ctx, redis, [{
+      label: 'ledger_transfer_batch', clients: await redis.connect(batchConnections), inFlightPerClient: batchInFlightPerConnection,
+      command: 'fcall', op: (client) => fcall(client, 'ledger_transfer_batch', [benchKeys.token], batches[next++ % batches.length]!),
+    }, {
+      label: 'baseline_transfer', clients: await redis.connect(baselineConnections), inFlightPerClient: baselineInFlightPerConnection,
       command: 'fcall', op: transferOps(legs).baseline,
-    });
+    }]) as [Measurement, Measurement];
     return [
       resultRow({ scenario, figure: 'legs/s', unit: '/s', value: batch.perSecond * legsPerBatch,
         baseline: 'original transfer script, pipelined', baselineValue: baseline.perSecond,

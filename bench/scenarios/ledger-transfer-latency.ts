@@ -1,7 +1,7 @@
 // ledger_transfer latency on one connection with one call at a time (no pipelining), beside a
 // no-op FCALL on the same connection (the target: p99 within 2x), and the unpipelined rate
 // beside the original design's transfer script.
-import { cpuNote, measure } from '../lib/measure.ts';
+import { cpuNote, measureLoads, type Measurement } from '../lib/measure.ts';
 import { percentile } from '../lib/percentiles.ts';
 import { withRedis } from '../lib/redis-fixture.ts';
 import { resultRow } from '../lib/results.ts';
@@ -15,9 +15,11 @@ async function run(ctx: BenchContext): Promise<ResultRow[]> {
     const ops = transferOps(await seedTransferWorkload(redis));
     const clients = await redis.connect(1);
     const load = { clients, inFlightPerClient: 1, command: 'fcall', latency: true };
-    const ledger = await measure(ctx, redis, { ...load, label: 'ledger_transfer', op: ops.ledger });
-    const noop = await measure(ctx, redis, { ...load, label: 'baseline_noop', op: ops.noop });
-    const baseline = await measure(ctx, redis, { ...load, label: 'baseline_transfer', op: ops.baseline });
+    const [ledger, noop, baseline] = await measureLoads(ctx, redis, [
+      { ...load, label: 'ledger_transfer', op: ops.ledger },
+      { ...load, label: 'baseline_noop', op: ops.noop },
+      { ...load, label: 'baseline_transfer', op: ops.baseline },
+    ]) as [Measurement, Measurement, Measurement];
     const note = `round trip from the Node client, ${ledger.latencyUs.length.toLocaleString('en-US')} vs ` +
       `${noop.latencyUs.length.toLocaleString('en-US')} samples; server time ${ledger.serverUsPerCall.toFixed(1)} vs ` +
       `${noop.serverUsPerCall.toFixed(1)} us per call`;

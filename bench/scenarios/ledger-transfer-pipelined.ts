@@ -1,6 +1,6 @@
 // ledger_transfer throughput with 50 connections, 32 calls in flight on each, beside the original
 // design's transfer script (the target: at least half its rate) and a no-op FCALL (the ceiling).
-import { cpuNote, measure } from '../lib/measure.ts';
+import { cpuNote, measureLoads, type Measurement } from '../lib/measure.ts';
 import { withRedis } from '../lib/redis-fixture.ts';
 import { resultRow } from '../lib/results.ts';
 import { seedTransferWorkload, transferOps } from '../lib/transfers.ts';
@@ -15,10 +15,12 @@ async function run(ctx: BenchContext): Promise<ResultRow[]> {
     const ops = transferOps(await seedTransferWorkload(redis));
     const clients = await redis.connect(connections);
     const load = { clients, inFlightPerClient: inFlightPerConnection, command: 'fcall' };
-    const ledger = await measure(ctx, redis, { ...load, label: 'ledger_transfer', op: ops.ledger });
-    const baseline = await measure(ctx, redis, { ...load, label: 'baseline_transfer', op: ops.baseline });
-    const noop = await measure(ctx, redis, { ...load, label: 'baseline_noop', op: ops.noop });
-    const withOpId = await measure(ctx, redis, { ...load, label: 'ledger_transfer with opId', op: ops.ledgerWithOpId });
+    const [ledger, baseline, noop, withOpId] = await measureLoads(ctx, redis, [
+      { ...load, label: 'ledger_transfer', op: ops.ledger },
+      { ...load, label: 'baseline_transfer', op: ops.baseline },
+      { ...load, label: 'baseline_noop', op: ops.noop },
+      { ...load, label: 'ledger_transfer with opId', op: ops.ledgerWithOpId },
+    ]) as [Measurement, Measurement, Measurement, Measurement];
     const common = { scenario, figure: 'transfers/s', unit: '/s', value: ledger.perSecond };
     return [
       resultRow({ ...common, baseline: 'original transfer script', baselineValue: baseline.perSecond,
