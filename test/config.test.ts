@@ -26,7 +26,8 @@ describe('config', () => {
     expect(config.redis).to.deep.equal({ url: 'redis://127.0.0.1:6379', clusterUrls: [] });
     expect(config.jwt).to.deep.equal({ secret, algorithms: ['HS256'] });
     expect(config.logLevel).to.equal('info');
-    expect(config.hedera).to.deep.equal({ network: 'testnet', mirrorNodeUrl: 'https://testnet.mirrornode.hedera.com', mirrorRps: 20 });
+    expect(config.hedera).to.deep.equal({ network: 'testnet', mirrorNodeUrl: 'https://testnet.mirrornode.hedera.com', mirrorRps: 20, mirrorAttempts: 6, mirrorRetryBaseMs: 250 });
+    expect(config.jobs).to.deep.equal({ attempts: 3, backoffMs: 5_000, lockLifetimeMs: 60_000, pollMs: 5_000, scheduleMinIntervalMs: 60_000, namespace: 'tally', mirrorTimeoutMs: 10_000 });
     expect(config.dataDir).to.equal('./data');
     expect(config.roles).to.deep.equal(['api', 'worker']);
     expect(config).not.to.have.property('mongodbUrl');
@@ -45,11 +46,14 @@ describe('config', () => {
       PORT: '8080', HOST: '127.0.0.1', BODY_LIMIT_BYTES: '1024', RATE_LIMIT_PER_MINUTE: '0', TRUST_PROXY_HOPS: '1',
       LOG_LEVEL: 'debug', SHUTDOWN_TIMEOUT_MS: '500', MONGODB_URL: 'mongodb://m:27017/tally', HEDERA_NETWORK: 'mainnet',
       MIRROR_NODE_URL: 'http://localhost:5551/', MIRROR_RPS: '50', DATA_DIR: '/var/tally', ROLES: 'worker',
+      MIRROR_ATTEMPTS: '2', MIRROR_RETRY_BASE_MS: '10', SNAPSHOT_ATTEMPTS: '5', SNAPSHOT_BACKOFF_MS: '100', JOB_LOCK_LIFETIME_MS: '2000',
+      JOB_POLL_MS: '100', SCHEDULE_MIN_INTERVAL_MS: '1000', TALLY_NAMESPACE: 'prod-eu', MIRROR_TIMEOUT_MS: '3000',
     });
     expect(config.redis).to.deep.equal({ clusterUrls: ['redis://a:7000', 'redis://b:7001'] });
     expect(config.jwt).to.deep.equal({ secret, algorithms: ['HS256'], issuer: 'iss', audience: ['a', 'b'] });
     expect(config.http).to.deep.equal({ port: 8080, host: '127.0.0.1', bodyLimitBytes: 1024, rateLimitPerMinute: 0, trustProxyHops: 1, shutdownTimeoutMs: 500 });
-    expect(config.hedera).to.deep.equal({ network: 'mainnet', mirrorNodeUrl: 'http://localhost:5551', mirrorRps: 50 });
+    expect(config.hedera).to.deep.equal({ network: 'mainnet', mirrorNodeUrl: 'http://localhost:5551', mirrorRps: 50, mirrorAttempts: 2, mirrorRetryBaseMs: 10 });
+    expect(config.jobs).to.deep.equal({ attempts: 5, backoffMs: 100, lockLifetimeMs: 2_000, pollMs: 100, scheduleMinIntervalMs: 1_000, namespace: 'prod-eu', mirrorTimeoutMs: 3_000 });
     expect(config).to.include({ logLevel: 'debug', mongodbUrl: 'mongodb://m:27017/tally', dataDir: '/var/tally' });
     expect(config.roles).to.deep.equal(['worker']);
   });
@@ -62,11 +66,11 @@ describe('config', () => {
     const problems = problemsOf({
       REDIS_URL: 'http://nope', JWT_SECRET: 'short', PORT: '70000', HOST: 'h', BODY_LIMIT_BYTES: '-1', RATE_LIMIT_PER_MINUTE: 'lots',
       LOG_LEVEL: 'loud', SHUTDOWN_TIMEOUT_MS: '1.5', MONGODB_URL: 'mysql://x', HEDERA_NETWORK: 'devnet', MIRROR_NODE_URL: 'ftp://x',
-      MIRROR_RPS: '0', ROLES: 'api,cron', JWT_ALGORITHMS: 'HS384',
+      MIRROR_RPS: '0', ROLES: 'api,cron', JWT_ALGORITHMS: 'HS384', TALLY_NAMESPACE: 'Bad Name!',
     });
     const names = problems.map((p) => p.split(':')[0]);
     expect(names).to.have.members(['REDIS_URL', 'JWT_SECRET', 'PORT', 'BODY_LIMIT_BYTES', 'RATE_LIMIT_PER_MINUTE', 'LOG_LEVEL', 'SHUTDOWN_TIMEOUT_MS',
-      'MONGODB_URL', 'HEDERA_NETWORK', 'MIRROR_NODE_URL', 'MIRROR_RPS', 'ROLES', 'JWT_ALGORITHMS']);
+      'MONGODB_URL', 'HEDERA_NETWORK', 'MIRROR_NODE_URL', 'MIRROR_RPS', 'ROLES', 'JWT_ALGORITHMS', 'TALLY_NAMESPACE']);
     expect(problems.find((p) => p.startsWith('PORT'))).to.equal('PORT: must be an integer in 0..65535, got "70000"');
     expect(problems.find((p) => p.startsWith('HEDERA_NETWORK'))).to.equal('HEDERA_NETWORK: must be one of mainnet, testnet, previewnet, got "devnet"');
     expect(problems.join('\n')).not.to.include('short'); // a secret is never echoed

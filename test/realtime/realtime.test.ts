@@ -77,15 +77,18 @@ describe('realtime (Socket.IO)', function () {
   before(async () => {
     pubsub = createClient({ url: sharedRedisUrl() }) as RedisClientType;
     emitterClient = createClient({ url: sharedRedisUrl() }) as RedisClientType;
+    for (const client of [pubsub, emitterClient]) client.on('error', () => {});
     await Promise.all([pubsub.connect(), emitterClient.connect()]);
     a = await startInstance(pubsub, snapshotIds);
     b = await startInstance(pubsub, snapshotIds);
   });
   afterEach(() => { for (const s of sockets.splice(0)) s.disconnect(); });
   after(async () => {
-    await a.realtime.close(); await b.realtime.close();
-    a.http.close(); b.http.close();
-    await pubsub.close(); await emitterClient.close();
+    for (const instance of [a, b]) {
+      await instance?.realtime.close();
+      instance?.http.close();
+    }
+    await pubsub?.close(); await emitterClient?.close();
   });
 
   describe('handshake', () => {
