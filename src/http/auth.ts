@@ -90,7 +90,7 @@ export function createAuth(config: JwtConfig): Auth {
 }
 
 /** The caller of a verified token; undefined when `sub` is missing or unusable. */
-function callerFromClaims(claims: JwtPayload | undefined): Caller | undefined {
+export function callerFromClaims(claims: JwtPayload | undefined): Caller | undefined {
   const sub = claims?.sub;
   if (typeof sub !== 'string' || sub.length === 0 || sub.length > subCharsMax) return undefined;
   return { account: sub, admin: isAdmin((claims as Record<string, unknown>).roles) };

@@ -4,11 +4,10 @@
 import jwt, { type Algorithm, type GetPublicKeyOrSecret, type JwtPayload } from 'jsonwebtoken';
 import jwksRsa from 'jwks-rsa';
 import type { JwtConfig } from '../config.ts';
-import type { Caller } from '../http/auth.ts';
+import { callerFromClaims, type Caller } from '../http/auth.ts';
 
 const jwksTimeoutMs = 5_000;
 const tokenCharsMax = 8_192;
-const subCharsMax = 256;
 
 export interface VerifiedToken {
   caller: Caller;
@@ -28,12 +27,6 @@ function keySource(config: JwtConfig): string | GetPublicKeyOrSecret {
   };
 }
 
-function isAdmin(roles: unknown): boolean {
-  if (Array.isArray(roles)) return roles.includes('admin');
-  if (typeof roles === 'string') return roles.split(/[\s,]+/).includes('admin');
-  return false;
-}
-
 export function createTokenVerifier(config: JwtConfig): TokenVerifier {
   const key = keySource(config);
   const options: jwt.VerifyOptions = {
@@ -49,10 +42,10 @@ export function createTokenVerifier(config: JwtConfig): TokenVerifier {
     jwt.verify(token, key, options, (error, decoded) => {
       if (error || !decoded || typeof decoded === 'string') return reject(error ?? new Error('bad token'));
       const claims = decoded as JwtPayload;
-      const sub = claims.sub;
-      if (typeof sub !== 'string' || sub.length === 0 || sub.length > subCharsMax) return reject(new Error('no usable sub claim'));
+      const caller = callerFromClaims(claims);
+      if (!caller) return reject(new Error('no usable sub claim'));
       resolve({
-        caller: { account: sub, admin: isAdmin((claims as Record<string, unknown>).roles) },
+        caller,
         ...(typeof claims.exp === 'number' ? { expiresAtMs: claims.exp * 1000 } : {}),
       });
     });

@@ -2,18 +2,9 @@
 // content format), one class each. Every error has a stable `code` (for logs, job records
 // and API bodies) and the HTTP status the REST layer should answer with, so the error
 // middleware maps them all through the base class.
+import { CodedError } from '../coded-error.ts';
 
-export class SnapshotError extends Error {
-  readonly code: string;
-  readonly httpStatus: number;
-
-  constructor(code: string, httpStatus: number, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-    this.httpStatus = httpStatus;
-  }
-}
+export class SnapshotError extends CodedError {}
 
 /** A Hedera entity id that fails HIP-15 (syntax or range). */
 export class InvalidEntityIdError extends SnapshotError {

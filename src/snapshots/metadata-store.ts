@@ -16,6 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import { accountPattern, isAmount } from '../ledger/keys.ts';
 import { isCanonicalEntityId } from './hedera-ids.ts';
+import { CodedError } from '../coded-error.ts';
 
 export const snapshotStatuses = ['queued', 'running', 'completed', 'failed'] as const;
 export type SnapshotStatus = (typeof snapshotStatuses)[number];
@@ -170,17 +171,7 @@ export interface SnapshotStore {
 // Errors: one class per expected failure, each with a stable code and the HTTP status the REST
 // layer answers with (the same shape as SnapshotSourceError in errors.ts).
 
-export class SnapshotStoreError extends Error {
-  readonly code: string;
-  readonly httpStatus: number;
-
-  constructor(code: string, httpStatus: number, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-    this.httpStatus = httpStatus;
-  }
-}
+export class SnapshotStoreError extends CodedError {}
 
 /** An id that the store never generates (so it never becomes part of a key or a query). */
 export class InvalidIdError extends SnapshotStoreError {

@@ -18,6 +18,7 @@ import {
 } from './errors.ts';
 import { compareEntityIds, isCanonicalEntityId, parseEntityId } from './hedera-ids.ts';
 import type { EntityId, HederaNetwork } from './hedera-ids.ts';
+import type { Holder } from './snapshot-format.ts';
 
 /** Rows per balances page: the mirror node's maximum (larger limits are silently capped). */
 export const balancePageRows = 100;
@@ -64,11 +65,8 @@ export interface TokenInfo {
   type: string;
 }
 
-export interface Holder {
-  account: string;
-  /** Base units, decimal string, > 0. */
-  balance: string;
-}
+/** A holder as the mirror node lists it; balances are > 0 (zero balances are dropped). */
+export type { Holder };
 
 export interface BalancePage {
   holders: Holder[];

@@ -31,6 +31,7 @@ import { RedisBackend, RedisNotificationChannel } from '@agendajs/redis-backend'
 import { Cluster, Redis } from 'ioredis';
 import { MongoBackend } from '@agendajs/mongo-backend';
 import { MongoClient, type Db } from 'mongodb';
+import { CodedError } from '../coded-error.ts';
 
 export interface SchedulerOptions {
   /** Redis backend and schedule lock; with mongoUrl, only job notifications (pub/sub). */
@@ -149,17 +150,7 @@ export interface Scheduler {
 
 // ---------------------------------------------------------------------------------------------
 
-export class SchedulerError extends Error {
-  readonly code: string;
-  readonly httpStatus: number;
-
-  constructor(code: string, httpStatus: number, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-    this.httpStatus = httpStatus;
-  }
-}
+export class SchedulerError extends CodedError {}
 
 /** `every` is not an accepted interval or cron expression, or runs more often than allowed. */
 export class InvalidScheduleError extends SchedulerError {
