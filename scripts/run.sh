@@ -43,9 +43,10 @@ start_local_redis() {
   done
   local dir="$DATA_DIR/redis"
   mkdir -p "$dir"
+  dir="$(cd "$dir" && pwd)" # absolute: redis-server resolves --logfile after changing to --dir
   redis-server --port "$port" --bind 127.0.0.1 --protected-mode yes --dir "$dir" \
     --appendonly yes --appendfsync everysec --save '' --daemonize no \
-    --logfile "$PWD/$dir/redis.log" &
+    --logfile "$dir/redis.log" &
   redis_pid=$!
   for _ in $(seq 1 100); do
     if [ "$(redis-cli -p "$port" ping 2>/dev/null)" = "PONG" ]; then break; fi

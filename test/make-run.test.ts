@@ -1,0 +1,59 @@
+// `make run` as a user runs it: no REDIS_URL, so it starts its own redis-server with AOF under
+// DATA_DIR, migrates, serves; GET /healthz answers 200; SIGTERM stops the server and the
+// redis-server it started.
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from './support/redis-server.ts';
+
+const repoRoot = fileURLToPath(new URL('../', import.meta.url));
+const startTimeoutMs = 90_000;
+
+describe('make run', function () {
+  this.timeout(startTimeoutMs + 30_000);
+
+  it('serves /healthz with its own redis-server and stops both on SIGTERM', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tally-make-run-'));
+    const port = await freePort();
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, TALLY_NAMESPACE: 'makerun', LOG_LEVEL: 'info' };
+    for (const name of ['REDIS_URL', 'REDIS_CLUSTER_URLS', 'JWT_SECRET', 'JWT_PUBLIC_KEY', 'JWT_JWKS_URL', 'MONGODB_URL']) delete env[name];
+    const child = spawn('make', ['--no-print-directory', 'run'], { cwd: repoRoot, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout!.on('data', (d) => { output += d; });
+    child.stderr!.on('data', (d) => { output += d; });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + startTimeoutMs;
+      while (!output.includes('tally listening on') && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(output, output.slice(-3000)).to.include('tally listening on');
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+      expect(health.status).to.equal(200);
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+      expect(ready.status, await ready.text()).to.equal(200);
+      expect(output).to.match(/started redis-server \(AOF, appendfsync \w+\) on redis:\/\/127\.0\.0\.1:(\d+)/);
+      expect(existsSync(join(dataDir, 'redis'))).to.equal(true);
+      expect(readFileSync(join(dataDir, 'dev-jwt-secret'), 'utf8')).to.match(/^[0-9a-f]{64}$/);
+
+      process.kill(-child.pid!, 'SIGTERM');
+      const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000))]);
+      expect(code, output.slice(-2000)).to.not.equal('timeout');
+      const redisPort = Number(/on redis:\/\/127\.0\.0\.1:(\d+)/.exec(output)![1]);
+      const stillUp = await fetch(`http://127.0.0.1:${port}/healthz`).then(() => true, () => false);
+      expect(stillUp).to.equal(false);
+      const redisUp = await new Promise<boolean>((resolve) => {
+        import('node:net').then(({ connect }) => {
+          const socket = connect(redisPort, '127.0.0.1');
+          socket.once('connect', () => { socket.destroy(); resolve(true); });
+          socket.once('error', () => resolve(false));
+        });
+      });
+      expect(redisUp, 'the redis-server make run started is still running').to.equal(false);
+    } finally {
+      if (child.exitCode === null) { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
