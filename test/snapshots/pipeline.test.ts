@@ -122,6 +122,20 @@ describe('snapshot pipeline', function () {
     expect(await store.getCheckpoint(record.snapshotId)).to.equal(null);
   });
 
+  it('completes exactly through injected 429s, 5xx and cut-off bodies', async () => {
+    const reference = await runSnapshot((await store.create({ tokenId, network: 'testnet' })).snapshotId, deps());
+    node.setFaults({ throttleEveryNth: 4, failEveryNth: 7, failStatus: 503, cutEveryNth: 11, xRetryIn: '5ms' });
+    node.resetStats();
+    try {
+      const done = await runSnapshot((await store.create({ tokenId, network: 'testnet' })).snapshotId, deps());
+      expect(done).to.include({ status: 'completed', cid: reference.cid, holders: holderCount });
+      expect(node.stats.tooManyRequests).to.be.greaterThan(0);
+      expect(node.stats.faultsInjected).to.be.greaterThan(0);
+    } finally {
+      node.setFaults({});
+    }
+  });
+
   it('snapshots a token with no holders to just the header', async () => {
     const record = await store.create({ tokenId: '0.0.5', network: 'testnet' });
     const done = await runSnapshot(record.snapshotId, deps());
