@@ -36,6 +36,12 @@ export interface RealtimeDeps {
 
 export interface Realtime {
   io: Server;
+  /**
+   * Throws unless every Redis connection of Socket.IO (adapter, relay) is connected and, for
+   * subscribers, subscribed again: node-redis resubscribes after a reconnect, but messages
+   * published before that are not delivered (Pub/Sub is at-most-once), so /readyz waits for it.
+   */
+  ready(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -90,8 +96,14 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
   requireToken(ledger, deps.verifyToken);
   const relay = attachLedgerNamespace(ledger, relaySub, deps.tokenExists, deps.logger);
 
+  const connections = { adapterPub, adapterSub, relaySub };
   return {
     io,
+    async ready() {
+      const down = Object.entries(connections).filter(([, client]) => !client.isReady).map(([name]) => name);
+      if (down.length > 0) throw new Error(`not connected: ${down.join(', ')}`);
+      return 'adapter and relay subscribed';
+    },
     async close() {
       io.disconnectSockets(true);
       await new Promise<void>((resolve) => io.close(() => resolve()));

@@ -66,6 +66,12 @@ export const snapshotExtension: ExtensionFactory = async ({ config, redis, ledge
     readinessChecks: {
       store: () => store.ping(),
       jobs: () => scheduler.ping(),
+      // After a Redis restart the Pub/Sub connections come back a little after the main one;
+      // until they have resubscribed, events would be dropped, so the instance is not ready.
+      realtime: async () => {
+        if (!pub.isReady) throw new Error('the event emitter connection is down');
+        return realtime ? realtime.ready() : 'no Socket.IO in this process';
+      },
     },
     async attach(server) {
       realtime = await createRealtime({
