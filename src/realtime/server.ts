@@ -15,6 +15,7 @@ import type { Logger } from '../logger.ts';
 import type { TokenVerifier, VerifiedToken } from './socket-auth.ts';
 import { attachLedgerNamespace } from './ledger-namespace.ts';
 import { attachSnapshotsNamespace, type SnapshotReader } from './snapshots-namespace.ts';
+import { catchPublishErrors } from './snapshot-events.ts';
 
 // setTimeout's largest delay; tokens that expire later are checked again when it fires.
 const timerDelayMaxMs = 2 ** 31 - 1;
@@ -71,7 +72,7 @@ export function requireToken(nsp: Namespace, verifyToken: TokenVerifier): void {
 }
 
 export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
-  const adapterPub = deps.pubsub.duplicate();
+  const adapterPub = catchPublishErrors(deps.pubsub.duplicate());
   const adapterSub = deps.pubsub.duplicate();
   const relaySub = deps.pubsub.duplicate();
   for (const client of [adapterPub, adapterSub, relaySub]) {

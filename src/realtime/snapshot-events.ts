@@ -15,9 +15,23 @@ export interface SnapshotEventSink {
   emit(event: SnapshotEvent, requestedBy: string | undefined): void;
 }
 
-/** `pub` must be a plain client that is not in subscriber mode. */
-export function createSnapshotEventEmitter(pub: RedisClientType, channelPrefix = 'socket.io'): SnapshotEventSink {
-  const nsp = new Emitter(pub, { key: channelPrefix }).of('/snapshots');
+/**
+ * A client whose publish() never rejects. The Socket.IO emitter and adapter call publish()
+ * without handling its promise, so a publish in flight when Redis dies (ECONNRESET) was an
+ * unhandled rejection, which ends the process. Events are at-most-once anyway: report, drop.
+ */
+export function catchPublishErrors<T extends RedisClientType>(client: T, onError: (error: Error) => void = () => {}): T {
+  const publish = client.publish.bind(client);
+  const safePublish = (channel: string, message: string) => publish(channel, message).catch((error: Error) => {
+    onError(error);
+    return 0;
+  });
+  return Object.assign(client, { publish: safePublish });
+}
+
+/** `pub` must be a plain client that is not in subscriber mode; its publish() is made safe (above). */
+export function createSnapshotEventEmitter(pub: RedisClientType, channelPrefix = 'socket.io', onError?: (error: Error) => void): SnapshotEventSink {
+  const nsp = new Emitter(catchPublishErrors(pub, onError), { key: channelPrefix }).of('/snapshots');
   return {
     emit(event, requestedBy) {
       const rooms = [snapshotRooms.snapshot(event.payload.snapshotId), snapshotRooms.admins];

@@ -18,13 +18,16 @@ import { createScheduler } from './scheduler.ts';
 import { createSnapshotService } from './service.ts';
 
 const readyTimeoutMs = 15_000;
+const pubQueueMax = 10_000;
 
 export const snapshotExtension: ExtensionFactory = async ({ config, redis, ledger, logger }) => {
   const ns = config.jobs.namespace;
   // Socket.IO's adapter and emitter, and Agenda's Redis backend, need a plain connection; on a
   // cluster, classic Pub/Sub reaches every node from any one of them.
   const plainUrl = config.redis.url ?? config.redis.clusterUrls[0]!;
-  const pub = createClient({ url: plainUrl }) as RedisClientType;
+  // While Redis is down, events wait in a bounded queue (then publish fails and they are dropped:
+  // events are at-most-once; the store has the state).
+  const pub = createClient({ url: plainUrl, commandsQueueMaxLength: pubQueueMax }) as RedisClientType;
   pub.on('error', (error: Error) => logger.warn({ err: { message: error.message } }, 'snapshot redis connection error'));
   await pub.connect();
 
@@ -49,7 +52,7 @@ export const snapshotExtension: ExtensionFactory = async ({ config, redis, ledge
     baseUrl: config.hedera.mirrorNodeUrl, rps: config.hedera.mirrorRps, requestTimeoutMs: config.jobs.mirrorTimeoutMs,
     maxAttempts: config.hedera.mirrorAttempts, retryBaseDelayMs: config.hedera.mirrorRetryBaseMs, network: config.hedera.network,
   });
-  const events = createSnapshotEventEmitter(pub, `${ns}:io`);
+  const events = createSnapshotEventEmitter(pub, `${ns}:io`, (error) => logger.debug({ err: { message: error.message } }, 'snapshot event dropped'));
   const service = createSnapshotService({
     store, scheduler, ipfs, mirror, events, network: config.hedera.network, logger,
     workDir: join(config.dataDir, 'snapshots'), attempts: config.jobs.attempts, backoffMs: config.jobs.backoffMs,

@@ -16,6 +16,9 @@ export const snapshotJobName = 'snapshot';
 export const scheduleJobName = 'snapshot-schedule';
 const timestampPattern = /^\d{1,10}(\.\d{1,9})?$/;
 const errorMessageCharsMax = 500;
+/** After a failed attempt, how long a worker waits for the metadata store to answer again. */
+const storeWaitMaxMs = 30_000;
+const storeWaitStepMs = 250;
 
 export interface SnapshotRequest {
   tokenId: string;
@@ -80,18 +83,41 @@ export function createSnapshotService(deps: SnapshotServiceDeps) {
     }
   }
 
+  /**
+   * Resolves once the store answers, or after storeWaitMaxMs. A Redis outage fails an attempt;
+   * without this the retries (and the final failure record) would run into the same outage,
+   * and a record that cannot be marked failed would say `running` forever.
+   */
+  async function storeAnswers(signal?: AbortSignal): Promise<boolean> {
+    const deadline = Date.now() + storeWaitMaxMs;
+    for (;;) {
+      try {
+        await store.ping();
+        return true;
+      } catch {
+        if (Date.now() >= deadline || signal?.aborted) return false;
+        await new Promise((resolve) => setTimeout(resolve, storeWaitStepMs));
+      }
+    }
+  }
+
   async function fail(job: JobInfo, snapshotId: string, error: unknown): Promise<void> {
     const described = describeError(error);
-    const record = await store.update(snapshotId, { status: 'failed', error: described }).catch((e: Error) => {
-      logger.error({ err: e, snapshotId }, 'could not record a failed snapshot');
-      return null;
-    });
+    const update = () => store.update(snapshotId, { status: 'failed', error: described });
+    const record = await update().catch(async () => ((await storeAnswers()) ? update() : Promise.reject(new Error('the store did not come back'))))
+      .catch((e: Error) => {
+        logger.error({ err: e, snapshotId }, 'could not record a failed snapshot');
+        return null;
+      });
     events.emit({ type: 'snapshots_failed', payload: { jobId: job.jobId, jobName: job.jobName, snapshotId, status: 'error', error: described.message } }, record?.requestedBy ?? undefined);
   }
 
   async function runJob(ctx: JobContext<{ snapshotId: string }>): Promise<void> {
     const { snapshotId } = ctx.data;
-    const record = await store.get(snapshotId);
+    const record = await store.get(snapshotId).catch(async (error: unknown) => {
+      await storeAnswers(ctx.signal);
+      throw error;
+    });
     if (!record || record.status === 'completed') return;
     const who = record.requestedBy ?? undefined;
     const base = { jobId: ctx.jobId, jobName: ctx.jobName, snapshotId };
@@ -114,8 +140,9 @@ export function createSnapshotService(deps: SnapshotServiceDeps) {
         await fail(ctx, snapshotId, error); // no retry can help: end the job here
         return;
       }
-      await store.update(snapshotId, { error: describeError(error) }).catch(() => {});
       logger.warn({ snapshotId, attempt: ctx.attempt, err: describeError(error) }, 'snapshot attempt failed');
+      await storeAnswers(ctx.signal);
+      await store.update(snapshotId, { error: describeError(error) }).catch(() => {});
       throw error;
     } finally {
       clearInterval(keepAlive);
