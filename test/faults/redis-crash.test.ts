@@ -1,0 +1,100 @@
+// kill -9 of the Redis server under load, 20 times (FAULTS_QUICK=1: 5), with AOF and
+// `appendfsync always`: Redis replies only after the write is fsynced, so every acknowledged
+// operation must survive every crash, exactly once. Between kills the load is stopped and the
+// token audited (test/faults/ledger-load.ts): every acknowledged operation in the log once,
+// under its eventId, its opId replaying the recorded reply; one log entry per applied operation;
+// balances equal to what the log implies, summing to circulatingSupply.
+//
+// Also run with `appendfsync everysec`, to show what the README says: a crash of the Redis
+// process alone loses nothing acknowledged there either (the write reached the kernel before
+// the reply); only a crash of the machine can lose the last second or two, which no test here
+// can cause.
+import { expect } from 'chai';
+import * as ledger from '../../src/ledger/functions.ts';
+import { migrate } from '../../src/migrate/migrations.ts';
+import { connectRedis, type RedisConnection } from '../../src/redis.ts';
+import { startRedis, type RedisServer } from '../support/redis-server.ts';
+import { sharedRedisUrl, uniqueSymbol } from '../support/root-hooks.ts';
+import { tokenKeys } from '../../src/ledger/keys.ts';
+import { auditToken, createLoad } from './ledger-load.ts';
+import { quick, report, sleep, until } from './support.ts';
+
+const accounts = Array.from({ length: 24 }, (_, i) => `acct-${i}`);
+const treasury = 'treasury';
+
+async function crashRun(appendfsync: 'always' | 'everysec', kills: number) {
+  const server: RedisServer = await startRedis({ appendfsync });
+  // The client the API uses: reconnects forever, no offline queue, a command timeout.
+  const redis: RedisConnection = await connectRedis({ url: server.url, commandTimeoutMs: 1_000 });
+  const startedMs = Date.now();
+  let downMsTotal = 0;
+  try {
+    await migrate(redis);
+    const symbol = uniqueSymbol('CR');
+    await ledger.init(redis, symbol, { name: 'Crash', decimals: 18, totalSupply: '1'.padEnd(40, '0'), treasury });
+    const load = createLoad({ redis, symbols: [symbol], accounts, treasury, concurrency: 16, prefix: `${appendfsync}-${symbol}`, opDeadlineMs: 20_000 });
+    let figures = await auditToken(redis, symbol, load.journal);
+    for (let kill = 1; kill <= kills; kill++) {
+      load.start();
+      await sleep(150 + Math.random() * 350); // kill at a random point of the load
+      await server.kill9();
+      const downMs = 50 + Math.random() * 400;
+      await sleep(downMs);
+      await server.restart();
+      downMsTotal += downMs;
+      await sleep(150); // the load runs on through the recovery, retrying
+      await load.stop();
+      await until('the client to reconnect', () => redis.isReady, 10_000);
+      figures = await auditToken(redis, symbol, load.journal);
+      expect(figures.lost, `acknowledged operations lost after kill ${kill}`).to.equal(0);
+    }
+    return { ...figures, kills, downMsTotal: Math.round(downMsTotal), seconds: Math.round((Date.now() - startedMs) / 100) / 10 };
+  } finally {
+    redis.destroy();
+    await server.stop();
+  }
+}
+
+describe('faults: kill -9 of Redis under load', function () {
+  this.timeout(240_000);
+
+  it(`loses nothing acknowledged with appendfsync always (${quick ? 5 : 20} kills)`, async () => {
+    const figures = await crashRun('always', quick ? 5 : 20);
+    report('redis kill -9, appendfsync always', figures);
+    expect(figures.acknowledged).to.be.greaterThan(100 * figures.kills);
+    expect(figures.lost).to.equal(0);
+  });
+
+  it(`loses nothing acknowledged with appendfsync everysec either, as long as only the process dies (${quick ? 2 : 5} kills)`, async () => {
+    const figures = await crashRun('everysec', quick ? 2 : 5);
+    report('redis kill -9, appendfsync everysec', figures);
+    expect(figures.lost).to.equal(0);
+  });
+
+  it('has an audit that notices a lost and a doubled operation (so the figures above can fail)', async () => {
+    const redis = await connectRedis({ url: sharedRedisUrl() });
+    try {
+      const symbol = uniqueSymbol('AU');
+      await ledger.init(redis, symbol, { name: 'Audit', decimals: 0, totalSupply: '1'.padEnd(30, '0'), treasury });
+      const load = createLoad({ redis, symbols: [symbol], accounts, treasury, concurrency: 4, prefix: `audit-${symbol}`, opDeadlineMs: 1_000 });
+      load.start();
+      await sleep(100);
+      await load.stop();
+      const clean = await auditToken(redis, symbol, load.journal);
+      expect(clean.acknowledged).to.be.greaterThan(10);
+      expect(clean.lost).to.equal(0);
+
+      const log = tokenKeys(symbol).log;
+      const last = (await redis.xRevRange(log, '+', '-', { COUNT: 1 }))![0]!;
+      const copyId = await redis.xAdd(log, '*', last.message as Record<string, string>); // the same operation twice
+      const error = await auditToken(redis, symbol, load.journal).then(() => null, (e: Error) => e);
+      expect(error?.message).to.match(/is logged exactly once, under its eventId/);
+      await redis.xDel(log, [last.id, copyId]); // now not at all
+      const lost = await auditToken(redis, symbol, load.journal);
+      expect(lost.lost).to.equal(1);
+      expect(lost.found).to.equal(clean.acknowledged - 1);
+    } finally {
+      redis.destroy();
+    }
+  });
+});
