@@ -117,9 +117,12 @@ export interface RedisClusterHandle {
   stop(): Promise<void>;
 }
 
-/** A cluster of `masters` masters (no replicas), all 16384 slots assigned and agreed. */
-export async function startCluster(masters = 3): Promise<RedisClusterHandle> {
-  const nodes = await Promise.all(Array.from({ length: masters }, () => startRedis({ cluster: true })));
+/**
+ * A cluster of `masters` masters (no replicas), all 16384 slots assigned and agreed; node i
+ * owns the i-th equal range of slots. Options apply to every node (e.g. AOF for crash tests).
+ */
+export async function startCluster(masters = 3, options: Omit<RedisServerOptions, 'cluster' | 'port' | 'dir'> = {}): Promise<RedisClusterHandle> {
+  const nodes = await Promise.all(Array.from({ length: masters }, () => startRedis({ ...options, cluster: true })));
   const clients = await Promise.all(nodes.map(async (node) => {
     const client = createClient({ url: node.url });
     client.on('error', () => {});
