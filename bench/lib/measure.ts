@@ -7,6 +7,7 @@
 // side instead of one. Rates are the median over the rounds; latencies pool every round's samples.
 import type { BenchContext } from './types.ts';
 import { serverCounters, serverDelta, type BenchClient, type BenchRedis } from './redis-fixture.ts';
+import { sortSamples } from './percentiles.ts';
 import { runLoad } from './timing.ts';
 
 export interface Measurement {
@@ -26,7 +27,7 @@ export interface Load {
   clients: BenchClient[];
   /** Operations in flight per connection: 1 means no pipelining. */
   inFlightPerClient: number;
-  op: (client: BenchClient, slot: number) => Promise<unknown>;
+  op: (client: BenchClient) => Promise<unknown>;
   /** The command whose commandstats are read (`fcall`, `fcall_ro`, `zrevrange`). */
   command: string;
   latency?: boolean;
@@ -72,7 +73,7 @@ export async function measureLoads(ctx: BenchContext, redis: BenchRedis, loads: 
     const measurement: Measurement = {
       label: load.label,
       perSecond: median(rates[i]!),
-      latencyUs: samples[i]!.sort((a, b) => a - b),
+      latencyUs: sortSamples(samples[i]!),
       serverUsPerCall: total.calls > 0 ? total.usec / total.calls : NaN,
       serverCpuPercent: (total.cpuSeconds / (total.elapsedMs / 1000)) * 100,
     };

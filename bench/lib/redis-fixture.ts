@@ -78,7 +78,7 @@ function infoFields(text: string): Map<string, string> {
   return fields;
 }
 
-export async function info(admin: BenchClient, section: string): Promise<Map<string, string>> {
+async function info(admin: BenchClient, section: string): Promise<Map<string, string>> {
   return infoFields(String(await admin.sendCommand(['INFO', section])));
 }
 

@@ -9,8 +9,7 @@ export interface LoadOptions<C, P = undefined> {
   inFlightPerClient: number;
   warmupMs: number;
   measureMs: number;
-  /** One operation; `slot` numbers the in-flight slot, 0 .. clients * inFlightPerClient - 1. */
-  op: (client: C, slot: number) => Promise<unknown>;
+  op: (client: C) => Promise<unknown>;
   /** Record the latency of each operation started during the measurement. */
   latency?: boolean;
   /** Read at the start and at the end of the measurement window (e.g. server counters). */
@@ -36,12 +35,12 @@ export async function runLoad<C, P = undefined>(options: LoadOptions<C, P>): Pro
   let failure: { error: unknown } | undefined;
   const samples: number[] = [];
 
-  async function slotLoop(client: C, slot: number): Promise<void> {
+  async function slotLoop(client: C): Promise<void> {
     while (phase !== 'stop' && failure === undefined) {
       const startedInWindow = phase === 'measure';
       const start = performance.now();
       try {
-        await options.op(client, slot);
+        await options.op(client);
       } catch (error) {
         failure ??= { error };
         return;
@@ -55,9 +54,9 @@ export async function runLoad<C, P = undefined>(options: LoadOptions<C, P>): Pro
   }
 
   const slots: Promise<void>[] = [];
-  options.clients.forEach((client, c) => {
-    for (let k = 0; k < options.inFlightPerClient; k++) slots.push(slotLoop(client, c * options.inFlightPerClient + k));
-  });
+  for (const client of options.clients) {
+    for (let k = 0; k < options.inFlightPerClient; k++) slots.push(slotLoop(client));
+  }
   await sleep(options.warmupMs);
   phase = 'measure';
   const measureStart = performance.now();
@@ -67,9 +66,9 @@ export async function runLoad<C, P = undefined>(options: LoadOptions<C, P>): Pro
   const elapsedMs = performance.now() - measureStart;
   const last = options.probe?.();
   await Promise.all(slots);
-  if (failure) throw failure.error;
   const result: LoadResult<P> = { ops, elapsedMs, perSecond: ops / (elapsedMs / 1000), latencyUs: sortSamples(samples) };
   if (first && last) result.probes = [await first, await last];
+  if (failure) throw failure.error;
   return result;
 }
 

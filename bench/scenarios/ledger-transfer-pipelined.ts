@@ -28,7 +28,7 @@ async function run(ctx: BenchContext): Promise<ResultRow[]> {
       resultRow({ ...common, baseline: 'no-op FCALL (ceiling)', baselineValue: noop.perSecond, note: cpuNote(ledger, noop) }),
       resultRow({ scenario, figure: 'server time per transfer', unit: 'us', value: ledger.serverUsPerCall,
         baseline: 'original transfer script', baselineValue: baseline.serverUsPerCall,
-        note: 'INFO commandstats usec_per_call of FCALL: the cost on the server alone, free of client and scheduling noise' }),
+        note: 'INFO commandstats usec_per_call of FCALL: time inside the server, without client and network (wall-clock, so inflated when the server is preempted)' }),
       resultRow({ ...common, figure: 'transfers/s with opId', value: withOpId.perSecond,
         baseline: 'original transfer script', baselineValue: baseline.perSecond, note: cpuNote(withOpId, baseline) }),
     ];
