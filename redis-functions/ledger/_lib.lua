@@ -4,7 +4,7 @@
 -- Lua numbers: a Lua number is a double, exact only to 2^53. Arithmetic works on 14-digit
 -- chunks (every chunk sum stays below 2^53), compares by length and then chunk by chunk.
 
-local LIBRARY_VERSION = '1.0.0'
+local LIBRARY_VERSION = '1.1.0'
 
 local AMOUNT_DIGITS_MAX = 78
 local AMOUNT_MAX = '115792089237316195423570985008687907853269984665640564039457584007913129639935'
@@ -65,6 +65,7 @@ local function token_keys(sym)
     token = base,
     balances = base .. ':balances',
     rank = base .. ':rank',
+    rank_small = base .. ':rank:small',
     log = base .. ':log',
     op_prefix = base .. ':op:',
     transfers = base .. ':transfers',
@@ -101,9 +102,18 @@ local function from_chunks(chunks)
   return table.concat(parts)
 end
 
+-- Amounts of at most this many digits are below 10^15: as Lua numbers their sums and
+-- differences stay below 2^53, so plain arithmetic is exact for them.
+local SMALL_DIGITS = 15
+
 -- -1, 0, 1 for a < b, a == b, a > b.
 local function compare(a, b)
   if #a ~= #b then return (#a < #b) and -1 or 1 end
+  if #a <= SMALL_DIGITS then
+    local x, y = tonumber(a), tonumber(b)
+    if x == y then return 0 end
+    return (x < y) and -1 or 1
+  end
   for start = 1, #a, CHUNK_DIGITS do
     local x = tonumber(string.sub(a, start, start + CHUNK_DIGITS - 1))
     local y = tonumber(string.sub(b, start, start + CHUNK_DIGITS - 1))
@@ -114,6 +124,9 @@ end
 
 -- a + b, or nil when the sum exceeds 2^256 - 1.
 local function add(a, b)
+  if #a <= SMALL_DIGITS and #b <= SMALL_DIGITS then
+    return string.format('%d', tonumber(a) + tonumber(b))
+  end
   local x, y = to_chunks(a), to_chunks(b)
   local sum, carry = {}, 0
   for i = 1, math.max(#x, #y) do
@@ -136,6 +149,9 @@ end
 
 -- a - b for a >= b (the caller checks).
 local function sub(a, b)
+  if #a <= SMALL_DIGITS then
+    return string.format('%d', tonumber(a) - tonumber(b))
+  end
   local x, y = to_chunks(a), to_chunks(b)
   local diff, borrow = {}, 0
   for i = 1, #x do
@@ -202,10 +218,15 @@ local function check_limit(value, what, max)
 end
 
 -- Holder ranking ------------------------------------------------------------------------------
--- `token:{SYM}:rank` is a sorted set whose members all have score 0 and sort by bytes: the
--- balance's digit count and digits complemented to 9 (so larger balances come first), then ':'
--- and the account (ties by account ascending). ZRANGE BYLEX then gives the exact top holders in
--- O(log N + limit), with no double ever involved.
+-- Two sorted sets rank the holders, so that ledger_top is exact in O(log N + limit):
+-- - `token:{SYM}:rank:small` holds balances below 2^53, exact as doubles: member = account,
+--   score = -balance. ZRANGE gives balance descending, ties by account ascending; a balance
+--   change is one ZADD.
+-- - `token:{SYM}:rank` holds balances of 2^53 and more: members all have score 0 and sort by
+--   bytes: the balance's digit count and digits complemented to 9 (larger balances first), then
+--   ':' and the account (ties by account ascending). ZRANGE BYLEX reads them in order with no
+--   double involved.
+-- Every balance in `rank` is larger than every balance in `rank:small`: top reads `rank` first.
 
 local COMPLEMENT = { ['0'] = '9', ['1'] = '8', ['2'] = '7', ['3'] = '6', ['4'] = '5',
   ['5'] = '4', ['6'] = '3', ['7'] = '2', ['8'] = '1', ['9'] = '0' }
@@ -214,11 +235,9 @@ local function rank_member(account, balance)
   return string.format('%02d', 99 - #balance) .. string.gsub(balance, '%d', COMPLEMENT) .. ':' .. account
 end
 
--- account, balance of a rank member.
-local function rank_decode(member)
-  local digits = 99 - tonumber(string.sub(member, 1, 2))
-  local balance = string.gsub(string.sub(member, 3, 2 + digits), '%d', COMPLEMENT)
-  return string.sub(member, 4 + digits), balance
+-- The account of a `rank` member (its balance is read from the balances hash).
+local function rank_account(member)
+  return string.sub(member, 103 - tonumber(string.sub(member, 1, 2)))
 end
 
 -- Reads ----------------------------------------------------------------------------------------
@@ -270,15 +289,58 @@ end
 
 -- Writes -----------------------------------------------------------------------------------------
 
+-- Where a balance ranks: `rank:small` below this, `rank` from it on (see Holder ranking).
+local SMALL_BALANCE_LIMIT = '9007199254740992' -- 2^53
+
+local function is_small(balance)
+  return #balance < #SMALL_BALANCE_LIMIT or (#balance == #SMALL_BALANCE_LIMIT and compare(balance, SMALL_BALANCE_LIMIT) < 0)
+end
+
 -- Sets an account's balance in the balances hash and the rank, given its previous balance.
 local function set_balance(k, account, old, new)
-  if old ~= '0' then redis.call('ZREM', k.rank, rank_member(account, old)) end
+  local old_small = old ~= '0' and is_small(old)
+  local new_small = new ~= '0' and is_small(new)
+  if old ~= '0' and not old_small then redis.call('ZREM', k.rank, rank_member(account, old)) end
+  if old_small and not new_small then redis.call('ZREM', k.rank_small, account) end
   if new == '0' then
     redis.call('HDEL', k.balances, account)
+    return
+  end
+  redis.call('HSET', k.balances, account, new)
+  if new_small then
+    redis.call('ZADD', k.rank_small, '-' .. new, account)
   else
-    redis.call('HSET', k.balances, account, new)
     redis.call('ZADD', k.rank, 0, rank_member(account, new))
   end
+end
+
+-- Sets many balances with one command per key and kind (HSET, HDEL, ZADD, ZREM), not per account.
+-- `changes` is a list of {account, old, new} with distinct accounts.
+local function set_balances(k, changes)
+  local hset, hdel, zrem_small, zadd_small, zrem_lex, zadd_lex = {}, {}, {}, {}, {}, {}
+  local function push(list, a, b)
+    list[#list + 1] = a
+    if b then list[#list + 1] = b end
+  end
+  for _, change in ipairs(changes) do
+    local account, old, new = change[1], change[2], change[3]
+    local old_small = old ~= '0' and is_small(old)
+    local new_small = new ~= '0' and is_small(new)
+    if old ~= '0' and not old_small then push(zrem_lex, rank_member(account, old)) end
+    if old_small and not new_small then push(zrem_small, account) end
+    if new == '0' then
+      push(hdel, account)
+    else
+      push(hset, account, new)
+      if new_small then push(zadd_small, '-' .. new, account) else push(zadd_lex, '0', rank_member(account, new)) end
+    end
+  end
+  if #zrem_lex > 0 then redis.call('ZREM', k.rank, unpack(zrem_lex)) end
+  if #zrem_small > 0 then redis.call('ZREM', k.rank_small, unpack(zrem_small)) end
+  if #hdel > 0 then redis.call('HDEL', k.balances, unpack(hdel)) end
+  if #hset > 0 then redis.call('HSET', k.balances, unpack(hset)) end
+  if #zadd_small > 0 then redis.call('ZADD', k.rank_small, unpack(zadd_small)) end
+  if #zadd_lex > 0 then redis.call('ZADD', k.rank, unpack(zadd_lex)) end
 end
 
 -- Appends a log entry: the given field, value pairs, then opId (when given) and ts.

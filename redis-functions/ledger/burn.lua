@@ -18,7 +18,7 @@ local function ledger_burn(keys, argv)
 
   local k = token_keys(sym)
   require_token(k, sym)
-  local params = op_params({ 'burn', account, amount })
+  local params = op_id and op_params({ 'burn', account, amount })
   local replay = op_replay(k, op_id, params)
   if replay then return replay end
 

@@ -22,7 +22,7 @@ local function ledger_transfer(keys, argv)
 
   local k = token_keys(sym)
   require_token(k, sym)
-  local params = op_params({ 'transfer', from, to, amount })
+  local params = op_id and op_params({ 'transfer', from, to, amount })
   local replay = op_replay(k, op_id, params)
   if replay then return replay end
 
@@ -37,8 +37,9 @@ local function ledger_transfer(keys, argv)
   set_balance(k, from, from_old, from_new)
   set_balance(k, to, to_old, to_new)
   local id = log_append(k, { 'type', 'transfer', 'from', from, 'to', to, 'amount', amount }, op_id, ts)
-  redis.call('PUBLISH', k.transfers, json_object({ 'token', sym, 'id', id, 'from', from, 'to', to,
-    'amount', amount, 'opId', op_id, 'ts', { ts } }))
+  redis.call('PUBLISH', k.transfers, '{"token":"' .. sym .. '","id":"' .. id .. '","from":"' .. from ..
+    '","to":"' .. to .. '","amount":"' .. amount .. '","opId":' .. (op_id and ('"' .. op_id .. '"') or 'null') ..
+    ',"ts":' .. ts .. '}')
   local reply = { id, from_new, to_new }
   op_record(k, op_id, params, reply)
   return reply

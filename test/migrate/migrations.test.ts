@@ -28,7 +28,7 @@ describe('migrations', function () {
       const again = await migrate(redis);
       expect(again.map((r) => r.applied)).to.deep.equal(again.map(() => false));
       const recorded = await redis.hGetAll('tally:migrations');
-      expect(Object.keys(recorded)).to.deep.equal(first.map((r) => r.id));
+      expect(Object.keys(recorded).sort()).to.deep.equal(first.map((r) => r.id));
       expect(await ledger.version(redis)).to.match(/^\d+\.\d+\.\d+$/);
     });
 
@@ -53,6 +53,34 @@ describe('migrations', function () {
       try { await migrate(redis, list); } catch (error) { caught = error; }
       expect((caught as Error).message).to.equal('boom');
       expect(await redis.hExists('tally:migrations', '9003-broken')).to.equal(0);
+    });
+
+    it('moves balances below 2^53 that library 1.0 ranked in token:{SYM}:rank to rank:small', async () => {
+      const sym = 'OLDRANK';
+      await ledger.init(redis, sym, { name: 'Old', decimals: 0, totalSupply: (2n ** 60n).toString(), treasury: 't' });
+      // Rewrite the token as library 1.0 left it: every balance in the lex rank.
+      const complement = (d: string) => d.replace(/\d/g, (c) => String(9 - Number(c)));
+      const member = (account: string, balance: bigint) => `${String(99 - String(balance).length).padStart(2, '0')}${complement(String(balance))}:${account}`;
+      const balances: [string, bigint][] = [['t', 2n ** 60n - 2n ** 53n - 1_500n], ['whale', 2n ** 53n], ['a', 1_000n], ['b', 500n], ['c', 500n]];
+      await redis.del([`token:{${sym}}:rank`, `token:{${sym}}:rank:small`]);
+      for (const [account, balance] of balances) {
+        await redis.hSet(`token:{${sym}}:balances`, account, balance.toString());
+        await redis.zAdd(`token:{${sym}}:rank`, { score: 0, value: member(account, balance) });
+      }
+      const { default: rankSmall, decodeRankMember } = await import('../../migrations/0002-rank-small.ts');
+      expect(decodeRankMember(member('x.y', 123n))).to.deep.equal({ account: 'x.y', balance: 123n });
+      await rankSmall.up(redis);
+      expect(await redis.zCard(`token:{${sym}}:rank`)).to.equal(2);
+      expect(await redis.zRangeWithScores(`token:{${sym}}:rank:small`, 0, -1)).to.deep.equal([
+        { value: 'a', score: -1000 }, { value: 'b', score: -500 }, { value: 'c', score: -500 }]);
+      expect((await ledger.top(redis, sym, 10)).map((h) => h.account)).to.deep.equal(['t', 'whale', 'a', 'b', 'c']);
+      await rankSmall.up(redis); // again: nothing left to move
+      expect(await redis.zCard(`token:{${sym}}:rank:small`)).to.equal(3);
+      await ledger.transfer(redis, sym, { from: 'whale', to: 'c', amount: '1' }); // whale drops below 2^53
+      expect(await ledger.top(redis, sym, 10)).to.deep.equal([
+        { account: 't', balance: (2n ** 60n - 2n ** 53n - 1_500n).toString() }, { account: 'whale', balance: (2n ** 53n - 1n).toString() },
+        { account: 'a', balance: '1000' }, { account: 'c', balance: '501' }, { account: 'b', balance: '500' }]);
+      expect(await redis.zCard(`token:{${sym}}:rank`)).to.equal(1);
     });
 
     it('finds the migration files in order', async () => {
