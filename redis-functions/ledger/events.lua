@@ -1,7 +1,8 @@
 -- ledger_events: the token's log after an entry id, optionally only entries touching an account.
 --
 -- KEYS[1]  token:{SYM}
--- ARGV     afterId ('-' for the start, else a stream id ms-seq), count (1..1000), [account]
+-- ARGV     afterId ('-' for the start, else a stream id ms-seq, each part in 0..2^64-1),
+--          count (1..1000), [account]
 -- Reply    entries like XRANGE: [[id, [field, value, ...]], ...], oldest first, at most count.
 --          With an account, at most 10000 entries are examined per call; when that bound stops
 --          the scan before count matches are found, the reply ends with one extra entry
@@ -23,17 +24,38 @@ local function entry_touches(fields, account)
   return false
 end
 
+-- Stream ids are two integers in 0..2^64-1; XRANGE raises a plain Redis error for larger
+-- ones (found by fuzzing: `ERR Invalid stream ID`), so afterId is checked here.
+local STREAM_ID_PART_MAX = '18446744073709551615'
+
+-- The part without leading zeros, or nil when it exceeds 2^64-1.
+local function stream_id_part(digits)
+  digits = string.match(digits, '^0*([0-9]+)$')
+  if #digits > #STREAM_ID_PART_MAX or (#digits == #STREAM_ID_PART_MAX and compare(digits, STREAM_ID_PART_MAX) > 0) then
+    return nil
+  end
+  return digits
+end
+
 local function ledger_events(keys, argv)
   local sym = token_symbol(keys)
   check_arg_count(argv, 2, 3)
   local after = argv[1]
-  if after ~= '-' and not string.match(after, '^[0-9]+%-[0-9]+$') then
-    fail('INVALID_ARGUMENT', "afterId must be '-' or a stream id like 1700000000000-0")
+  if after ~= '-' then
+    local ms, seq = string.match(after, '^([0-9]+)%-([0-9]+)$')
+    ms = ms and stream_id_part(ms)
+    seq = seq and stream_id_part(seq)
+    if not ms or not seq then
+      fail('INVALID_ARGUMENT', "afterId must be '-' or a stream id like 1700000000000-0 (two integers up to 2^64-1)")
+    end
+    after = ms .. '-' .. seq
   end
   local count = check_limit(argv[2], 'count', EVENTS_COUNT_MAX)
   local account = argv[3] and check_account(argv[3])
   local k = token_keys(sym)
   require_token(k, sym)
+  -- Nothing comes after the largest id (and XRANGE refuses an exclusive start there).
+  if after == STREAM_ID_PART_MAX .. '-' .. STREAM_ID_PART_MAX then return {} end
   local start = (after == '-') and '-' or ('(' .. after)
   if not account then
     return redis.call('XRANGE', k.log, start, '+', 'COUNT', count)
