@@ -14,11 +14,14 @@ import { fileURLToPath } from 'node:url';
 import { candidateLedgerDir } from './lib/redis-fixture.ts';
 import { renderTable } from './lib/table.ts';
 import type { BenchContext, ResultRow, Scenario } from './lib/types.ts';
+import { apiTransfer } from './scenarios/api-transfer.ts';
 import { ledgerMemory } from './scenarios/ledger-memory.ts';
 import { ledgerTop } from './scenarios/ledger-top.ts';
 import { ledgerTransferBatch } from './scenarios/ledger-transfer-batch.ts';
 import { ledgerTransferLatency } from './scenarios/ledger-transfer-latency.ts';
 import { ledgerTransferPipelined } from './scenarios/ledger-transfer-pipelined.ts';
+import { snapshotRateLimited } from './scenarios/snapshot-rate-limited.ts';
+import { snapshotUnlimited } from './scenarios/snapshot-unlimited.ts';
 
 const scenarios: Scenario[] = [
   ledgerTransferPipelined,
@@ -26,6 +29,9 @@ const scenarios: Scenario[] = [
   ledgerTransferBatch,
   ledgerTop,
   ledgerMemory,
+  apiTransfer,
+  snapshotUnlimited,
+  snapshotRateLimited,
 ];
 
 const quick = process.env.BENCH_QUICK === '1';
