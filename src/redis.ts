@@ -1,13 +1,17 @@
 // Redis connections: one standalone client (REDIS_URL) or one cluster client
 // (REDIS_CLUSTER_URLS). Both expose the commands Tally uses with the same names.
-import { createClient, createCluster, type RedisClientType, type RedisClusterType } from 'redis';
+import { createClient, createCluster, TimeoutError, type RedisClientType, type RedisClusterType } from 'redis';
 
 export type RedisConnection = RedisClientType | RedisClusterType;
 
 export interface RedisTarget {
   url?: string;
   clusterUrls?: string[];
-  /** A command without a reply by then fails with a TimeoutError (ledger calls retry safely). */
+  /**
+   * A command without a reply by then fails with a TimeoutError (ledger calls retry safely).
+   * node-redis applies its own command timeout only until the command is written to the socket;
+   * the wait for the reply is bounded by withReplyTimeout (ledger calls, rate limit).
+   */
   commandTimeoutMs?: number;
   onError?: (error: Error) => void;
 }
@@ -24,6 +28,23 @@ const socketOptions = {
   reconnectStrategy: (retries: number) => Math.min(reconnectDelayMaxMs, 50 * 2 ** Math.min(retries, 6)),
 };
 
+const replyTimeouts = new WeakMap<object, number>();
+
+/**
+ * Rejects with node-redis' TimeoutError when the reply takes longer than the connection's
+ * command timeout. (node-redis drops its timeout once the command is on the socket, so a Redis
+ * that stops answering without closing the connection, e.g. paused or cut off by the network,
+ * would hold a request forever.) The late reply, if any, is discarded.
+ */
+export function withReplyTimeout<T>(redis: RedisConnection, reply: Promise<T>): Promise<T> {
+  const timeoutMs = replyTimeouts.get(redis) ?? commandTimeoutMsDefault;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(`no reply from Redis within ${timeoutMs} ms`)), timeoutMs);
+  });
+  return Promise.race([reply, timeout]).finally(() => clearTimeout(timer));
+}
+
 export async function connectRedis(target: RedisTarget): Promise<RedisConnection> {
   const commandTimeout = target.commandTimeoutMs ?? commandTimeoutMsDefault;
   // node-redis emits 'error' on every failed reconnect; without a listener it would throw.
@@ -36,6 +57,7 @@ export async function connectRedis(target: RedisTarget): Promise<RedisConnection
     }) as unknown as RedisClusterType;
     cluster.on('error', onError);
     await cluster.connect();
+    replyTimeouts.set(cluster, commandTimeout);
     return cluster;
   }
   if (!target.url) throw new Error('REDIS_URL or REDIS_CLUSTER_URLS is required');
@@ -47,6 +69,7 @@ export async function connectRedis(target: RedisTarget): Promise<RedisConnection
   }) as unknown as RedisClientType;
   client.on('error', onError);
   await client.connect();
+  replyTimeouts.set(client, commandTimeout);
   return client;
 }
 

@@ -2,7 +2,7 @@
 // client offline) may or may not have run on the server. Repeating it is safe only when it cannot
 // apply twice: read-only functions, and writes that carry an opId (a repeat returns the recorded
 // reply). Writes without an opId are never retried: the caller gets the connection error.
-import { ErrorReply } from 'redis';
+import { ErrorReply, TimeoutError } from 'redis';
 
 export interface RetryPolicy {
   attemptsMax: number;
@@ -15,6 +15,8 @@ export const defaultRetryPolicy: RetryPolicy = { attemptsMax: 5, firstDelayMs: 5
 /** A failure of the connection rather than an answer from the server. */
 export function isConnectionError(error: unknown): boolean {
   if (!(error instanceof Error) || error instanceof ErrorReply) return false;
+  // node-redis' TimeoutError has neither a name nor a message of its own.
+  if (error instanceof TimeoutError) return true;
   // node-redis: SocketClosedUnexpectedlyError, ClientOfflineError, ClientClosedError,
   // ConnectionTimeoutError, TimeoutError, SocketTimeoutError; plus raw socket errors and the
   // cluster's "no node reachable" errors while a master restarts.
