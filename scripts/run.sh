@@ -2,8 +2,10 @@
 # `make run`: serve Tally on this machine (the Makefile runs scripts/bootstrap.sh first).
 #   - REDIS_URL / REDIS_CLUSTER_URLS unset: start a local redis-server on 127.0.0.1:6379 (the
 #     next free port when that one is taken) with its data under data/redis, persisted with AOF:
-#     appendonly yes, appendfsync everysec, i.e. at most about one second of acknowledged writes
-#     is lost if the machine crashes (a process crash loses nothing). It stops when this exits.
+#     appendonly yes, appendfsync $REDIS_APPENDFSYNC (default everysec). everysec: a crash of
+#     redis-server loses nothing acknowledged, a crash of the machine up to about two seconds of
+#     acknowledged writes; always: nothing acknowledged either way, at the cost of an fsync before
+#     each batch of replies (README, Durability). It stops when this exits.
 #   - applies pending migrations (npm run migrate): loads the ledger Redis Functions library.
 #   - no JWT_SECRET / JWT_PUBLIC_KEY / JWT_JWKS_URL: uses a dev HS256 secret kept in
 #     data/dev-jwt-secret (generated once) and prints how to mint a token with it.
@@ -41,11 +43,16 @@ start_local_redis() {
     port=$((port + 1))
     [ "$port" -le 6479 ] || { echo "run: no free port in 6379..6479 for redis-server" >&2; exit 1; }
   done
+  local appendfsync="${REDIS_APPENDFSYNC:-everysec}"
+  case "$appendfsync" in
+    always|everysec) ;;
+    *) echo "run: REDIS_APPENDFSYNC must be always or everysec, not '$appendfsync'" >&2; exit 2 ;;
+  esac
   local dir="$DATA_DIR/redis"
   mkdir -p "$dir"
   dir="$(cd "$dir" && pwd)" # absolute: redis-server resolves --logfile after changing to --dir
   redis-server --port "$port" --bind 127.0.0.1 --protected-mode yes --dir "$dir" \
-    --appendonly yes --appendfsync everysec --save '' --daemonize no \
+    --appendonly yes --appendfsync "$appendfsync" --save '' --daemonize no \
     --logfile "$dir/redis.log" &
   redis_pid=$!
   for _ in $(seq 1 100); do
@@ -54,7 +61,7 @@ start_local_redis() {
     sleep 0.1
   done
   export REDIS_URL="redis://127.0.0.1:$port"
-  echo "run: started redis-server (AOF, appendfsync everysec) on $REDIS_URL, data in $dir" >&2
+  echo "run: started redis-server (AOF, appendfsync $appendfsync) on $REDIS_URL, data in $dir" >&2
 }
 
 if [ -z "${REDIS_URL:-}" ] && [ -z "${REDIS_CLUSTER_URLS:-}" ]; then

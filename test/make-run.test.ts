@@ -1,4 +1,5 @@
-// `make run` as a user runs it: no REDIS_URL, so it starts its own redis-server with AOF under
+// `make run` as a user runs it: no REDIS_URL, so it starts its own redis-server with AOF (here
+// with REDIS_APPENDFSYNC=always, checked with CONFIG GET) under
 // DATA_DIR, migrates, serves; GET /healthz answers 200; SIGTERM stops the server and the
 // redis-server it started.
 import { expect } from 'chai';
@@ -7,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from './support/redis-server.ts';
+import { connect, freePort } from './support/redis-server.ts';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 const startTimeoutMs = 90_000;
@@ -18,7 +19,7 @@ describe('make run', function () {
   it('serves /healthz with its own redis-server and stops both on SIGTERM', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'tally-make-run-'));
     const port = await freePort();
-    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, TALLY_NAMESPACE: 'makerun', LOG_LEVEL: 'info' };
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, TALLY_NAMESPACE: 'makerun', LOG_LEVEL: 'info', REDIS_APPENDFSYNC: 'always' };
     for (const name of ['REDIS_URL', 'REDIS_CLUSTER_URLS', 'JWT_SECRET', 'JWT_PUBLIC_KEY', 'JWT_JWKS_URL', 'MONGODB_URL']) delete env[name];
     const child = spawn('make', ['--no-print-directory', 'run'], { cwd: repoRoot, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -33,7 +34,11 @@ describe('make run', function () {
       expect(health.status).to.equal(200);
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
       expect(ready.status, await ready.text()).to.equal(200);
-      expect(output).to.match(/started redis-server \(AOF, appendfsync \w+\) on redis:\/\/127\.0\.0\.1:(\d+)/);
+      expect(output).to.match(/started redis-server \(AOF, appendfsync always\) on redis:\/\/127\.0\.0\.1:(\d+)/);
+      const redisUrl = /on (redis:\/\/127\.0\.0\.1:\d+)/.exec(output)![1]!;
+      const probe = await connect(redisUrl);
+      expect(await probe.configGet('append*')).to.deep.include({ appendonly: 'yes', appendfsync: 'always' });
+      probe.destroy();
       expect(existsSync(join(dataDir, 'redis'))).to.equal(true);
       expect(readFileSync(join(dataDir, 'dev-jwt-secret'), 'utf8')).to.match(/^[0-9a-f]{64}$/);
 
