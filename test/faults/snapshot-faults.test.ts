@@ -9,7 +9,6 @@
 // the same CID.)
 import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { call, mint, testSecret } from '../http/support.ts';
@@ -17,33 +16,9 @@ import { generateHolders, startMirrorNode, type FakeMirrorNode } from '../suppor
 import { spawnTally, type TallyProcess } from '../support/processes.ts';
 import { freePort } from '../support/redis-server.ts';
 import { sharedRedisUrl, uniqueSymbol } from '../support/root-hooks.ts';
-import { report, sleep, until } from './support.ts';
+import { report, sleep, startPlug, until } from './support.ts';
 
 const tokenId = '0.0.660001';
-
-/** A TCP proxy on a fixed port that can be unplugged (refuse and cut connections) and plugged again. */
-async function startPlug(targetPort: number) {
-  const port = await freePort();
-  const sockets = new Set<Socket>();
-  let server: Server | null = null;
-  const plug = () => new Promise<void>((resolve, reject) => {
-    server = createServer((client) => {
-      const upstream = createConnection({ port: targetPort, host: '127.0.0.1' });
-      for (const s of [client, upstream]) { sockets.add(s); s.on('close', () => sockets.delete(s)); s.on('error', () => {}); }
-      client.pipe(upstream).pipe(client);
-    });
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  const unplug = async () => {
-    const closing = server;
-    server = null;
-    for (const s of sockets) s.destroy();
-    if (closing) await new Promise<void>((resolve) => closing.close(() => resolve()));
-  };
-  await plug();
-  return { port, plug, unplug };
-}
 
 describe('faults: the mirror node fails mid-snapshot', function () {
   this.timeout(180_000);
