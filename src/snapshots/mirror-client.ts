@@ -18,6 +18,7 @@ import {
 } from './errors.ts';
 import { compareEntityIds, isCanonicalEntityId, parseEntityId } from './hedera-ids.ts';
 import type { EntityId, HederaNetwork } from './hedera-ids.ts';
+import { fetchHttpGet, nodeHttpGet, type HttpAnswer, type HttpGet } from './mirror-http.ts';
 import type { Holder } from './snapshot-format.ts';
 
 /** Rows per balances page: the mirror node's maximum (larger limits are silently capped). */
@@ -42,6 +43,7 @@ export interface MirrorClientOptions {
   responseBytesMax?: number;
   /** Network used to check HIP-15 checksums of token ids given with one; null for a custom mirror node. */
   network?: HederaNetwork | null;
+  /** Requests go through this fetch instead of node:http (e.g. one that knows a proxy). */
   fetch?: typeof fetch;
   /** Called once per HTTP attempt (metrics, logs). */
   onRequest?: (event: MirrorRequestEvent) => void;
@@ -114,7 +116,7 @@ const tokenTypes = new Set(['FUNGIBLE_COMMON', 'NON_FUNGIBLE_UNIQUE']);
 
 type Settings = Required<Omit<MirrorClientOptions, 'network' | 'fetch' | 'onRequest'>> & {
   network: HederaNetwork | null;
-  fetch: typeof fetch;
+  fetch: typeof fetch | null;
   onRequest: MirrorClientOptions['onRequest'];
 };
 
@@ -354,16 +356,19 @@ function createHttp(settings: Settings): Http {
     ? new Bottleneck({ minTime: Math.ceil(1000 / settings.rps), maxConcurrent: null })
     : null;
   const limited = <T>(task: () => Promise<T>): Promise<T> => (limiter === null ? task() : limiter.schedule(task));
+  const transport = settings.fetch ? fetchHttpGet(settings.fetch) : nodeHttpGet();
   return {
-    getJson: (url, options) => getWithRetries(settings, limited, url, options),
+    getJson: (url, options) => getWithRetries(settings, transport, limited, url, options),
     close: async () => {
       await limiter?.stop({ dropWaitingJobs: true });
+      transport.close();
     },
   };
 }
 
 async function getWithRetries(
   settings: Settings,
+  transport: HttpGet,
   limited: <T>(task: () => Promise<T>) => Promise<T>,
   url: string,
   options: { signal?: AbortSignal; notFound?: () => Error },
@@ -373,7 +378,7 @@ async function getWithRetries(
     return await pRetry(async (attempt) => {
       attempts = attempt;
       try {
-        return await limited(() => attemptOnce(settings, url, attempt, options));
+        return await limited(() => attemptOnce(settings, transport, url, attempt, options));
       } catch (error) {
         // p-retry rethrows the wrapped error at once: retrying cannot help these.
         if (!isRetryable(error)) throw new AbortError(error as Error);
@@ -414,26 +419,27 @@ async function waitRetryAfter(context: RetryContext, settings: Settings, signal?
 
 async function attemptOnce(
   settings: Settings,
+  transport: HttpGet,
   url: string,
   attempt: number,
   options: { signal?: AbortSignal; notFound?: () => Error },
 ): Promise<unknown> {
   options.signal?.throwIfAborted();
-  const timeout = AbortSignal.timeout(settings.requestTimeoutMs);
-  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  const deadline = attemptDeadline(settings.requestTimeoutMs, options.signal);
   const startedMs = performance.now();
   let status: number | null = null;
   let failure: unknown = null;
   try {
-    const response = await settings.fetch(url, { signal, redirect: 'manual', headers: { accept: 'application/json' } });
-    status = response.status;
-    const text = await readText(response, settings.responseBytesMax);
-    checkStatus(response, text, options.notFound);
+    const answer = await transport.get(url, { signal: deadline.signal });
+    status = answer.status;
+    const text = await readText(answer, settings.responseBytesMax);
+    checkStatus(answer, text, options.notFound);
     return parseJson(text);
   } catch (error) {
-    failure = classify(error, timeout, settings.requestTimeoutMs, options.signal);
+    failure = classify(error, deadline.timedOut(), settings.requestTimeoutMs, options.signal);
     throw failure;
   } finally {
+    deadline.release();
     settings.onRequest?.({
       url,
       attempt,
@@ -444,14 +450,13 @@ async function attemptOnce(
   }
 }
 
-async function readText(response: Response, bytesMax: number): Promise<string> {
-  if (response.body === null) return '';
+async function readText(answer: HttpAnswer, bytesMax: number): Promise<string> {
   const chunks: Uint8Array[] = [];
   let total = 0;
-  for await (const chunk of response.body) {
+  for await (const chunk of answer.body) {
     total += chunk.byteLength;
     if (total > bytesMax) {
-      await response.body.cancel().catch(() => {});
+      answer.discard();
       throw new MirrorProtocolError(`mirror node response is larger than ${bytesMax} bytes`);
     }
     chunks.push(chunk);
@@ -459,18 +464,18 @@ async function readText(response: Response, bytesMax: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function checkStatus(response: Response, text: string, notFound?: () => Error): void {
-  const { status } = response;
+function checkStatus(answer: HttpAnswer, text: string, notFound?: () => Error): void {
+  const { status } = answer;
   if (status === 200) return;
   if (retryableStatuses.has(status)) {
     throw new MirrorUnavailableError(`mirror node answered ${status}`, {
       status,
-      retryAfterMs: retryHintMs(response.headers),
+      retryAfterMs: retryHintMs(answer.headers()),
     });
   }
   if (status === 404 && notFound) throw notFound();
   if (status >= 300 && status < 400) {
-    throw new MirrorProtocolError(`mirror node redirected (${status}) to ${describe(response.headers.get('location'))}; redirects are not followed`);
+    throw new MirrorProtocolError(`mirror node redirected (${status}) to ${describe(answer.headers().get('location'))}; redirects are not followed`);
   }
   throw new MirrorRequestError(status, `mirror node answered ${status}: ${errorMessage(text)}`);
 }
@@ -487,11 +492,35 @@ function parseJson(text: string): unknown {
   }
 }
 
+/**
+ * The signal of one attempt: aborted by the caller's signal or after `timeoutMs`, and released
+ * as soon as the attempt ends (AbortSignal.timeout would hold its timer, and AbortSignal.any its
+ * listener on the caller's signal, for the full timeout after every page).
+ */
+function attemptDeadline(timeoutMs: number, callerSignal?: AbortSignal): { signal: AbortSignal; timedOut(): boolean; release(): void } {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError'));
+  }, timeoutMs);
+  const onCallerAbort = () => controller.abort(callerSignal?.reason);
+  callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
+  return {
+    signal: controller.signal,
+    timedOut: () => timedOut,
+    release() {
+      clearTimeout(timer);
+      callerSignal?.removeEventListener('abort', onCallerAbort);
+    },
+  };
+}
+
 /** Network errors and timeouts become MirrorUnavailableError; the caller's own abort stays as is. */
-function classify(error: unknown, timeout: AbortSignal, requestTimeoutMs: number, callerSignal?: AbortSignal): unknown {
+function classify(error: unknown, timedOut: boolean, requestTimeoutMs: number, callerSignal?: AbortSignal): unknown {
   if (error instanceof SnapshotError) return error;
   if (callerSignal?.aborted) return callerSignal.reason;
-  if (timeout.aborted) return new MirrorUnavailableError(`no complete answer within ${requestTimeoutMs} ms`, {}, { cause: error });
+  if (timedOut) return new MirrorUnavailableError(`no complete answer within ${requestTimeoutMs} ms`, {}, { cause: error });
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   const detail = cause?.code ?? cause?.message ?? (error as Error).message;
   return new MirrorUnavailableError(`network error: ${detail}`, {}, { cause: error });
@@ -532,7 +561,7 @@ function resolveSettings(options: MirrorClientOptions): Settings {
     ...defaults,
     ...withoutUndefined(options),
     network: options.network ?? null,
-    fetch: options.fetch ?? globalThis.fetch,
+    fetch: options.fetch ?? null,
     onRequest: options.onRequest,
   } as Settings;
   const positive = ['requestTimeoutMs', 'retryAfterMaxMs', 'responseBytesMax', 'balancePagesMax'] as const;
