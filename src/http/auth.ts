@@ -5,6 +5,7 @@
 // Authentication runs in two steps so the rate limiter can sit between them: `identify` verifies
 // a token when one is sent and remembers the outcome (never failing), then `requireCaller`
 // rejects requests without a valid token. Unauthenticated floods are thus limited per IP.
+import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { expressjwt, type GetVerificationKey, UnauthorizedError } from 'express-jwt';
 import jwksRsa from 'jwks-rsa';
@@ -25,9 +26,11 @@ const subCharsMax = 256;
 
 type AuthedRequest = Request & { auth?: JwtPayload; authError?: unknown };
 
-function verificationKey(config: JwtConfig): string | GetVerificationKey {
-  if (config.secret) return config.secret;
-  if (config.publicKey) return config.publicKey;
+// Keys become KeyObjects once here: given a string, jsonwebtoken first tries createPublicKey
+// on every verification and builds the secret key from the exception it throws.
+function verificationKey(config: JwtConfig): KeyObject | GetVerificationKey {
+  if (config.secret) return createSecretKey(Buffer.from(config.secret, 'utf8'));
+  if (config.publicKey) return createPublicKey(config.publicKey);
   if (!config.jwksUrl) throw new Error('auth: the JWT configuration has no key source');
   const fromJwks = jwksRsa.expressJwtSecret({
     jwksUri: config.jwksUrl,
