@@ -81,8 +81,11 @@ export function parse<T extends z.ZodType>(part: 'body' | 'query' | 'params' | '
   return result.data;
 }
 
+// Built once: zod compiles a parser for each new object schema on its first parse.
+const idempotencyHeaders = z.strictObject({ 'idempotency-key': opIdSchema });
+
 /** The Idempotency-Key header, validated with the opId rule; undefined when absent. */
 export function idempotencyKey(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
-  return parse('headers', z.strictObject({ 'idempotency-key': opIdSchema }), { 'idempotency-key': header })['idempotency-key'];
+  return parse('headers', idempotencyHeaders, { 'idempotency-key': header })['idempotency-key'];
 }
