@@ -48,7 +48,11 @@ interface Totals {
   elapsedS: number;
 }
 
-interface Measured { perSecond: number; p50: number; p99: number; samples: number; cpu: string }
+interface Measured {
+  perSecond: number; p50: number; p99: number; samples: number; cpu: string;
+  /** CPU time of the server process per answer. */
+  serverCpuUs: number;
+}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -122,6 +126,7 @@ function summarize(ctx: BenchContext, label: string, total: Totals): Measured {
   const cpu = (seconds: number) => `${Math.round((seconds / total.elapsedS) * 100)}%`;
   const measured = {
     perSecond: median(total.rates), p50: percentile(latencyMs, 50), p99: percentile(latencyMs, 99), samples: latencyMs.length,
+    serverCpuUs: (total.cpuSeconds.server / latencyMs.length) * 1e6,
     cpu: `server process ${cpu(total.cpuSeconds.server)}, autocannon ${cpu(total.cpuSeconds.client)}, redis-server ${cpu(total.cpuSeconds.redis)} of one core`,
   };
   ctx.log(`  ${label}: ${Math.round(measured.perSecond).toLocaleString('en-US')}/s (rounds: ${total.rates.map((r) => Math.round(r)).join(', ')}), ` +
@@ -149,6 +154,9 @@ async function run(ctx: BenchContext): Promise<ResultRow[]> {
           note: `with Idempotency-Key; ${rest.cpu} (bare route: ${bare.cpu}); 2 cores shared by the three` }),
         resultRow({ ...common, figure: 'p99 latency', unit: 'ms', value: rest.p99, baselineValue: bare.p99,
           note: `${rest.samples.toLocaleString('en-US')} vs ${bare.samples.toLocaleString('en-US')} responses; p50 ${rest.p50.toFixed(2)} vs ${bare.p50.toFixed(2)} ms` }),
+        resultRow({ ...common, figure: 'server CPU per request', unit: 'us', value: rest.serverCpuUs, baselineValue: bare.serverCpuUs,
+          note: 'CPU time of the server process (/proc/<pid>/stat) over the measured windows divided by the answers: ' +
+            'the cost per request, less sensitive than the rates to what else runs on the two cores' }),
         resultRow({ ...common, figure: 'requests/s without Idempotency-Key', value: restNoKey.perSecond, baselineValue: bare.perSecond,
           note: `p99 ${restNoKey.p99.toFixed(2)} ms; ${restNoKey.cpu}` }),
       ];
