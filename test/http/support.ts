@@ -75,7 +75,7 @@ export interface MintOptions {
 /** An HS256 token for `sub` (admin adds roles: ['admin']). */
 export function mint(sub: string | undefined, options: MintOptions = {}): string {
   const payload: Record<string, unknown> = { ...(sub === undefined ? {} : { sub }), roles: options.roles ?? (options.admin ? ['admin'] : []), ...options.claims };
-  return jwt.sign(payload, options.secret ?? testSecret, { algorithm: 'HS256', expiresIn: options.expiresInSeconds ?? 300 });
+  return jwt.sign(payload, options.secret ?? testSecret, { algorithm: 'HS256', expiresIn: options.expiresInSeconds ?? 3_600 });
 }
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
