@@ -15,6 +15,10 @@ test: bootstrap
 	npm run typecheck
 	npm test
 
+# The fault-injection suite alone (also part of `make test`); FAULTS_QUICK=1 runs fewer rounds.
+test-faults: bootstrap
+	npx mocha 'test/faults/**/*.test.ts'
+
 bench: bootstrap
 	npm run bench
 

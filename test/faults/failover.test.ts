@@ -46,9 +46,9 @@ async function failover(cutMs: number) {
     await migrate(redis);
     const symbol = uniqueSymbol('FO');
     await ledger.init(redis, symbol, { name: 'Failover', decimals: 0, totalSupply: '1'.padEnd(30, '0'), treasury });
-    const load = createLoad({ redis, symbols: [symbol], accounts, treasury, concurrency: 16, prefix: `failover-${symbol}`, opDeadlineMs: 1_000 });
+    const load = createLoad({ redis, symbols: [symbol], accounts, treasury, concurrency: 16, prefix: `failover-${symbol}`, opDeadlineMs: 500 });
     load.start();
-    await sleep(500);
+    await sleep(300);
     let ackedBeforeCut = 0;
     if (cutMs > 0) {
       await link.unplug(); // the replica no longer hears from the master
