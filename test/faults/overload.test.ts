@@ -25,6 +25,7 @@ const rssGrowthMaxBytes = 512 * mib;
 /** What the second half of the burst may add to the first half's peak. */
 const rssSecondHalfGrowthMaxBytes = 128 * mib;
 const healthLatencyMaxMs = 2_000;
+const requestTimeoutMs = 30_000;
 const healthLatencyP50MaxMs = 500;
 
 function rssBytes(pid: number): number {
@@ -80,10 +81,11 @@ describe('faults: a burst far above the rate limit', function () {
     const send = async (i: number) => {
       const anonymous = i % 2 === 1;
       const opId = `burst-${suffix}-${i}`;
+      const signal = AbortSignal.timeout(requestTimeoutMs);
       const response = anonymous
-        ? await fetch(`${url}/v1/tokens/${symbol}`)
+        ? await fetch(`${url}/v1/tokens/${symbol}`, { signal })
         : await fetch(`${url}/v1/tokens/${symbol}/transfers`, {
-          method: 'POST',
+          method: 'POST', signal,
           headers: { authorization: `Bearer ${attacker}`, 'content-type': 'application/json', 'idempotency-key': opId },
           body: JSON.stringify({ to: 'sink', amount: '1' }),
         });
