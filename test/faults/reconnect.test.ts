@@ -16,7 +16,7 @@ import { generateHolders, startMirrorNode, type FakeMirrorNode } from '../suppor
 import { spawnTally, type TallyProcess } from '../support/processes.ts';
 import { connect, freePort, startRedis, type RedisServer } from '../support/redis-server.ts';
 import { uniqueSymbol } from '../support/root-hooks.ts';
-import { sleep, until } from './support.ts';
+import { report, sleep, until } from './support.ts';
 
 const tokenId = '0.0.770001';
 const slowTokenId = '0.0.770002';
@@ -115,9 +115,16 @@ describe('faults: every process reconnects after a Redis restart', function () {
     snapshotsSocket.on('snapshots_events', (event: SnapshotEvent) => snapshotEvents.push(event));
     expect(await subscribe(ledgerSocket, symbol)).to.deep.equal({ ok: true });
 
-    const move = (opId: string) => call(url, 'POST', `/v1/tokens/${symbol}/transfers`, {
-      token: admin, body: { from: 'treasury', to: 'alice', amount: '1' }, headers: { 'idempotency-key': opId },
-    });
+    let attempted = 0;
+    const acknowledged = new Set<string>();
+    const move = async (opId: string) => {
+      attempted += 1;
+      const reply = await call(url, 'POST', `/v1/tokens/${symbol}/transfers`, {
+        token: admin, body: { from: 'treasury', to: 'alice', amount: '1' }, headers: { 'idempotency-key': opId },
+      });
+      if (reply.status === 201) acknowledged.add(opId);
+      return reply;
+    };
     expect((await move('before-1')).status).to.equal(201);
     await until('the relayed transfer before the outage', () => transfers.some((e) => e.opId === 'before-1'), 5_000);
     const before = await snapshot();
@@ -171,6 +178,10 @@ describe('faults: every process reconnects after a Redis restart', function () {
     await until('the completed event after the restart', () => snapshotEvents.some((e) => e.type === 'snapshots_completed' && e.payload.snapshotId === after.snapshotId), 5_000);
     const balance = await call(url, 'GET', `/v1/tokens/${symbol}/balances/alice`, { token: admin });
     expect(balance.body.balance).to.equal('4');
+    const log = await call(url, 'GET', `/v1/tokens/${symbol}/events?limit=100`, { token: admin });
+    const found = (log.body.events as { opId?: string }[]).filter((e) => e.opId && acknowledged.has(e.opId)).length;
+    report('API and worker processes across a Redis restart', { attempted, acknowledged: acknowledged.size, found, lost: acknowledged.size - found, answered503: attempted - acknowledged.size });
+    expect(found).to.equal(acknowledged.size);
   });
 
   it('finishes a snapshot that was running when Redis died, with the clean run\'s bytes', async () => {
