@@ -5,8 +5,10 @@
 //   BENCH_ONLY=a,b  only the scenarios whose name contains one of these words
 //   BENCH_LEDGER_DIR=<dir>  a candidate copy of redis-functions/ledger instead of the library
 //
-// A full run of every scenario on the library writes bench/results.json (committed: the figures
-// of record); any other run writes bench/results.tmp.json (ignored by git), never replacing them.
+// A run of every scenario on the library, full or quick, writes bench/results.json (its `mode`
+// says which; the committed one holds the figures of record of a full run, so commit only full
+// runs). Partial (BENCH_ONLY) and candidate (BENCH_LEDGER_DIR) runs write bench/results.tmp.json
+// (ignored by git), never replacing it.
 import { cpus, totalmem } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -72,7 +74,7 @@ async function main(): Promise<void> {
   }
   console.log(`\nTally benchmarks, ${mode}\n`);
   console.log(renderTable(rows));
-  const complete = !quick && selected.length === scenarios.length && !candidateLedgerDir;
+  const complete = selected.length === scenarios.length && !candidateLedgerDir;
   const out = fileURLToPath(new URL(complete ? 'results.json' : 'results.tmp.json', import.meta.url));
   const report = {
     startedAt: startedAt.toISOString(),
