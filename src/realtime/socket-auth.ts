@@ -1,6 +1,7 @@
 // JWT verification for Socket.IO handshakes, with the same rules as the REST API: algorithms
 // pinned by the configuration, issuer and audience enforced when set, `sub` the caller's account,
 // `roles` containing 'admin' an admin. The token comes in `auth.accessToken` (or `auth.token`).
+import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import jwt, { type Algorithm, type GetPublicKeyOrSecret, type JwtPayload } from 'jsonwebtoken';
 import jwksRsa from 'jwks-rsa';
 import type { JwtConfig } from '../config.ts';
@@ -17,9 +18,11 @@ export interface VerifiedToken {
 
 export type TokenVerifier = (token: unknown) => Promise<VerifiedToken>;
 
-function keySource(config: JwtConfig): string | GetPublicKeyOrSecret {
-  if (config.secret) return config.secret;
-  if (config.publicKey) return config.publicKey;
+// KeyObjects once, as the REST side does: given a string, jsonwebtoken would try to parse it as
+// a public key on every handshake.
+function keySource(config: JwtConfig): KeyObject | GetPublicKeyOrSecret {
+  if (config.secret) return createSecretKey(Buffer.from(config.secret, 'utf8'));
+  if (config.publicKey) return createPublicKey(config.publicKey);
   if (!config.jwksUrl) throw new Error('socket auth: the JWT configuration has no key source');
   const client = jwksRsa({ jwksUri: config.jwksUrl, cache: true, rateLimit: true, jwksRequestsPerMinute: 10, timeout: jwksTimeoutMs });
   return (header, callback) => {
