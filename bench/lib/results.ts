@@ -1,16 +1,8 @@
 // Result rows: a figure beside its baseline, the ratio between them and whether the target holds.
 import type { ResultRow, Target } from './types.ts';
 
-export interface Figure {
-  scenario: string;
-  figure: string;
-  unit: string;
-  value: number;
-  baseline: string;
-  baselineValue: number;
-  target?: Target;
-  note?: string;
-}
+/** A row before its ratio and verdict are computed. */
+export type Figure = Omit<ResultRow, 'ratio' | 'target' | 'met'> & { target?: Target };
 
 export function resultRow(figure: Figure): ResultRow {
   if (!(figure.baselineValue > 0) || !Number.isFinite(figure.value)) {
