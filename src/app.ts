@@ -2,11 +2,10 @@
 // port 0). Middleware order, outermost first:
 //   request id + log, metrics, [public] /healthz /readyz /metrics /openapi.json,
 //   /v1: verify token -> rate limit (per sub, else per IP) -> require a caller -> JSON body
-//        (limit BODY_LIMIT_BYTES) -> token routes -> extension routers (snapshots, ...),
+//        (limit BODY_LIMIT_BYTES) -> token routes -> snapshot routes (when a service is given),
 //   404, the one error middleware.
-// Extensions (the snapshot routes and whatever comes later) plug in through `extensions`
-// without touching this file or the token routes.
 import express, { Router, type Express, type RequestHandler } from 'express';
+import type { JwtVerifier } from './auth/jwt.ts';
 import type { Config } from './config.ts';
 import type { Ledger } from './ledger/client.ts';
 import type { Logger } from './logger.ts';
@@ -15,38 +14,26 @@ import { createAuth, type Auth } from './http/auth.ts';
 import { errorMiddleware, HttpError, notFound } from './http/errors.ts';
 import { createHealthRouter, type ReadinessCheck } from './http/health.ts';
 import { createMetrics, type Metrics } from './http/metrics.ts';
-import { openApiDocument, type OpenApiAddition } from './http/openapi.ts';
+import { openApiDocument } from './http/openapi.ts';
 import { createRateLimit } from './http/rate-limit.ts';
 import { requestLog } from './http/request-log.ts';
+import { createSnapshotsRouter, snapshotsOpenApi } from './http/snapshots.ts';
 import { createTokensRouter } from './http/tokens.ts';
-
-/** What another part of Tally adds to the HTTP API. */
-export interface AppExtension {
-  name: string;
-  /**
-   * Mounted under /v1 after authentication, rate limiting and JSON body parsing; paths are
-   * relative to /v1 (e.g. router.post('/snapshots', ...)). res.locals.caller holds the caller
-   * (see callerOf / requireAdmin / requireSelfOrAdmin in src/http/auth.ts). Expected failures:
-   * throw HttpError, LedgerError, or any Error with an UPPER_CASE `code` and an `httpStatus`
-   * (src/http/errors.ts isCodedError); list such codes in `openapi.errorCodes`.
-   */
-  router?: Router;
-  /** Paths and schemas merged into /openapi.json. */
-  openapi?: OpenApiAddition;
-  /** Added to /readyz (e.g. { store: ..., ipfs: ... }). */
-  readinessChecks?: Record<string, ReadinessCheck>;
-}
+import type { SnapshotService } from './snapshots/service.ts';
 
 export interface AppDeps {
   ledger: Ledger;
   redis: RedisConnection;
-  config: Pick<Config, 'http' | 'jwt'>;
+  config: Pick<Config, 'http'>;
   logger: Logger;
-  /** Built from config.jwt when absent. */
-  auth?: Auth;
+  /** The one JWT verifier (src/auth/jwt.ts); REST authentication is built on it. */
+  verifier: JwtVerifier;
+  /** Serves the snapshot routes (/v1/snapshots, /v1/snapshot-schedules) when given. */
+  snapshots?: SnapshotService;
+  /** Added to /readyz (e.g. { store: ..., jobs: ... }). */
+  readinessChecks?: Record<string, ReadinessCheck>;
   /** A fresh registry when absent (one per app, so tests can build many apps). */
   metrics?: Metrics;
-  extensions?: AppExtension[];
   /** True once a graceful shutdown began: /readyz answers 503 and responses close keep-alive connections. */
   isShuttingDown?: () => boolean;
   /** Redis key prefix of the rate-limit counters. */
@@ -62,9 +49,8 @@ const requireJsonBody: RequestHandler = (req, _res, next) => {
 
 export function createApp(deps: AppDeps): Express {
   const { config, logger } = deps;
-  const extensions = deps.extensions ?? [];
   const metrics = deps.metrics ?? createMetrics();
-  const auth = deps.auth ?? createAuth(config.jwt);
+  const auth: Auth = createAuth(deps.verifier);
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.http.trustProxyHops);
@@ -78,10 +64,9 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
 
-  const readinessChecks = Object.assign({}, ...extensions.map((e) => e.readinessChecks ?? {})) as Record<string, ReadinessCheck>;
-  app.use(createHealthRouter({ redis: deps.redis, ledger: deps.ledger, readinessChecks, ...(deps.isShuttingDown ? { isShuttingDown: deps.isShuttingDown } : {}) }));
+  app.use(createHealthRouter({ redis: deps.redis, ledger: deps.ledger, readinessChecks: deps.readinessChecks ?? {}, ...(deps.isShuttingDown ? { isShuttingDown: deps.isShuttingDown } : {}) }));
   app.get('/metrics', metrics.handler);
-  const openapi = openApiDocument(extensions.flatMap((e) => (e.openapi ? [e.openapi] : [])));
+  const openapi = openApiDocument(deps.snapshots ? [snapshotsOpenApi] : []);
   app.get('/openapi.json', (_req, res) => { res.json(openapi); });
 
   const v1 = Router();
@@ -92,7 +77,7 @@ export function createApp(deps: AppDeps): Express {
   v1.use(requireJsonBody);
   v1.use(express.json({ limit: config.http.bodyLimitBytes, strict: true }));
   v1.use(createTokensRouter({ ledger: deps.ledger }).router);
-  for (const extension of extensions) if (extension.router) v1.use(extension.router);
+  if (deps.snapshots) v1.use(createSnapshotsRouter(deps.snapshots).router);
   app.use('/v1', v1);
 
   app.use(notFound);

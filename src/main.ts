@@ -1,51 +1,41 @@
-// The composition root: config -> Redis -> ledger -> app (+ extensions) -> listen, and the
-// graceful stop: refuse new connections, let in-flight requests finish (keep-alive connections
-// are closed as they go idle), stop extensions, close Redis; all within SHUTDOWN_TIMEOUT_MS.
+// The composition root, the one place that knows every part:
+//   config -> connections -> ledger, snapshot service, realtime -> createApp + worker -> graceful stop.
+// The `api` role serves HTTP and Socket.IO, the `worker` role runs snapshot jobs; one process
+// may have both. The stop refuses new connections, lets in-flight requests finish
+// (src/lifecycle.ts), stops realtime, jobs and stores, then closes Redis; all within
+// SHUTDOWN_TIMEOUT_MS.
 //
-// `node src/main.ts` (npm start) runs it; other code (tests, the snapshot side) calls start().
-// To add a part that needs the running server (Socket.IO, the snapshot worker), append an
-// ExtensionFactory to `defaultExtensions` below or pass `extensions` to start().
-import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
+// `node src/main.ts` (npm start) runs it; tests call start().
+import { join } from 'node:path';
+import type { Server } from 'node:http';
 import type { Express } from 'express';
-import { createApp, type AppExtension } from './app.ts';
+import { createClient, type RedisClientType } from 'redis';
+import { createApp } from './app.ts';
+import type { ReadinessCheck } from './http/health.ts';
+import { createJwtVerifier } from './auth/jwt.ts';
 import { ConfigError, loadConfig, readEnv, type Config } from './config.ts';
 import { createLedger, type Ledger } from './ledger/client.ts';
+import { listen } from './lifecycle.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { connectRedis, type RedisConnection } from './redis.ts';
-import { snapshotExtension } from './snapshots/extension.ts';
+import { connectRedis, isCluster, type RedisConnection } from './redis.ts';
+import { createRealtime, type Realtime } from './realtime/server.ts';
+import { createSnapshotEventEmitter } from './realtime/snapshot-events.ts';
+import { openIpfsStore } from './snapshots/ipfs-store.ts';
+import { createMirrorClient } from './snapshots/mirror-client.ts';
+import { createMongoSnapshotStore } from './snapshots/metadata-store-mongo.ts';
+import { createRedisSnapshotStore } from './snapshots/metadata-store-redis.ts';
+import { createScheduler } from './snapshots/scheduler.ts';
+import { createSnapshotService, type SnapshotService } from './snapshots/service.ts';
+import { withTimeout } from './time.ts';
 
 const redisConnectTimeoutMs = 15_000;
 const redisErrorLogIntervalMs = 30_000;
-const idleSweepIntervalMs = 50;
-/** During a drain, a connection without a request for this long is closed. */
-const idleGraceMs = 250;
-const backlogAcceptMaxMs = 2_000;
-
-export interface ExtensionContext {
-  config: Readonly<Config>;
-  redis: RedisConnection;
-  ledger: Ledger;
-  logger: Logger;
-}
-
-/** An AppExtension that may also hook into the server's life. */
-export interface RuntimeExtension extends AppExtension {
-  /** Called once the HTTP server listens (attach Socket.IO here). */
-  attach?: (server: Server) => void | Promise<void>;
-  /** Called during shutdown, after HTTP has drained and before Redis closes. */
-  stop?: () => Promise<void>;
-}
-
-export type ExtensionFactory = (context: ExtensionContext) => RuntimeExtension | Promise<RuntimeExtension>;
-
-/** Extensions every `npm start` loads (the snapshot side registers its factory here). */
-export const defaultExtensions: ExtensionFactory[] = [snapshotExtension];
+const jobsReadyTimeoutMs = 15_000;
+/** While Redis is down, snapshot events wait in a bounded queue, then are dropped (at-most-once). */
+const eventQueueMax = 10_000;
 
 export interface StartOptions {
   logger?: Logger;
-  extensions?: ExtensionFactory[];
 }
 
 export interface Started {
@@ -58,14 +48,6 @@ export interface Started {
   logger: Logger;
   /** Graceful stop; resolves with forced = true when the timeout cut connections. Idempotent. */
   stop: () => Promise<{ forced: boolean }>;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** node-redis reports every failed reconnect; log the first and then one per interval. */
@@ -84,93 +66,80 @@ function throttledRedisErrorLog(logger: Logger): (error: Error) => void {
   };
 }
 
-function displayUrl(server: Server): string {
-  const { address, port } = server.address() as AddressInfo;
-  const host = address === '0.0.0.0' ? '127.0.0.1' : address === '::' ? '[::1]' : address.includes(':') ? `[${address}]` : address;
-  return `http://${host}:${port}`;
+interface Snapshots {
+  service: SnapshotService;
+  exists(snapshotId: string): Promise<boolean>;
+  readiness: Record<'store' | 'jobs', ReadinessCheck>;
+  /** The plain connection snapshot events are published on; Socket.IO duplicates it. */
+  pub: RedisClientType;
+  close(): Promise<void>;
 }
 
-/**
- * Tracks each connection's in-flight requests and activity, for a drain that never cuts a
- * request. (Node's server.close() closes every connection without a parsed request at once,
- * including ones accepted just before whose request bytes are not read yet.)
- */
-function trackConnections(server: Server) {
-  interface State { inFlight: number; lastActiveMs: number; bytesAtIdle: number; idleSeenBytes: number | null }
-  const connections = new Map<Socket, State>();
-  let accepted = 0;
-  server.on('connection', (socket: Socket) => {
-    accepted += 1;
-    connections.set(socket, { inFlight: 0, lastActiveMs: Date.now(), bytesAtIdle: 0, idleSeenBytes: null });
-    socket.once('close', () => connections.delete(socket));
+/** The snapshot side: metadata store and Agenda (MongoDB when configured, else Redis), Helia, the mirror client. */
+async function openSnapshots(config: Readonly<Config>, redis: RedisConnection, logger: Logger): Promise<Snapshots> {
+  const ns = config.jobs.namespace;
+  // Socket.IO's emitter and adapter, and Agenda's Redis backend, need a plain connection; on a
+  // cluster, classic Pub/Sub reaches every node from any one of them.
+  const plainUrl = config.redis.url ?? config.redis.clusterUrls[0]!;
+  const pub: RedisClientType = createClient({ url: plainUrl, commandsQueueMaxLength: eventQueueMax });
+  pub.on('error', (error: Error) => logger.warn({ err: { message: error.message } }, 'snapshot redis connection error'));
+  await pub.connect();
+  const store = config.mongodbUrl
+    ? await createMongoSnapshotStore({ url: config.mongodbUrl })
+    : createRedisSnapshotStore({ redis, keyPrefix: isCluster(redis) ? `{${ns}:snap}:` : `${ns}:snap:` });
+  const isWorker = config.roles.includes('worker');
+  const scheduler = await createScheduler({
+    ...(config.redis.clusterUrls.length > 0 ? { redisClusterUrls: config.redis.clusterUrls } : { redisUrl: plainUrl }),
+    ...(config.mongodbUrl ? { mongoUrl: config.mongodbUrl } : {}),
+    keyPrefix: `{${ns}:agenda}:`, channelName: `${ns}:agenda`,
+    lockLifetimeMs: config.jobs.lockLifetimeMs, processEveryMs: config.jobs.pollMs, minIntervalMs: config.jobs.scheduleMinIntervalMs,
+    roles: { worker: isWorker }, readyTimeoutMs: jobsReadyTimeoutMs,
+    onError: (error, context) => logger.warn({ err: { message: error.message }, context }, 'scheduler error'),
   });
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const state = connections.get(req.socket);
-    if (!state) return;
-    state.inFlight += 1;
-    res.once('close', () => {
-      state.inFlight -= 1;
-      state.lastActiveMs = Date.now();
-      state.bytesAtIdle = req.socket.bytesRead;
-    });
+  const ipfs = await openIpfsStore({ dir: join(config.dataDir, 'ipfs') });
+  const mirror = createMirrorClient({
+    baseUrl: config.hedera.mirrorNodeUrl, rps: config.hedera.mirrorRps, requestTimeoutMs: config.jobs.mirrorTimeoutMs,
+    maxAttempts: config.hedera.mirrorAttempts, retryBaseDelayMs: config.hedera.mirrorRetryBaseMs, network: config.hedera.network,
   });
+  const events = createSnapshotEventEmitter(pub, `${ns}:io`, (error) => logger.debug({ err: { message: error.message } }, 'snapshot event dropped'));
+  const service = createSnapshotService({
+    store, scheduler, ipfs, mirror, events, network: config.hedera.network, logger,
+    workDir: join(config.dataDir, 'snapshots'), attempts: config.jobs.attempts, backoffMs: config.jobs.backoffMs,
+    keepAliveMs: Math.max(100, Math.floor(config.jobs.lockLifetimeMs / 4)),
+  });
+  if (isWorker) service.defineJobs();
+  await scheduler.start();
   return {
-    get accepted() { return accepted; },
-    /**
-     * Destroys connections that are idle: no request in flight, no request bytes received since
-     * the last response, for graceMs, and still so at the previous sweep (a poll phase runs
-     * between two sweeps, so bytes waiting in the kernel have been read by then).
-     */
-    closeIdle(graceMs: number) {
-      const now = Date.now();
-      for (const [socket, state] of connections) {
-        const idle = state.inFlight === 0 && socket.bytesRead === state.bytesAtIdle && now - state.lastActiveMs >= graceMs;
-        if (idle && state.idleSeenBytes === socket.bytesRead) socket.destroy();
-        else state.idleSeenBytes = idle ? socket.bytesRead : null;
-      }
+    service, pub,
+    exists: async (snapshotId) => (await store.get(snapshotId)) !== null,
+    readiness: { store: () => store.ping(), jobs: () => scheduler.ping() },
+    async close() {
+      await scheduler.stop();
+      await Promise.allSettled([ipfs.stop(), mirror.close(), store.close()]);
+      await pub.close().catch(() => {});
     },
   };
 }
 
-type Tracker = ReturnType<typeof trackConnections>;
-
-/** Resolves after the event loop has been through its poll phase (pending accepts and reads). */
-const afterPollPhase = () => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)));
-
-/**
- * Accepts the connections the kernel completed before the signal (closing the listener would
- * reset them, with their requests already sent): waits until a poll phase accepts nothing new.
- */
-async function acceptBacklog(tracker: Tracker, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let seen = -1;
-  while (tracker.accepted !== seen && Date.now() < deadline) {
-    seen = tracker.accepted;
-    await afterPollPhase();
-  }
+async function tokenExists(ledger: Ledger, symbol: string): Promise<boolean> {
+  return ledger.info(symbol).then(() => true, (error: { code?: string }) => {
+    if (error.code === 'TOKEN_NOT_FOUND') return false;
+    throw error;
+  });
 }
 
-/**
- * Drains the server: stop accepting, let in-flight requests finish (their responses carry
- * Connection: close), close idle connections; resolves true when every connection closed by
- * itself within timeoutMs, false when the rest had to be cut.
- */
-async function drain(server: Server, tracker: Tracker, timeoutMs: number, logger: Logger): Promise<boolean> {
-  await acceptBacklog(tracker, Math.min(backlogAcceptMaxMs, timeoutMs));
-  // net.Server's close: stop listening without http.Server's immediate closeIdleConnections().
-  const closed = new Promise<void>((resolve) => { NetServer.prototype.close.call(server, () => resolve()); });
-  logger.info('no longer accepting connections; finishing in-flight requests');
-  const sweep = setInterval(() => tracker.closeIdle(idleGraceMs), idleSweepIntervalMs);
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs); });
-  const clean = await Promise.race([closed.then(() => true), timedOut]);
-  clearInterval(sweep);
-  clearTimeout(timer);
-  if (!clean) {
-    server.closeAllConnections();
-    await closed;
+/** Stops each part in turn within what is left of the deadline; true when one had to be cut. */
+async function stopParts(parts: [string, () => Promise<unknown>][], deadlineMs: number, logger: Logger): Promise<boolean> {
+  let forced = false;
+  for (const [name, stopPart] of parts) {
+    try {
+      await withTimeout(stopPart(), Math.max(1, deadlineMs - Date.now()), `stopping ${name}`);
+    } catch (error) {
+      forced = true;
+      logger.error({ err: error, part: name }, 'did not stop cleanly');
+    }
   }
-  return clean;
+  return forced;
 }
 
 export async function start(config: Readonly<Config>, options: StartOptions = {}): Promise<Started> {
@@ -182,56 +151,55 @@ export async function start(config: Readonly<Config>, options: StartOptions = {}
   } catch (error) {
     logger.warn({ err: { message: (error as Error).message } }, 'the ledger library does not answer: run `npm run migrate` (readyz answers 503 until then)');
   }
-
-  const context: ExtensionContext = { config, redis, ledger, logger };
-  const extensions: RuntimeExtension[] = [];
-  for (const factory of options.extensions ?? defaultExtensions) extensions.push(await factory(context));
+  const snapshots = await openSnapshots(config, redis, logger);
+  const verifier = createJwtVerifier(config.jwt);
 
   let shuttingDown = false;
-  let server: Server | null = null;
-  let tracker: Tracker | null = null;
-  let app: Express | null = null;
-  let url: string | null = null;
-  if (config.roles.includes('api')) {
-    app = createApp({ ledger, redis, config, logger, extensions, isShuttingDown: () => shuttingDown });
-    server = createServer(app);
-    tracker = trackConnections(server);
-    server.listen(config.http.port, config.http.host);
-    await once(server, 'listening');
-    url = displayUrl(server);
-    for (const extension of extensions) await extension.attach?.(server);
-    logger.info({ url }, `tally listening on ${url}`);
-  }
+  let realtime: Realtime | undefined;
+  const http = config.roles.includes('api') ? await (async () => {
+    const app = createApp({
+      ledger, redis, config, logger, verifier, snapshots: snapshots.service, isShuttingDown: () => shuttingDown,
+      readinessChecks: {
+        ...snapshots.readiness,
+        // After a Redis restart the Pub/Sub connections come back a little after the main one;
+        // until they have resubscribed, events would be dropped, so the instance is not ready.
+        realtime: async () => {
+          if (!snapshots.pub.isReady) throw new Error('the event emitter connection is down');
+          return realtime ? realtime.ready() : 'Socket.IO is starting';
+        },
+      },
+    });
+    const listening = await listen(app, config.http.port, config.http.host, logger);
+    realtime = await createRealtime({
+      httpServer: listening.server, pubsub: snapshots.pub, logger, channelPrefix: `${config.jobs.namespace}:io`, verifier,
+      snapshots, tokenExists: (symbol) => tokenExists(ledger, symbol),
+    });
+    logger.info({ url: listening.url }, `tally listening on ${listening.url}`);
+    return { app, ...listening };
+  })() : null;
   logger.info({ roles: config.roles }, 'tally started');
 
   let stopping: Promise<{ forced: boolean }> | undefined;
   const stop = () => {
     stopping ??= (async () => {
       shuttingDown = true;
-      const deadline = Date.now() + config.http.shutdownTimeoutMs;
+      const deadlineMs = Date.now() + config.http.shutdownTimeoutMs;
       logger.info({ timeoutMs: config.http.shutdownTimeoutMs }, 'shutting down');
-      let forced = server && tracker ? !(await drain(server, tracker, config.http.shutdownTimeoutMs, logger)) : false;
-      for (const extension of [...extensions].reverse()) {
-        try {
-          await withTimeout(extension.stop?.() ?? Promise.resolve(), Math.max(1, deadline - Date.now()), `stopping ${extension.name}`);
-        } catch (error) {
-          forced = true;
-          logger.error({ err: error, extension: extension.name }, 'extension did not stop cleanly');
-        }
-      }
-      try {
-        await withTimeout(redis.close(), Math.max(1, deadline - Date.now()), 'closing Redis');
-      } catch {
-        forced = true;
-        redis.destroy();
-      }
+      const drainedCleanly = http ? await http.drain(config.http.shutdownTimeoutMs) : true;
+      const cut = await stopParts([
+        ['realtime', async () => realtime?.close()],
+        ['snapshots', () => snapshots.close()],
+        ['redis', () => redis.close().catch((error: unknown) => { redis.destroy(); throw error; })],
+      ], deadlineMs, logger);
+      if (cut) redis.destroy();
+      const forced = !drainedCleanly || cut;
       logger.info({ forced }, forced ? 'stopped (forced)' : 'stopped');
       return { forced };
     })();
     return stopping;
   };
 
-  return { url, server, app, redis, ledger, logger, stop };
+  return { url: http?.url ?? null, server: http?.server ?? null, app: http?.app ?? null, redis, ledger, logger, stop };
 }
 
 async function main(): Promise<void> {

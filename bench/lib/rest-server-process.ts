@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { childOptions, exitWithParent, sendToParent } from './child.ts';
 import { createApp } from '../../src/app.ts';
+import { createJwtVerifier } from '../../src/auth/jwt.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLedger } from '../../src/ledger/client.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
   const config = loadConfig({ REDIS_URL: options.redisUrl, JWT_SECRET: options.jwtSecret, RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'silent' });
   const redis = await connectRedis(config.redis);
   const logger = createLogger(config.logLevel);
-  const tally = createServer(createApp({ ledger: createLedger(redis), redis, config, logger }));
+  const tally = createServer(createApp({ ledger: createLedger(redis), redis, config, logger, verifier: createJwtVerifier(config.jwt) }));
   const bare = createServer(bareApp());
   const ready: RestServerReady = { tallyUrl: await listen(tally), bareUrl: await listen(bare) };
   exitWithParent(async () => {

@@ -1,61 +1,16 @@
-// Bearer-token authentication with express-jwt, algorithms pinned by the configuration:
-// HS256 with JWT_SECRET, or RS256 / ES256 with JWT_PUBLIC_KEY or a JWKS URL (jwks-rsa).
-// `sub` is the caller's ledger account; a `roles` claim containing 'admin' makes an admin.
+// Bearer-token authentication of the REST API: express-jwt driven by the one verifier of
+// src/auth/jwt.ts (same key source, algorithms, issuer, audience and JWKS cache as Socket.IO).
 //
 // Authentication runs in two steps so the rate limiter can sit between them: `identify` verifies
 // a token when one is sent and remembers the outcome (never failing), then `requireCaller`
 // rejects requests without a valid token. Unauthenticated floods are thus limited per IP.
-import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { expressjwt, type GetVerificationKey, UnauthorizedError } from 'express-jwt';
-import jwksRsa from 'jwks-rsa';
-import type { Algorithm, JwtPayload } from 'jsonwebtoken';
-import type { JwtConfig } from '../config.ts';
+import { expressjwt, UnauthorizedError } from 'express-jwt';
+import type { JwtPayload } from 'jsonwebtoken';
+import { callerFromClaims, SigningKeysUnavailableError, type Caller, type JwtVerifier } from '../auth/jwt.ts';
 import { HttpError } from './errors.ts';
 
-export interface Caller {
-  /** The `sub` claim: the caller's ledger account. */
-  account: string;
-  admin: boolean;
-}
-
-const jwksTimeoutMs = 5_000;
-const jwksRequestsPerMinute = 10;
-const jwksCacheMaxAgeMs = 10 * 60_000;
-const subCharsMax = 256;
-
 type AuthedRequest = Request & { auth?: JwtPayload; authError?: unknown };
-
-// Keys become KeyObjects once here: given a string, jsonwebtoken first tries createPublicKey
-// on every verification and builds the secret key from the exception it throws.
-function verificationKey(config: JwtConfig): KeyObject | GetVerificationKey {
-  if (config.secret) return createSecretKey(Buffer.from(config.secret, 'utf8'));
-  if (config.publicKey) return createPublicKey(config.publicKey);
-  if (!config.jwksUrl) throw new Error('auth: the JWT configuration has no key source');
-  const fromJwks = jwksRsa.expressJwtSecret({
-    jwksUri: config.jwksUrl,
-    cache: true,
-    cacheMaxAge: jwksCacheMaxAgeMs,
-    rateLimit: true,
-    jwksRequestsPerMinute,
-    timeout: jwksTimeoutMs,
-  }) as GetVerificationKey;
-  return async (req, token) => {
-    try {
-      return await fromJwks(req, token);
-    } catch (error) {
-      // An unknown kid resolves to undefined (-> 401); a JWKS endpoint that does not answer is a
-      // dependency failure, not the caller's fault.
-      throw new HttpError('UNAVAILABLE', `the signing keys could not be fetched (${(error as Error).name})`);
-    }
-  };
-}
-
-function isAdmin(roles: unknown): boolean {
-  if (Array.isArray(roles)) return roles.includes('admin');
-  if (typeof roles === 'string') return roles.split(/[\s,]+/).includes('admin');
-  return false;
-}
 
 export interface Auth {
   /** Verifies a bearer token when present; stores the caller or the failure. Never fails. */
@@ -64,12 +19,18 @@ export interface Auth {
   requireCaller: RequestHandler;
 }
 
-export function createAuth(config: JwtConfig): Auth {
+/** REST authentication over the one verifier (src/auth/jwt.ts): express-jwt with its key lookup and options. */
+export function createAuth(verifier: JwtVerifier): Auth {
   const verify = expressjwt({
-    secret: verificationKey(config),
-    algorithms: config.algorithms as Algorithm[],
-    ...(config.issuer ? { issuer: config.issuer } : {}),
-    ...(config.audience ? { audience: config.audience.length === 1 ? config.audience[0]! : config.audience as [string, ...string[]] } : {}),
+    secret: async (_req, token) => {
+      try {
+        return await verifier.keyFor(token?.header ?? { alg: 'none' });
+      } catch (error) {
+        if (error instanceof SigningKeysUnavailableError) throw new HttpError('UNAVAILABLE', error.message);
+        throw error;
+      }
+    },
+    ...verifier.options,
     credentialsRequired: true,
   });
 
@@ -90,13 +51,6 @@ export function createAuth(config: JwtConfig): Auth {
   };
 
   return { identify, requireCaller };
-}
-
-/** The caller of a verified token; undefined when `sub` is missing or unusable. */
-export function callerFromClaims(claims: JwtPayload | undefined): Caller | undefined {
-  const sub = claims?.sub;
-  if (typeof sub !== 'string' || sub.length === 0 || sub.length > subCharsMax) return undefined;
-  return { account: sub, admin: isAdmin((claims as Record<string, unknown>).roles) };
 }
 
 /** The authenticated caller (after requireCaller). */

@@ -5,7 +5,7 @@ import type { RequestHandler } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import { isCluster, withReplyTimeout, type RedisConnection } from '../redis.ts';
-import type { Caller } from './auth.ts';
+import type { Caller } from '../auth/jwt.ts';
 import { HttpError } from './errors.ts';
 
 const windowMs = 60_000;

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import type { Logger } from '../logger.ts';
-import type { Caller } from './auth.ts';
+import type { Caller } from '../auth/jwt.ts';
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 

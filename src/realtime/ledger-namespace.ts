@@ -7,7 +7,7 @@ import type { Namespace } from 'socket.io';
 import type { RedisClientType } from 'redis';
 import type { Logger } from '../logger.ts';
 import { symbolPattern, tokenKeys } from '../ledger/keys.ts';
-import type { AuthedSocket } from './server.ts';
+import type { AuthedSocket } from './socket-auth.ts';
 
 const tokensPerSocketMax = 100;
 

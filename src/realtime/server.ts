@@ -8,24 +8,23 @@
 //   instance subscribes itself and relays to its own sockets only (`nsp.local`), so nothing is
 //   delivered twice.
 import type { Server as HttpServer } from 'node:http';
-import { Server, type Namespace, type Socket } from 'socket.io';
+import { Server } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { RedisClientType } from 'redis';
 import type { Logger } from '../logger.ts';
-import type { TokenVerifier, VerifiedToken } from './socket-auth.ts';
+import type { JwtVerifier } from '../auth/jwt.ts';
 import { attachLedgerNamespace } from './ledger-namespace.ts';
 import { attachSnapshotsNamespace, type SnapshotReader } from './snapshots-namespace.ts';
 import { catchPublishErrors } from './snapshot-events.ts';
+import { requireToken, unauthorized } from './socket-auth.ts';
 
-// setTimeout's largest delay; tokens that expire later are checked again when it fires.
-const timerDelayMaxMs = 2 ** 31 - 1;
 const socketMessageBytesMax = 16 * 1024;
 
 export interface RealtimeDeps {
   httpServer: HttpServer;
   /** A plain (non-cluster) client used to create the adapter's and the relay's connections. */
   pubsub: RedisClientType;
-  verifyToken: TokenVerifier;
+  verifier: JwtVerifier;
   logger: Logger;
   /** Checks that a snapshot exists before a client may follow it; absent: /snapshots only serves own rooms. */
   snapshots?: SnapshotReader;
@@ -46,31 +45,6 @@ export interface Realtime {
   close(): Promise<void>;
 }
 
-export type AuthedSocket = Socket & { data: { auth: VerifiedToken } };
-
-/** Namespace middleware: `unauthorized` without a valid token; disconnects when it expires. */
-export function requireToken(nsp: Namespace, verifyToken: TokenVerifier): void {
-  nsp.use((socket, next) => {
-    const { accessToken, token } = (socket.handshake.auth ?? {}) as Record<string, unknown>;
-    verifyToken(accessToken ?? token).then((verified) => {
-      socket.data.auth = verified;
-      next();
-    }, () => next(Object.assign(new Error('unauthorized'), { data: { code: 'UNAUTHENTICATED' } })));
-  });
-  nsp.on('connection', (socket) => {
-    const expiresAtMs = (socket as AuthedSocket).data.auth.expiresAtMs;
-    if (expiresAtMs === undefined) return;
-    let timer: NodeJS.Timeout;
-    const arm = () => {
-      const leftMs = expiresAtMs - Date.now();
-      if (leftMs <= 0) { socket.disconnect(true); return; }
-      timer = setTimeout(arm, Math.min(leftMs, timerDelayMaxMs));
-    };
-    arm();
-    socket.on('disconnect', () => clearTimeout(timer));
-  });
-}
-
 export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
   const adapterPub = catchPublishErrors(deps.pubsub.duplicate());
   const adapterSub = deps.pubsub.duplicate();
@@ -87,14 +61,14 @@ export async function createRealtime(deps: RealtimeDeps): Promise<Realtime> {
     cors: { origin: false },
   });
   // The default namespace serves nothing.
-  io.of('/').use((_socket, next) => next(Object.assign(new Error('unauthorized'), { data: { code: 'UNAUTHENTICATED' } })));
+  io.of('/').use((_socket, next) => next(unauthorized()));
 
   const snapshots = io.of('/snapshots');
-  requireToken(snapshots, deps.verifyToken);
+  requireToken(snapshots, deps.verifier);
   attachSnapshotsNamespace(snapshots, deps.snapshots);
 
   const ledger = io.of('/ledger');
-  requireToken(ledger, deps.verifyToken);
+  requireToken(ledger, deps.verifier);
   const relay = attachLedgerNamespace(ledger, relaySub, deps.tokenExists, deps.logger);
 
   const connections = { adapterPub, adapterSub, relaySub };

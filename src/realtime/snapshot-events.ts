@@ -1,19 +1,10 @@
 // Emits `snapshots_events` from any process (API or worker) through the Socket.IO Redis
 // emitter: the adapter of every API instance delivers each event to its own sockets in the
-// snapshot's rooms, once per socket. Payloads are exactly SPEC §6's.
+// snapshot's rooms, once per socket. Payloads are exactly SPEC §6's (src/snapshots/events.ts).
 import { Emitter } from '@socket.io/redis-emitter';
 import type { RedisClientType } from 'redis';
+import type { SnapshotEventSink } from '../snapshots/events.ts';
 import { snapshotRooms } from './snapshots-namespace.ts';
-
-export type SnapshotEvent =
-  | { type: 'snapshots_active'; payload: { jobId: string; jobName: string; snapshotId: string; status: 'activated'; progress: 0 } }
-  | { type: 'snapshots_progress'; payload: { jobId: string; jobName: string; snapshotId: string; status: 'running'; progress: number } }
-  | { type: 'snapshots_completed'; payload: { jobId: string; jobName: string; snapshotId: string; status: 'completed'; progress: 100; cid: string } }
-  | { type: 'snapshots_failed'; payload: { jobId: string; jobName: string; snapshotId: string; status: 'error'; error: string } };
-
-export interface SnapshotEventSink {
-  emit(event: SnapshotEvent, requestedBy: string | undefined): void;
-}
 
 /**
  * A client whose publish() never rejects. The Socket.IO emitter and adapter call publish()

@@ -2,7 +2,7 @@
 // events of the snapshots it requested, or all of them. `subscribe(snapshotId, ack)` follows
 // any snapshot the caller may read (every authenticated user may read every snapshot).
 import type { Namespace } from 'socket.io';
-import type { AuthedSocket } from './server.ts';
+import type { AuthedSocket } from './socket-auth.ts';
 
 const snapshotIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const snapshotsPerSocketMax = 100;

@@ -3,7 +3,7 @@
 //   `snapshot`           data {snapshotId}: one snapshot, 3 attempts with exponential backoff
 //   `snapshot-schedule`  data {scheduleId, tokenId, createdBy}: a recurring request
 import type { Logger } from '../logger.ts';
-import type { SnapshotEventSink } from '../realtime/snapshot-events.ts';
+import type { SnapshotEventSink } from './events.ts';
 import { InvalidEntityIdError, SnapshotError } from './errors.ts';
 import { parseEntityId, type HederaNetwork } from './hedera-ids.ts';
 import type { IpfsStore } from './ipfs-store.ts';

@@ -1,6 +1,6 @@
-// The operational surface: /healthz, /readyz (Redis down, library missing, extension checks),
+// The operational surface: /healthz, /readyz (Redis down, library missing, the checks of other parts),
 // /metrics, /openapi.json (every route documented), request ids, 404/405/500 bodies, 503 when
-// Redis is down, and extension routers plugged in through createApp.
+// Redis is down, and the readiness checks and routes createApp is given.
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { Router } from 'express';
@@ -95,42 +95,18 @@ describe('HTTP operations', () => {
     }
   });
 
-  it('mounts extension routers under /v1 behind auth, merges their OpenAPI paths and readiness checks', async () => {
-    const router = Router();
-    router.get('/snapshots/:id', (req, res) => { res.json({ id: req.params.id, requestedBy: callerOf(res).account }); });
-    router.post('/snapshots', (req, res) => { res.status(202).json({ got: req.body }); });
-    router.get('/snapshots-broken', () => { throw new HttpError('UNAVAILABLE', 'store down'); });
-    // Errors of other parts carry their own code and HTTP status (SnapshotError does).
-    class MirrorDown extends Error { code = 'MIRROR_UNAVAILABLE'; httpStatus = 503; }
-    router.get('/snapshots-mirror', () => { throw new MirrorDown('the mirror node did not answer'); });
+  it('adds the readiness checks it is given to /readyz, and serves no snapshot routes without a snapshot service', async () => {
     let storeUp = true;
-    const app = await startApp({
-      extensions: [{
-        name: 'snapshots',
-        router,
-        openapi: {
-          paths: { '/v1/snapshots/{id}': { get: { responses: { 200: { description: 'ok' } } } } },
-          errorCodes: { MIRROR_UNAVAILABLE: { status: 503, description: 'the mirror node is down' } },
-        },
-        readinessChecks: { store: async () => { if (!storeUp) throw new Error('store unreachable'); return 'ok'; } },
-      }],
-    });
+    const app = await startApp({ parts: { readinessChecks: { store: async () => { if (!storeUp) throw new Error('store unreachable'); return 'ok'; } } } });
     try {
-      expect((await call(app.url, 'GET', '/v1/snapshots/s1')).status).to.equal(401);
-      expect((await call(app.url, 'GET', '/v1/snapshots/s1', { token: alice })).body).to.deep.equal({ id: 's1', requestedBy: 'alice' });
-      expect((await call(app.url, 'POST', '/v1/snapshots', { token: alice, body: { tokenId: '0.0.1' } })).body).to.deep.equal({ got: { tokenId: '0.0.1' } });
-      expect((await call(app.url, 'GET', '/v1/snapshots-broken', { token: alice })).status).to.equal(503);
-      const mirror = await call(app.url, 'GET', '/v1/snapshots-mirror', { token: alice });
-      expect(mirror.status).to.equal(503);
-      expect(mirror.body).to.deep.equal({ error: { code: 'MIRROR_UNAVAILABLE', message: 'the mirror node did not answer' } });
-      const doc = (await call(app.url, 'GET', '/openapi.json')).body;
-      expect(doc.paths).to.have.property('/v1/snapshots/{id}');
-      expect(doc.components.schemas.Error.properties.error.properties.code.enum).to.include('MIRROR_UNAVAILABLE');
       expect((await call(app.url, 'GET', '/readyz')).body.checks.store).to.deep.equal({ ok: true, detail: 'ok' });
       storeUp = false;
       const down = await call(app.url, 'GET', '/readyz');
       expect(down.status).to.equal(503);
       expect(down.body.error.message).to.equal('not ready: store');
+      expect((await call(app.url, 'GET', '/v1/snapshots/s1', { token: alice })).status).to.equal(404);
+      const doc = (await call(app.url, 'GET', '/openapi.json')).body;
+      expect(Object.keys(doc.paths).filter((path) => path.startsWith('/v1/snapshot'))).to.deep.equal([]);
     } finally {
       await app.close();
     }

@@ -6,7 +6,8 @@ import { once } from 'node:events';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import jwt from 'jsonwebtoken';
-import { createApp, type AppExtension } from '../../src/app.ts';
+import { createApp, type AppDeps } from '../../src/app.ts';
+import { createJwtVerifier } from '../../src/auth/jwt.ts';
 import { loadConfig, type Config, type Env } from '../../src/config.ts';
 import { createLedger, type Ledger } from '../../src/ledger/client.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -25,7 +26,8 @@ export interface TestApp {
 
 export interface StartOptions {
   env?: Env;
-  extensions?: AppExtension[];
+  /** Snapshot routes and readiness checks, as src/main.ts passes them. */
+  parts?: Pick<AppDeps, 'snapshots' | 'readinessChecks'>;
   redisUrl?: string;
   ledger?: Ledger;
   rateLimitPrefix?: string;
@@ -43,8 +45,8 @@ export async function startApp(options: StartOptions = {}): Promise<TestApp> {
   const redis = await connectRedis({ ...config.redis, commandTimeoutMs: 2_000 });
   const ledger = options.ledger ?? createLedger(redis);
   const app = createApp({
-    ledger, redis, config, logger: createLogger('silent'),
-    ...(options.extensions ? { extensions: options.extensions } : {}),
+    ledger, redis, config, logger: createLogger('silent'), verifier: createJwtVerifier(config.jwt),
+    ...options.parts,
     rateLimitPrefix: options.rateLimitPrefix ?? `test:rl:${uniqueSymbol()}:`,
   });
   const server: Server = createServer(app);

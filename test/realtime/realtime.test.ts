@@ -9,7 +9,7 @@ import { io as connectClient, type Socket } from 'socket.io-client';
 import { createClient, type RedisClientType } from 'redis';
 import { sharedRedisUrl, uniqueSymbol } from '../support/root-hooks.ts';
 import { createRealtime, type Realtime } from '../../src/realtime/server.ts';
-import { createTokenVerifier } from '../../src/realtime/socket-auth.ts';
+import { createJwtVerifier } from '../../src/auth/jwt.ts';
 import { createSnapshotEventEmitter } from '../../src/realtime/snapshot-events.ts';
 import * as ledger from '../../src/ledger/functions.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -27,7 +27,7 @@ async function startInstance(pubsub: RedisClientType, snapshotIds: Set<string>):
   const realtime = await createRealtime({
     httpServer: http,
     pubsub,
-    verifyToken: createTokenVerifier(jwtConfig),
+    verifier: createJwtVerifier(jwtConfig),
     logger: createLogger('silent'),
     snapshots: { exists: async (id) => snapshotIds.has(id) },
     tokenExists: async (symbol) => (await pubsub.exists(`token:{${symbol}}`)) === 1,

@@ -1,0 +1,14 @@
+// What a snapshot job reports while it runs: SPEC §6's `snapshots_events`. The snapshot service
+// emits through a SnapshotEventSink it is given; src/realtime/snapshot-events.ts implements
+// the sink over Socket.IO (any process, any API instance), tests may collect events in memory.
+
+export type SnapshotEvent =
+  | { type: 'snapshots_active'; payload: { jobId: string; jobName: string; snapshotId: string; status: 'activated'; progress: 0 } }
+  | { type: 'snapshots_progress'; payload: { jobId: string; jobName: string; snapshotId: string; status: 'running'; progress: number } }
+  | { type: 'snapshots_completed'; payload: { jobId: string; jobName: string; snapshotId: string; status: 'completed'; progress: 100; cid: string } }
+  | { type: 'snapshots_failed'; payload: { jobId: string; jobName: string; snapshotId: string; status: 'error'; error: string } };
+
+export interface SnapshotEventSink {
+  /** At most once: an event that cannot be delivered is dropped (the store has the state). */
+  emit(event: SnapshotEvent, requestedBy: string | undefined): void;
+}
