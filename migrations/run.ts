@@ -1,14 +1,18 @@
-// `npm run migrate`: applies pending migrations to REDIS_URL or REDIS_CLUSTER_URLS.
+// `npm run migrate`: applies pending migrations to REDIS_URL or REDIS_CLUSTER_URLS (read by
+// src/config.ts, like every variable, from the environment or a .env file).
+import { ConfigError, loadConfig, readEnv } from '../src/config.ts';
 import { migrate } from '../src/migrate/migrations.ts';
 import { connectRedis } from '../src/redis.ts';
 
-const clusterUrls = (process.env.REDIS_CLUSTER_URLS ?? '').split(',').map((u) => u.trim()).filter(Boolean);
-const url = process.env.REDIS_URL;
-if (!url && clusterUrls.length === 0) {
-  console.error('migrate: set REDIS_URL (e.g. redis://127.0.0.1:6379) or REDIS_CLUSTER_URLS');
+let target;
+try {
+  target = loadConfig(readEnv(), ['redis']).redis;
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`migrate: ${error.message}`);
   process.exit(2);
 }
-const redis = await connectRedis({ url, clusterUrls });
+const redis = await connectRedis(target);
 try {
   for (const result of await migrate(redis)) {
     console.log(`${result.applied ? 'applied' : 'already applied'}  ${result.id}`);

@@ -1,6 +1,7 @@
 // Configuration: environment variables (plus an optional .env file) -> one frozen, typed object.
-// loadConfig(env) is pure: it validates every variable, collects every problem and throws one
-// ConfigError that lists them all, so a bad deployment is fixed in one round.
+// The only reader of Tally's environment variables. loadConfig(env) is pure: it validates every
+// variable, collects every problem and throws one ConfigError that lists them all, so a bad
+// deployment is fixed in one round; loadConfig(env, sections) reads just those sections.
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
@@ -47,6 +48,8 @@ export interface Config {
     /** Attempts per mirror-node request (first included), and the first retry delay. */
     mirrorAttempts: number;
     mirrorRetryBaseMs: number;
+    /** Each mirror-node request (one attempt) gives up after this long. */
+    mirrorTimeoutMs: number;
   };
   dataDir: string;
   roles: Role[];
@@ -59,7 +62,6 @@ export interface Config {
     scheduleMinIntervalMs: number;
     /** Pub/sub channel and key namespace of this deployment's jobs and Socket.IO events. */
     namespace: string;
-    mirrorTimeoutMs: number;
   };
 }
 
@@ -192,10 +194,11 @@ type EnvName = keyof ParsedEnv;
  * Parses each variable on its own so that every bad value is reported; returns the values that
  * parsed and the names that did not (cross-field checks skip those, to avoid echo problems).
  */
-function parseEach(env: Env, problems: string[]): { values: Partial<ParsedEnv>; failed: Set<EnvName> } {
+function parseEach(env: Env, names: ReadonlySet<EnvName>, problems: string[]): { values: Partial<ParsedEnv>; failed: Set<EnvName> } {
   const values: Record<string, unknown> = {};
   const failed = new Set<EnvName>();
   for (const [name, schema] of Object.entries(envSchema.shape) as [EnvName, z.ZodType][]) {
+    if (!names.has(name)) continue;
     const result = schema.safeParse(env[name]);
     if (result.success) values[name] = result.data;
     else {
@@ -262,7 +265,7 @@ function jwtConfig(e: ParsedEnv, problems: string[]): JwtConfig {
   };
 }
 
-function redisTarget(e: Pick<ParsedEnv, 'REDIS_URL' | 'REDIS_CLUSTER_URLS'>, problems: string[]): RedisTargetConfig {
+function redisTarget(e: ParsedEnv, problems: string[]): RedisTargetConfig {
   if (!e.REDIS_URL && e.REDIS_CLUSTER_URLS.length === 0) problems.push('REDIS_URL or REDIS_CLUSTER_URLS: one is required (e.g. REDIS_URL=redis://127.0.0.1:6379)');
   if (e.REDIS_URL && e.REDIS_CLUSTER_URLS.length > 0) problems.push('REDIS_URL, REDIS_CLUSTER_URLS: set only one');
   return { ...(e.REDIS_URL ? { url: e.REDIS_URL } : {}), clusterUrls: e.REDIS_CLUSTER_URLS };
@@ -276,62 +279,68 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** Validates the whole environment; throws a ConfigError naming every bad or missing value. */
-export function loadConfig(env: Env): Readonly<Config> {
-  const problems: string[] = [];
-  const { values, failed } = parseEach(normalize(env), problems);
-  const e = values as ParsedEnv;
-  const redis = failed.has('REDIS_URL') || failed.has('REDIS_CLUSTER_URLS') ? { clusterUrls: [] } : redisTarget(e, problems);
-  const jwtNames: EnvName[] = ['JWT_SECRET', 'JWT_PUBLIC_KEY', 'JWT_JWKS_URL', 'JWT_ALGORITHMS', 'JWT_AUDIENCE'];
-  const jwt = jwtNames.some((n) => failed.has(n)) ? { algorithms: [] } : jwtConfig(e, problems);
-  if (problems.length > 0) throw new ConfigError(problems);
-  return deepFreeze({
-    http: {
-      port: e.PORT,
-      host: e.HOST,
-      bodyLimitBytes: e.BODY_LIMIT_BYTES,
-      rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
-      trustProxyHops: e.TRUST_PROXY_HOPS,
-      shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
-    },
-    redis,
-    jwt,
-    logLevel: e.LOG_LEVEL,
-    ...(e.MONGODB_URL ? { mongodbUrl: e.MONGODB_URL } : {}),
-    hedera: {
-      network: e.HEDERA_NETWORK,
-      mirrorNodeUrl: (e.MIRROR_NODE_URL ?? mirrorNodeUrls[e.HEDERA_NETWORK]).replace(/\/+$/, ''),
-      mirrorRps: e.MIRROR_RPS,
-      mirrorAttempts: e.MIRROR_ATTEMPTS,
-      mirrorRetryBaseMs: e.MIRROR_RETRY_BASE_MS,
-    },
-    dataDir: e.DATA_DIR,
-    roles: e.ROLES,
-    jobs: {
-      attempts: e.SNAPSHOT_ATTEMPTS,
-      backoffMs: e.SNAPSHOT_BACKOFF_MS,
-      lockLifetimeMs: e.JOB_LOCK_LIFETIME_MS,
-      pollMs: e.JOB_POLL_MS,
-      scheduleMinIntervalMs: e.SCHEDULE_MIN_INTERVAL_MS,
-      namespace: e.TALLY_NAMESPACE,
-      mirrorTimeoutMs: e.MIRROR_TIMEOUT_MS,
-    },
-  });
-}
+export type ConfigSection = keyof Config;
 
-/** Just the Redis target (for the CLI and scripts that need nothing else). */
-export function loadRedisTarget(env: Env): Readonly<RedisTargetConfig> {
-  const normalized = normalize(env);
+/** The variables each section of the configuration reads (every variable belongs to one). */
+const sectionVariables: Record<ConfigSection, readonly EnvName[]> = {
+  http: ['PORT', 'HOST', 'BODY_LIMIT_BYTES', 'RATE_LIMIT_PER_MINUTE', 'TRUST_PROXY_HOPS', 'SHUTDOWN_TIMEOUT_MS'],
+  redis: ['REDIS_URL', 'REDIS_CLUSTER_URLS'],
+  jwt: ['JWT_SECRET', 'JWT_PUBLIC_KEY', 'JWT_JWKS_URL', 'JWT_ALGORITHMS', 'JWT_ISSUER', 'JWT_AUDIENCE'],
+  logLevel: ['LOG_LEVEL'],
+  mongodbUrl: ['MONGODB_URL'],
+  hedera: ['HEDERA_NETWORK', 'MIRROR_NODE_URL', 'MIRROR_RPS', 'MIRROR_ATTEMPTS', 'MIRROR_RETRY_BASE_MS', 'MIRROR_TIMEOUT_MS'],
+  dataDir: ['DATA_DIR'],
+  roles: ['ROLES'],
+  jobs: ['SNAPSHOT_ATTEMPTS', 'SNAPSHOT_BACKOFF_MS', 'JOB_LOCK_LIFETIME_MS', 'JOB_POLL_MS', 'SCHEDULE_MIN_INTERVAL_MS', 'TALLY_NAMESPACE'],
+};
+
+/** Every variable loadConfig reads (the README's configuration table must list each). */
+export const configVariables: readonly string[] = Object.values(sectionVariables).flat();
+
+const sections: { [K in ConfigSection]-?: (e: ParsedEnv, problems: string[]) => Config[K] } = {
+  http: (e) => ({
+    port: e.PORT, host: e.HOST, bodyLimitBytes: e.BODY_LIMIT_BYTES, rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    trustProxyHops: e.TRUST_PROXY_HOPS, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  }),
+  redis: redisTarget,
+  jwt: jwtConfig,
+  logLevel: (e) => e.LOG_LEVEL,
+  mongodbUrl: (e) => e.MONGODB_URL,
+  hedera: (e) => ({
+    network: e.HEDERA_NETWORK,
+    mirrorNodeUrl: (e.MIRROR_NODE_URL ?? mirrorNodeUrls[e.HEDERA_NETWORK]).replace(/\/+$/, ''),
+    mirrorRps: e.MIRROR_RPS, mirrorAttempts: e.MIRROR_ATTEMPTS, mirrorRetryBaseMs: e.MIRROR_RETRY_BASE_MS, mirrorTimeoutMs: e.MIRROR_TIMEOUT_MS,
+  }),
+  dataDir: (e) => e.DATA_DIR,
+  roles: (e) => e.ROLES,
+  jobs: (e) => ({
+    attempts: e.SNAPSHOT_ATTEMPTS, backoffMs: e.SNAPSHOT_BACKOFF_MS, lockLifetimeMs: e.JOB_LOCK_LIFETIME_MS,
+    pollMs: e.JOB_POLL_MS, scheduleMinIntervalMs: e.SCHEDULE_MIN_INTERVAL_MS, namespace: e.TALLY_NAMESPACE,
+  }),
+};
+
+const allSections = Object.keys(sectionVariables) as ConfigSection[];
+
+/**
+ * Validates the environment; throws a ConfigError naming every bad or missing value. With
+ * `only`, just those sections are read and checked (the CLI and `npm run migrate` take the
+ * part they need, so an API-only variable cannot break them).
+ */
+export function loadConfig(env: Env): Readonly<Config>;
+export function loadConfig<K extends ConfigSection>(env: Env, only: readonly K[]): Readonly<Pick<Config, K>>;
+export function loadConfig(env: Env, only: readonly ConfigSection[] = allSections): Readonly<Partial<Config>> {
   const problems: string[] = [];
-  const url = redisUrlSchema.safeParse(normalized.REDIS_URL);
-  const clusterUrls = clusterUrlsSchema.safeParse(normalized.REDIS_CLUSTER_URLS);
-  if (!url.success) problems.push(`REDIS_URL: ${url.error.issues[0]!.message}`);
-  if (!clusterUrls.success) problems.push(`REDIS_CLUSTER_URLS: ${clusterUrls.error.issues[0]!.message}`);
-  if (url.success && clusterUrls.success) {
-    const target = redisTarget({ REDIS_URL: url.data, REDIS_CLUSTER_URLS: clusterUrls.data }, problems);
-    if (problems.length === 0) return deepFreeze(target);
+  const names = new Set(only.flatMap((section) => sectionVariables[section]));
+  const { values, failed } = parseEach(normalize(env), names, problems);
+  const config: Record<string, unknown> = {};
+  for (const section of only) {
+    // A section whose variables did not parse is not cross-checked (the problem is reported once).
+    if (sectionVariables[section].some((name) => failed.has(name))) continue;
+    const value = sections[section](values as ParsedEnv, problems);
+    if (value !== undefined) config[section] = value;
   }
-  throw new ConfigError(problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze(config as Partial<Config>);
 }
 
 /**

@@ -98,7 +98,7 @@ async function openSnapshots(config: Readonly<Config>, redis: RedisConnection, l
   });
   const ipfs = await openIpfsStore({ dir: join(config.dataDir, 'ipfs') });
   const mirror = createMirrorClient({
-    baseUrl: config.hedera.mirrorNodeUrl, rps: config.hedera.mirrorRps, requestTimeoutMs: config.jobs.mirrorTimeoutMs,
+    baseUrl: config.hedera.mirrorNodeUrl, rps: config.hedera.mirrorRps, requestTimeoutMs: config.hedera.mirrorTimeoutMs,
     maxAttempts: config.hedera.mirrorAttempts, retryBaseDelayMs: config.hedera.mirrorRetryBaseMs, network: config.hedera.network,
   });
   const events = createSnapshotEventEmitter(pub, `${ns}:io`, (error) => logger.debug({ err: { message: error.message } }, 'snapshot event dropped'));

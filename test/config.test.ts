@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { ConfigError, loadConfig, loadRedisTarget, readEnv, type Env } from '../src/config.ts';
+import { ConfigError, configVariables, loadConfig, readEnv, type Env } from '../src/config.ts';
 
 const secret = 's'.repeat(32);
 const base: Env = { REDIS_URL: 'redis://127.0.0.1:6379', JWT_SECRET: secret };
@@ -26,8 +26,8 @@ describe('config', () => {
     expect(config.redis).to.deep.equal({ url: 'redis://127.0.0.1:6379', clusterUrls: [] });
     expect(config.jwt).to.deep.equal({ secret, algorithms: ['HS256'] });
     expect(config.logLevel).to.equal('info');
-    expect(config.hedera).to.deep.equal({ network: 'testnet', mirrorNodeUrl: 'https://testnet.mirrornode.hedera.com', mirrorRps: 20, mirrorAttempts: 6, mirrorRetryBaseMs: 250 });
-    expect(config.jobs).to.deep.equal({ attempts: 3, backoffMs: 5_000, lockLifetimeMs: 60_000, pollMs: 5_000, scheduleMinIntervalMs: 60_000, namespace: 'tally', mirrorTimeoutMs: 10_000 });
+    expect(config.hedera).to.deep.equal({ network: 'testnet', mirrorNodeUrl: 'https://testnet.mirrornode.hedera.com', mirrorRps: 20, mirrorAttempts: 6, mirrorRetryBaseMs: 250, mirrorTimeoutMs: 10_000 });
+    expect(config.jobs).to.deep.equal({ attempts: 3, backoffMs: 5_000, lockLifetimeMs: 60_000, pollMs: 5_000, scheduleMinIntervalMs: 60_000, namespace: 'tally' });
     expect(config.dataDir).to.equal('./data');
     expect(config.roles).to.deep.equal(['api', 'worker']);
     expect(config).not.to.have.property('mongodbUrl');
@@ -52,8 +52,8 @@ describe('config', () => {
     expect(config.redis).to.deep.equal({ clusterUrls: ['redis://a:7000', 'redis://b:7001'] });
     expect(config.jwt).to.deep.equal({ secret, algorithms: ['HS256'], issuer: 'iss', audience: ['a', 'b'] });
     expect(config.http).to.deep.equal({ port: 8080, host: '127.0.0.1', bodyLimitBytes: 1024, rateLimitPerMinute: 0, trustProxyHops: 1, shutdownTimeoutMs: 500 });
-    expect(config.hedera).to.deep.equal({ network: 'mainnet', mirrorNodeUrl: 'http://localhost:5551', mirrorRps: 50, mirrorAttempts: 2, mirrorRetryBaseMs: 10 });
-    expect(config.jobs).to.deep.equal({ attempts: 5, backoffMs: 100, lockLifetimeMs: 2_000, pollMs: 100, scheduleMinIntervalMs: 1_000, namespace: 'prod-eu', mirrorTimeoutMs: 3_000 });
+    expect(config.hedera).to.deep.equal({ network: 'mainnet', mirrorNodeUrl: 'http://localhost:5551', mirrorRps: 50, mirrorAttempts: 2, mirrorRetryBaseMs: 10, mirrorTimeoutMs: 3_000 });
+    expect(config.jobs).to.deep.equal({ attempts: 5, backoffMs: 100, lockLifetimeMs: 2_000, pollMs: 100, scheduleMinIntervalMs: 1_000, namespace: 'prod-eu' });
     expect(config).to.include({ logLevel: 'debug', mongodbUrl: 'mongodb://m:27017/tally', dataDir: '/var/tally' });
     expect(config.roles).to.deep.equal(['worker']);
   });
@@ -115,10 +115,27 @@ describe('config', () => {
     });
   });
 
-  it('loadRedisTarget validates only the Redis variables', () => {
-    expect(loadRedisTarget({ REDIS_URL: 'rediss://h:6380', PORT: 'bad' })).to.deep.equal({ url: 'rediss://h:6380', clusterUrls: [] });
-    expect(() => loadRedisTarget({})).to.throw(ConfigError, /REDIS_URL or REDIS_CLUSTER_URLS/);
-    expect(() => loadRedisTarget({ REDIS_CLUSTER_URLS: 'redis://a:1,nope' })).to.throw(ConfigError, /every seed must be a redis/);
+  it('reads only the sections asked for, validating just their variables', () => {
+    expect(loadConfig({ REDIS_URL: 'rediss://h:6380', PORT: 'bad', JWT_SECRET: 'short' }, ['redis'])).to.deep.equal({ redis: { url: 'rediss://h:6380', clusterUrls: [] } });
+    expect(() => loadConfig({}, ['redis'])).to.throw(ConfigError, /REDIS_URL or REDIS_CLUSTER_URLS/);
+    expect(() => loadConfig({ REDIS_CLUSTER_URLS: 'redis://a:1,nope' }, ['redis'])).to.throw(ConfigError, /every seed must be a redis/);
+    const cli = loadConfig({ MIRROR_TIMEOUT_MS: '2500', MIRROR_ATTEMPTS: '3', DATA_DIR: '/d', PORT: 'bad' }, ['hedera', 'dataDir', 'mongodbUrl']);
+    expect(cli).to.deep.equal({ hedera: { network: 'testnet', mirrorNodeUrl: 'https://testnet.mirrornode.hedera.com', mirrorRps: 20, mirrorAttempts: 3, mirrorRetryBaseMs: 250, mirrorTimeoutMs: 2_500 }, dataDir: '/d' });
+    expect(() => loadConfig({ MIRROR_RPS: '0' }, ['hedera'])).to.throw(ConfigError, /MIRROR_RPS: must be an integer in 1\.\.1000/);
+  });
+
+  it('names every variable it reads in configVariables, each in exactly one section', () => {
+    const seen = new Set<string>();
+    for (const name of configVariables) {
+      expect(seen.has(name), `${name} in two sections`).to.equal(false);
+      seen.add(name);
+      // A bad value of each listed variable is reported under its own name, so it is really read.
+      if (['HOST', 'JWT_ISSUER', 'JWT_AUDIENCE', 'DATA_DIR'].includes(name)) continue; // free text
+      const bad = '\u0000bad';
+      const problems = (() => { try { loadConfig({ ...base, [name]: bad }); return []; } catch (error) { return (error as ConfigError).problems; } })();
+      expect(problems.some((p) => p.startsWith(name)), `${name} is validated`).to.equal(true);
+    }
+    expect(seen.size).to.be.at.least(30);
   });
 
   it('readEnv layers the process environment over an optional .env file', () => {

@@ -1,0 +1,84 @@
+// The `tally` command (bin/tally.js): the ledger from a terminal (src/cli/ledger.ts), a dev JWT
+// (token.ts), and snapshots (snapshots.ts), each a plain module registered here. Redis comes from
+// REDIS_URL or REDIS_CLUSTER_URLS (or a .env file), read by src/config.ts like everything else.
+// Exit codes: 0 ok, 1 ledger or connection error (the code is printed), 2 usage.
+import { Command, CommanderError } from 'commander';
+import { ConfigError, loadConfig, readEnv, type Env } from '../config.ts';
+import { LedgerError } from '../ledger/errors.ts';
+import { withTimeout } from '../time.ts';
+import { UsageError, type CliContext } from './context.ts';
+import { registerLedgerCommands } from './ledger.ts';
+import { registerSnapshotCommands } from './snapshots.ts';
+import { registerTokenCommand } from './token.ts';
+
+const exitOk = 0;
+const exitFailure = 1;
+const exitUsage = 2;
+const commandTimeoutMs = 10_000;
+const connectDeadlineMs = 5_000;
+
+class ConnectError extends Error {}
+
+function createContext(env: Env): CliContext {
+  return {
+    env,
+    print: (line) => { process.stdout.write(`${line}\n`); },
+    async withLedger(fn) {
+      const target = loadConfig(env, ['redis']).redis;
+      // Loaded here so that --help and `tally token` start fast.
+      const [{ connectRedis }, { createLedger }] = await Promise.all([import('../redis.ts'), import('../ledger/client.ts')]);
+      const where = target.url ?? target.clusterUrls.join(',');
+      // The client reconnects forever; a terminal command gives up at the first failure.
+      let failConnect: (error: Error) => void = () => {};
+      const connectFailed = new Promise<never>((_, reject) => { failConnect = reject; });
+      const connecting = connectRedis({ ...target, commandTimeoutMs, onError: () => failConnect(new ConnectError(`cannot reach Redis at ${where}`)) });
+      const redis = await withTimeout(Promise.race([connecting, connectFailed]), connectDeadlineMs, `reaching Redis at ${where}`)
+        .catch((error: Error) => { throw error instanceof ConnectError ? error : new ConnectError(`cannot reach Redis at ${where} (no answer within ${connectDeadlineMs} ms)`); });
+      try {
+        return await fn(createLedger(redis), redis);
+      } finally {
+        redis.destroy();
+      }
+    },
+  };
+}
+
+export function buildProgram(context: CliContext): Command {
+  const program = new Command('tally')
+    .description('Tally: an exact token ledger on Redis. Amounts are base-unit integers unless --human.')
+    .showHelpAfterError('(run tally --help for usage)')
+    .exitOverride();
+  registerLedgerCommands(program, context);
+  registerTokenCommand(program, context);
+  registerSnapshotCommands(program, context);
+  // Sub-commands inherit exitOverride only when set before they are added; set it on each.
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+function report(error: unknown): number {
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return exitOk;
+    return exitUsage; // commander already printed the message
+  }
+  if (error instanceof UsageError || error instanceof ConfigError) {
+    process.stderr.write(`tally: ${error.message}\n`);
+    return exitUsage;
+  }
+  if (error instanceof LedgerError) {
+    process.stderr.write(`tally: ${error.code}: ${error.message}\n`);
+    return exitFailure;
+  }
+  process.stderr.write(`tally: ${error instanceof Error ? error.message : String(error)}\n`);
+  return exitFailure;
+}
+
+/** Runs the command line; resolves with the exit code. */
+export async function run(argv: string[] = process.argv, env: Env = readEnv()): Promise<number> {
+  try {
+    await buildProgram(createContext(env)).parseAsync(argv);
+    return exitOk;
+  } catch (error) {
+    return report(error);
+  }
+}

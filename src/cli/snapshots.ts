@@ -1,0 +1,113 @@
+// `tally snapshot`, `tally cat`, `tally car` (SPEC §9). `snapshot` runs one snapshot in this
+// process, with a progress bar on stderr and one JSON line on stdout; the record goes to the
+// configured store (MongoDB when MONGODB_URL is set, else Redis), the bytes to the Helia store
+// under DATA_DIR/ipfs, shared with the server on the same machine. The mirror node settings are
+// the server's (src/config.ts: HEDERA_NETWORK, MIRROR_NODE_URL, MIRROR_RPS, MIRROR_TIMEOUT_MS,
+// MIRROR_ATTEMPTS, MIRROR_RETRY_BASE_MS); --network and --mirror-url override the first two.
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
+import { loadConfig, type Config } from '../config.ts';
+import type { IpfsStore } from '../snapshots/ipfs-store.ts';
+import type { SnapshotStore } from '../snapshots/metadata-store.ts';
+import type { CliContext } from './context.ts';
+
+interface SnapshotOptions { timestamp?: string; mirrorUrl?: string; network?: string }
+
+type SnapshotCliConfig = Pick<Config, 'hedera' | 'dataDir' | 'mongodbUrl' | 'jobs'>;
+
+function snapshotConfig(context: CliContext, options: SnapshotOptions = {}): Readonly<SnapshotCliConfig> {
+  return loadConfig({
+    ...context.env,
+    ...(options.network !== undefined ? { HEDERA_NETWORK: options.network } : {}),
+    ...(options.mirrorUrl !== undefined ? { MIRROR_NODE_URL: options.mirrorUrl } : {}),
+  }, ['hedera', 'dataDir', 'mongodbUrl', 'jobs']);
+}
+
+async function withIpfs<T>(dataDir: string, fn: (ipfs: IpfsStore) => Promise<T>): Promise<T> {
+  const { openIpfsStore } = await import('../snapshots/ipfs-store.ts');
+  const ipfs = await openIpfsStore({ dir: join(dataDir, 'ipfs') });
+  try { return await fn(ipfs); } finally { await ipfs.stop(); }
+}
+
+async function writeStdout(source: AsyncIterable<Uint8Array>): Promise<void> {
+  await pipeline(Readable.from(source), process.stdout, { end: false });
+}
+
+/** The metadata store the server uses: MongoDB when MONGODB_URL is set, else Redis. */
+async function withStore<T>(context: CliContext, config: Readonly<SnapshotCliConfig>, fn: (store: SnapshotStore) => Promise<T>): Promise<T> {
+  if (config.mongodbUrl) {
+    const { createMongoSnapshotStore } = await import('../snapshots/metadata-store-mongo.ts');
+    const store = await createMongoSnapshotStore({ url: config.mongodbUrl });
+    try { return await fn(store); } finally { await store.close(); }
+  }
+  return context.withLedger(async (_ledger, redis) => {
+    const [{ createRedisSnapshotStore }, { isCluster }] = await Promise.all([import('../snapshots/metadata-store-redis.ts'), import('../redis.ts')]);
+    const ns = config.jobs.namespace;
+    return fn(createRedisSnapshotStore({ redis, keyPrefix: isCluster(redis) ? `{${ns}:snap}:` : `${ns}:snap:` }));
+  });
+}
+
+async function runSnapshotCommand(context: CliContext, tokenIdArg: string, options: SnapshotOptions): Promise<void> {
+  const config = snapshotConfig(context, options);
+  const { hedera } = config;
+  const [{ validateTokenId, validateTimestamp }, { createMirrorClient }, { runSnapshot }] = await Promise.all([
+    import('../snapshots/service.ts'), import('../snapshots/mirror-client.ts'), import('../snapshots/pipeline.ts'),
+  ]);
+  const tokenId = validateTokenId(tokenIdArg, hedera.network);
+  const requestedTimestamp = validateTimestamp(options.timestamp) ?? null;
+  const mirror = createMirrorClient({
+    baseUrl: hedera.mirrorNodeUrl, rps: hedera.mirrorRps, requestTimeoutMs: hedera.mirrorTimeoutMs,
+    maxAttempts: hedera.mirrorAttempts, retryBaseDelayMs: hedera.mirrorRetryBaseMs, network: hedera.network,
+  });
+  // Also drawn (once a second, and at the end) when stderr is not a terminal, e.g. in a log.
+  const bar = new cliProgress.SingleBar({ stream: process.stderr, format: `snapshot ${tokenId} [{bar}] {percentage}%`, hideCursor: false,
+    noTTYOutput: true, notTTYSchedule: 1_000 }, cliProgress.Presets.shades_classic);
+  try {
+    const done = await withStore(context, config, async (store) => {
+      const record = await store.create({ tokenId, network: hedera.network, requestedTimestamp, requestedBy: context.env.USER ?? 'cli' });
+      return withIpfs(config.dataDir, async (ipfs) => {
+        bar.start(100, 0);
+        try {
+          const finished = await runSnapshot(record.snapshotId, {
+            store, mirror, ipfs, network: hedera.network, workDir: join(config.dataDir, 'snapshots'),
+            onProgress: (progress) => { bar.update(progress); },
+          }).catch(async (error: Error & { code?: string }) => {
+            await store.update(record.snapshotId, { status: 'failed', error: { code: error.code ?? 'SNAPSHOT_FAILED', message: error.message.slice(0, 500) } }).catch(() => {});
+            throw error;
+          });
+          bar.update(100);
+          return finished;
+        } finally {
+          bar.stop();
+        }
+      });
+    });
+    context.print(JSON.stringify({ snapshotId: done.snapshotId, tokenId: done.tokenId, cid: done.cid, holders: done.holders,
+      totalBalance: done.totalBalance, consensusTimestamp: done.consensusTimestamp }));
+  } finally {
+    await mirror.close();
+  }
+}
+
+export function registerSnapshotCommands(program: Command, context: CliContext): void {
+  program.command('snapshot')
+    .description('snapshot every holder of a Hedera token into IPFS; prints {snapshotId, tokenId, cid, holders, totalBalance, consensusTimestamp}')
+    .argument('<tokenId>', 'Hedera token id, e.g. 0.0.1234 (a HIP-15 checksum is checked against the network)')
+    .option('--timestamp <T>', 'consensus timestamp seconds.nanoseconds (default: the latest balance snapshot)')
+    .option('--mirror-url <URL>', 'mirror node base URL (default: MIRROR_NODE_URL, else the network\'s public one)')
+    .option('--network <N>', 'mainnet, testnet or previewnet (default: HEDERA_NETWORK, else testnet)')
+    .action((tokenId: string, options: SnapshotOptions) => runSnapshotCommand(context, tokenId, options));
+
+  program.command('cat')
+    .description('write the bytes stored under a CID (in DATA_DIR/ipfs) to stdout')
+    .argument('<cid>', 'the CID a snapshot printed')
+    .action((cid: string) => withIpfs(loadConfig(context.env, ['dataDir']).dataDir, (ipfs) => writeStdout(ipfs.cat(cid))));
+
+  program.command('car')
+    .description('write the DAG of a CID as a CAR file to stdout, for pinning services (tally car <cid> > file.car)')
+    .argument('<cid>', 'the CID a snapshot printed')
+    .action((cid: string) => withIpfs(loadConfig(context.env, ['dataDir']).dataDir, (ipfs) => writeStdout(ipfs.exportCar(cid))));
+}
