@@ -11,7 +11,7 @@ import type { CliContext } from '../cli.ts';
 import { UsageError } from '../cli.ts';
 import { mirrorNodeUrls } from '../config.ts';
 import { isHederaNetwork, type HederaNetwork } from './hedera-ids.ts';
-import type { SnapshotStore } from './metadata-store.ts';
+import type { SnapshotStore } from './store/metadata-store.ts';
 
 const mirrorTimeoutMs = 10_000;
 const mirrorAttemptsMax = 6;
@@ -55,7 +55,7 @@ async function runSnapshotCommand(context: CliContext, tokenIdArg: string, optio
   const net = network(options.network ?? context.env.HEDERA_NETWORK);
   const baseUrl = mirrorUrl(options.mirrorUrl ?? context.env.MIRROR_NODE_URL, net);
   const [{ validateTokenId, validateTimestamp }, { createMirrorClient }, { runSnapshot }] = await Promise.all([
-    import('./service.ts'), import('./mirror-client.ts'), import('./pipeline.ts'),
+    import('./service.ts'), import('./mirror/client.ts'), import('./pipeline.ts'),
   ]);
   const tokenId = validateTokenId(tokenIdArg, net);
   const requestedTimestamp = validateTimestamp(options.timestamp) ?? null;
@@ -85,12 +85,12 @@ async function runSnapshotCommand(context: CliContext, tokenIdArg: string, optio
     };
     const done = context.env.MONGODB_URL
       ? await (async () => {
-        const { createMongoSnapshotStore } = await import('./metadata-store-mongo.ts');
+        const { createMongoSnapshotStore } = await import('./store/mongo.ts');
         const store = await createMongoSnapshotStore({ url: context.env.MONGODB_URL });
         try { return await run(store); } finally { await store.close(); }
       })()
       : await context.withLedger(async (_ledger, redis) => {
-        const { createRedisSnapshotStore } = await import('./metadata-store-redis.ts');
+        const { createRedisSnapshotStore } = await import('./store/redis.ts');
         const { isCluster } = await import('../redis.ts');
         const ns = context.env.TALLY_NAMESPACE ?? 'tally';
         return run(createRedisSnapshotStore({ redis, keyPrefix: isCluster(redis) ? `{${ns}:snap}:` : `${ns}:snap:` }));

@@ -11,10 +11,10 @@ import { createTokenVerifier } from '../realtime/socket-auth.ts';
 import { createSnapshotEventEmitter } from '../realtime/snapshot-events.ts';
 import { isCluster } from '../redis.ts';
 import { openIpfsStore } from './ipfs-store.ts';
-import { createMirrorClient } from './mirror-client.ts';
-import { createMongoSnapshotStore } from './metadata-store-mongo.ts';
-import { createRedisSnapshotStore } from './metadata-store-redis.ts';
-import { createScheduler } from './scheduler.ts';
+import { createMirrorClient } from './mirror/client.ts';
+import { createMongoSnapshotStore } from './store/mongo.ts';
+import { createRedisSnapshotStore } from './store/redis.ts';
+import { createScheduler } from './jobs/scheduler.ts';
 import { createSnapshotService } from './service.ts';
 
 const readyTimeoutMs = 15_000;

@@ -7,10 +7,10 @@ import type { SnapshotEventSink } from '../realtime/snapshot-events.ts';
 import { InvalidEntityIdError, SnapshotError } from './errors.ts';
 import { parseEntityId, type HederaNetwork } from './hedera-ids.ts';
 import type { IpfsStore } from './ipfs-store.ts';
-import type { MirrorClient } from './mirror-client.ts';
-import type { ScheduleRecord, SnapshotRecord, SnapshotStore } from './metadata-store.ts';
+import type { MirrorClient } from './mirror/client.ts';
+import type { ScheduleRecord, SnapshotRecord, SnapshotStore } from './store/metadata-store.ts';
 import { isPermanentFailure, runSnapshot } from './pipeline.ts';
-import type { JobContext, JobInfo, Scheduler } from './scheduler.ts';
+import type { JobContext, JobInfo, Scheduler } from './jobs/scheduler.ts';
 
 export const snapshotJobName = 'snapshot';
 export const scheduleJobName = 'snapshot-schedule';

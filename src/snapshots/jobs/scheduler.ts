@@ -31,7 +31,7 @@ import { RedisBackend, RedisNotificationChannel } from '@agendajs/redis-backend'
 import { Cluster, Redis } from 'ioredis';
 import { MongoBackend } from '@agendajs/mongo-backend';
 import { MongoClient, type Db } from 'mongodb';
-import { CodedError } from '../coded-error.ts';
+import { CodedError } from '../../coded-error.ts';
 
 export interface SchedulerOptions {
   /** Redis backend and schedule lock; with mongoUrl, only job notifications (pub/sub). */

@@ -1,5 +1,5 @@
 // The snapshot metadata store (SPEC §7): one interface, two implementations
-// (metadata-store-redis.ts, metadata-store-mongo.ts) that pass the same contract tests.
+// (store/redis.ts, store/mongo.ts) that pass the same contract tests.
 // This file holds what both share: the record and its types, the status machine, input
 // validation, id and cursor encoding, and the typed errors.
 //
@@ -14,9 +14,9 @@
 // - A checkpoint is a small JSON beside the record (never inside it, never returned with it);
 //   the transition to `completed` deletes it in the same write.
 import { randomBytes } from 'node:crypto';
-import { accountPattern, isAmount } from '../ledger/keys.ts';
-import { isCanonicalEntityId } from './hedera-ids.ts';
-import { CodedError } from '../coded-error.ts';
+import { accountPattern, isAmount } from '../../ledger/keys.ts';
+import { isCanonicalEntityId } from '../hedera-ids.ts';
+import { CodedError } from '../../coded-error.ts';
 
 export const snapshotStatuses = ['queued', 'running', 'completed', 'failed'] as const;
 export type SnapshotStatus = (typeof snapshotStatuses)[number];

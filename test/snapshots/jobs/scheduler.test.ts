@@ -7,11 +7,11 @@ import { expect } from 'chai';
 import {
   createScheduler, InvalidScheduleError, SchedulerUnavailableError,
   type HookEvents, type Scheduler, type SchedulerOptions,
-} from '../../src/snapshots/scheduler.ts';
-import { connect, freePort, startCluster, type RedisClusterHandle } from '../support/redis-server.ts';
-import { sharedRedisUrl } from '../support/root-hooks.ts';
+} from '../../../src/snapshots/jobs/scheduler.ts';
+import { connect, freePort, startCluster, type RedisClusterHandle } from '../../support/redis-server.ts';
+import { sharedRedisUrl } from '../../support/root-hooks.ts';
 
-const schedulerModule = new URL('../../src/snapshots/scheduler.ts', import.meta.url).href;
+const schedulerModule = new URL('../../../src/snapshots/jobs/scheduler.ts', import.meta.url).href;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {

@@ -15,11 +15,11 @@ import {
   MirrorUnavailableError,
   SnapshotError,
   TokenNotFoundError,
-} from './errors.ts';
-import { compareEntityIds, isCanonicalEntityId, parseEntityId } from './hedera-ids.ts';
-import type { EntityId, HederaNetwork } from './hedera-ids.ts';
-import { fetchHttpGet, nodeHttpGet, type HttpAnswer, type HttpGet } from './mirror-http.ts';
-import type { Holder } from './snapshot-format.ts';
+} from '../errors.ts';
+import { compareEntityIds, isCanonicalEntityId, parseEntityId } from '../hedera-ids.ts';
+import type { EntityId, HederaNetwork } from '../hedera-ids.ts';
+import { fetchHttpGet, nodeHttpGet, type HttpAnswer, type HttpGet } from './http.ts';
+import type { Holder } from '../snapshot-format.ts';
 
 /** Rows per balances page: the mirror node's maximum (larger limits are silently capped). */
 export const balancePageRows = 100;
