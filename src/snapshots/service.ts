@@ -5,16 +5,16 @@
 import type { Logger } from '../logger.ts';
 import type { SnapshotEventSink } from '../realtime/snapshot-events.ts';
 import { InvalidEntityIdError, SnapshotError } from './errors.ts';
-import { parseEntityId, type HederaNetwork } from './hedera-ids.ts';
+import { parseEntityId, timestampPattern, type HederaNetwork } from './hedera-ids.ts';
 import type { IpfsStore } from './ipfs-store.ts';
 import type { MirrorClient } from './mirror/client.ts';
 import type { ScheduleRecord, SnapshotRecord, SnapshotStore } from './store/metadata-store.ts';
 import { isPermanentFailure, runSnapshot } from './pipeline.ts';
 import type { JobContext, JobInfo, Scheduler } from './jobs/scheduler.ts';
+import { sleep } from './timing.ts';
 
 export const snapshotJobName = 'snapshot';
 export const scheduleJobName = 'snapshot-schedule';
-const timestampPattern = /^\d{1,10}(\.\d{1,9})?$/;
 const errorMessageCharsMax = 500;
 /** After a failed attempt, how long a worker waits for the metadata store to answer again. */
 const storeWaitMaxMs = 30_000;
@@ -96,7 +96,7 @@ export function createSnapshotService(deps: SnapshotServiceDeps) {
         return true;
       } catch {
         if (Date.now() >= deadline || signal?.aborted) return false;
-        await new Promise((resolve) => setTimeout(resolve, storeWaitStepMs));
+        await sleep(storeWaitStepMs);
       }
     }
   }

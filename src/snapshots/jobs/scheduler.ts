@@ -32,6 +32,7 @@ import { Cluster, Redis } from 'ioredis';
 import { MongoBackend } from '@agendajs/mongo-backend';
 import { MongoClient, type Db } from 'mongodb';
 import { CodedError } from '../../coded-error.ts';
+import { sleep, within } from '../timing.ts';
 
 export interface SchedulerOptions {
   /** Redis backend and schedule lock; with mongoUrl, only job notifications (pub/sub). */
@@ -198,19 +199,6 @@ const humanUnitsMs: Record<string, number> = { second: 1_000, minute: 60_000, ho
 const humanPartPattern = /^([1-9]\d{0,5}) (second|minute|hour|day|week)s?$/;
 // Cron fields: digits, operators and month/day names only, so no field can read as a human interval.
 const cronFieldPattern = /^(?:[0-9*/,?#LW-]|JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC|SUN|MON|TUE|WED|THU|FRI|SAT)+$/i;
-
-const sleep = (ms: number) => new Promise<void>((resolve) => { setTimeout(resolve, ms); });
-
-/** Settles with the promise's outcome, or `timedOut` after ms; the timer never outlives it. */
-async function within<T>(promise: Promise<T>, ms: number): Promise<{ timedOut: false; value: T } | { timedOut: true }> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<{ timedOut: true }>((resolve) => { timer = setTimeout(() => resolve({ timedOut: true }), ms); });
-  try {
-    return await Promise.race([promise.then((value) => ({ timedOut: false as const, value })), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 function requirePositive(name: string, value: number | undefined, fallback?: number): number {
   const v = value ?? fallback;

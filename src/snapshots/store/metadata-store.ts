@@ -15,7 +15,7 @@
 //   the transition to `completed` deletes it in the same write.
 import { randomBytes } from 'node:crypto';
 import { accountPattern, isAmount } from '../../ledger/keys.ts';
-import { isCanonicalEntityId } from '../hedera-ids.ts';
+import { isCanonicalEntityId, timestampPattern } from '../hedera-ids.ts';
 import { CodedError } from '../../coded-error.ts';
 
 export const snapshotStatuses = ['queued', 'running', 'completed', 'failed'] as const;
@@ -293,7 +293,6 @@ export function decodeCursor(cursor: unknown): string {
 
 export const listLimitMax = 100;
 export const listLimitDefault = 20;
-const timestampPattern = /^\d{1,10}(\.\d{1,9})?$/;
 const networkPattern = /^[a-z][a-z0-9-]{0,31}$/;
 const cidPattern = /^[A-Za-z0-9]{1,200}$/;
 const errorCodePattern = /^[A-Z][A-Z0-9_]{0,63}$/;
