@@ -10,11 +10,12 @@ import type { IpfsStore } from './ipfs-store.ts';
 import type { MirrorClient } from './mirror/client.ts';
 import type { ScheduleRecord, SnapshotRecord, SnapshotStore } from './store/metadata-store.ts';
 import { isPermanentFailure, runSnapshot } from './pipeline.ts';
+import { recurringJobName } from './jobs/recurring.ts';
 import type { JobContext, JobInfo, Scheduler } from './jobs/scheduler.ts';
 import { sleep } from './timing.ts';
 
 export const snapshotJobName = 'snapshot';
-export const scheduleJobName = 'snapshot-schedule';
+export const scheduleJobName = recurringJobName;
 const errorMessageCharsMax = 500;
 /** After a failed attempt, how long a worker waits for the metadata store to answer again. */
 const storeWaitMaxMs = 30_000;
