@@ -100,7 +100,15 @@ async function ensureIndexes(snapshots: Collection<SnapshotDoc>, schedules: Coll
   ]);
 }
 
-export async function createMongoSnapshotStore(options: MongoSnapshotStoreOptions): Promise<SnapshotStore> {
+interface Ctx {
+  client: MongoClient | null;
+  db: Db;
+  snapshots: Collection<SnapshotDoc>;
+  schedules: Collection<ScheduleDoc>;
+}
+
+/** Connects (unless given a database) and makes the indexes; closes what it opened on failure. */
+async function openStore(options: MongoSnapshotStoreOptions): Promise<Ctx> {
   const timeoutMs = options.connectTimeoutMs ?? connectTimeoutMsDefault;
   let client: MongoClient | null = null;
   let db = options.db;
@@ -118,102 +126,112 @@ export async function createMongoSnapshotStore(options: MongoSnapshotStoreOption
     await client?.close();
     throw error;
   }
+  return { client, db, snapshots, schedules };
+}
 
-  const readRecord = async (snapshotId: string) => {
-    const doc = await snapshots.findOne({ snapshotId }, { projection: recordProjection });
-    return doc === null ? null : fromDoc(doc as SnapshotDoc);
-  };
+async function readRecord(ctx: Ctx, snapshotId: string): Promise<SnapshotRecord | null> {
+  const doc = await ctx.snapshots.findOne({ snapshotId }, { projection: recordProjection });
+  return doc === null ? null : fromDoc(doc as SnapshotDoc);
+}
 
-  async function update(snapshotId: string, patch: SnapshotPatch): Promise<SnapshotRecord> {
-    assertId('snapshotId', snapshotId);
-    for (let attempt = 0; attempt < updateAttemptsMax; attempt++) {
-      const current = await readRecord(snapshotId);
-      if (current === null) throw new SnapshotNotFoundError(snapshotId);
-      const plan = planUpdate(current, patch, new Date().toISOString());
-      const update = plan.deleteCheckpoint
-        ? { $set: toDoc(plan.changes), $unset: { checkpoint: '' as const } }
-        : { $set: toDoc(plan.changes) };
-      const result = await snapshots.updateOne({ snapshotId, status: plan.from }, update);
-      if (result.matchedCount === 1) return plan.next;
-    }
-    throw new ConcurrentUpdateError(snapshotId);
+async function createRecord(ctx: Ctx, input: NewSnapshot): Promise<SnapshotRecord> {
+  const { id, ms } = newId();
+  const record = buildRecord(input, id, new Date(ms).toISOString());
+  await ctx.snapshots.insertOne(toDoc(record) as SnapshotDoc);
+  return record;
+}
+
+async function updateRecord(ctx: Ctx, snapshotId: string, patch: SnapshotPatch): Promise<SnapshotRecord> {
+  assertId('snapshotId', snapshotId);
+  for (let attempt = 0; attempt < updateAttemptsMax; attempt++) {
+    const current = await readRecord(ctx, snapshotId);
+    if (current === null) throw new SnapshotNotFoundError(snapshotId);
+    const plan = planUpdate(current, patch, new Date().toISOString());
+    const update = plan.deleteCheckpoint
+      ? { $set: toDoc(plan.changes), $unset: { checkpoint: '' as const } }
+      : { $set: toDoc(plan.changes) };
+    const result = await ctx.snapshots.updateOne({ snapshotId, status: plan.from }, update);
+    if (result.matchedCount === 1) return plan.next;
   }
+  throw new ConcurrentUpdateError(snapshotId);
+}
 
-  async function list(query: SnapshotQuery = {}): Promise<Page<SnapshotRecord>> {
-    const q = checkQuery(query);
-    const filter: Filter<SnapshotDoc> = {};
-    if (q.tokenId !== undefined) filter.tokenId = q.tokenId;
-    if (q.status !== undefined) filter.status = q.status;
-    if (q.requestedBy !== undefined) filter.requestedBy = q.requestedBy;
-    if (q.afterId !== null) {
-      filter.createdAt = { $lte: new Date(idTimeMs(q.afterId)) };
-      filter.snapshotId = { $lt: q.afterId };
-    }
-    const docs = await snapshots.find(filter, { projection: recordProjection })
-      .sort({ createdAt: -1, snapshotId: -1 }).limit(q.limit + 1).toArray();
-    return toPage(docs.map((d) => fromDoc(d as SnapshotDoc)), q.limit, (r) => r.snapshotId);
+async function listRecords(ctx: Ctx, query: SnapshotQuery = {}): Promise<Page<SnapshotRecord>> {
+  const q = checkQuery(query);
+  const filter: Filter<SnapshotDoc> = {};
+  if (q.tokenId !== undefined) filter.tokenId = q.tokenId;
+  if (q.status !== undefined) filter.status = q.status;
+  if (q.requestedBy !== undefined) filter.requestedBy = q.requestedBy;
+  if (q.afterId !== null) {
+    filter.createdAt = { $lte: new Date(idTimeMs(q.afterId)) };
+    filter.snapshotId = { $lt: q.afterId };
   }
+  const docs = await ctx.snapshots.find(filter, { projection: recordProjection })
+    .sort({ createdAt: -1, snapshotId: -1 }).limit(q.limit + 1).toArray();
+  return toPage(docs.map((d) => fromDoc(d as SnapshotDoc)), q.limit, (r) => r.snapshotId);
+}
 
-  async function saveCheckpoint(snapshotId: string, input: SnapshotCheckpointInput): Promise<SnapshotCheckpoint> {
-    assertId('snapshotId', snapshotId);
-    const { checkpoint } = buildCheckpoint(input, new Date().toISOString());
-    const result = await snapshots.updateOne({ snapshotId, status: { $ne: 'completed' } }, { $set: { checkpoint } });
-    if (result.matchedCount === 1) return checkpoint;
-    if (await snapshots.countDocuments({ snapshotId }, { limit: 1 }) === 0) throw new SnapshotNotFoundError(snapshotId);
-    throw new CheckpointRefusedError(snapshotId);
-  }
+async function saveCheckpoint(ctx: Ctx, snapshotId: string, input: SnapshotCheckpointInput): Promise<SnapshotCheckpoint> {
+  assertId('snapshotId', snapshotId);
+  const { checkpoint } = buildCheckpoint(input, new Date().toISOString());
+  const result = await ctx.snapshots.updateOne({ snapshotId, status: { $ne: 'completed' } }, { $set: { checkpoint } });
+  if (result.matchedCount === 1) return checkpoint;
+  if (await ctx.snapshots.countDocuments({ snapshotId }, { limit: 1 }) === 0) throw new SnapshotNotFoundError(snapshotId);
+  throw new CheckpointRefusedError(snapshotId);
+}
 
-  async function getCheckpoint(snapshotId: string): Promise<SnapshotCheckpoint | null> {
-    assertId('snapshotId', snapshotId);
-    const doc = await snapshots.findOne({ snapshotId }, { projection: { _id: 0, checkpoint: 1 } });
-    return doc?.checkpoint ?? null;
-  }
+async function getCheckpoint(ctx: Ctx, snapshotId: string): Promise<SnapshotCheckpoint | null> {
+  assertId('snapshotId', snapshotId);
+  const doc = await ctx.snapshots.findOne({ snapshotId }, { projection: { _id: 0, checkpoint: 1 } });
+  return doc?.checkpoint ?? null;
+}
 
-  async function listSchedules(query: ScheduleQuery = {}): Promise<Page<ScheduleRecord>> {
-    const q = checkScheduleQuery(query);
-    const filter: Filter<ScheduleDoc> = {};
-    if (q.tokenId !== undefined) filter.tokenId = q.tokenId;
-    if (q.afterId !== null) filter.id = { $lt: q.afterId };
-    const docs = await schedules.find(filter, { projection: { _id: 0 } }).sort({ id: -1 }).limit(q.limit + 1).toArray();
-    return toPage(docs.map((d) => fromScheduleDoc(d as ScheduleDoc)), q.limit, (s) => s.id);
-  }
+async function createSchedule(ctx: Ctx, input: NewSchedule): Promise<ScheduleRecord> {
+  const { id, ms } = newId();
+  const schedule = buildSchedule(input, id, new Date(ms).toISOString());
+  await ctx.schedules.insertOne({ ...schedule, createdAt: new Date(ms) });
+  return schedule;
+}
 
+async function getSchedule(ctx: Ctx, id: string): Promise<ScheduleRecord | null> {
+  assertId('schedule id', id);
+  const doc = await ctx.schedules.findOne({ id }, { projection: { _id: 0 } });
+  return doc === null ? null : fromScheduleDoc(doc as ScheduleDoc);
+}
+
+async function listSchedules(ctx: Ctx, query: ScheduleQuery = {}): Promise<Page<ScheduleRecord>> {
+  const q = checkScheduleQuery(query);
+  const filter: Filter<ScheduleDoc> = {};
+  if (q.tokenId !== undefined) filter.tokenId = q.tokenId;
+  if (q.afterId !== null) filter.id = { $lt: q.afterId };
+  const docs = await ctx.schedules.find(filter, { projection: { _id: 0 } }).sort({ id: -1 }).limit(q.limit + 1).toArray();
+  return toPage(docs.map((d) => fromScheduleDoc(d as ScheduleDoc)), q.limit, (s) => s.id);
+}
+
+export async function createMongoSnapshotStore(options: MongoSnapshotStoreOptions): Promise<SnapshotStore> {
+  const ctx = await openStore(options);
   return {
-    async create(input: NewSnapshot) {
-      const { id, ms } = newId();
-      const record = buildRecord(input, id, new Date(ms).toISOString());
-      await snapshots.insertOne(toDoc(record) as SnapshotDoc);
-      return record;
-    },
-    async get(snapshotId: string) {
+    create: (input) => createRecord(ctx, input),
+    async get(snapshotId) {
       assertId('snapshotId', snapshotId);
-      return readRecord(snapshotId);
+      return readRecord(ctx, snapshotId);
     },
-    update,
-    list,
-    saveCheckpoint,
-    getCheckpoint,
-    async clearCheckpoint(snapshotId: string) {
+    update: (snapshotId, patch) => updateRecord(ctx, snapshotId, patch),
+    list: (query) => listRecords(ctx, query),
+    saveCheckpoint: (snapshotId, input) => saveCheckpoint(ctx, snapshotId, input),
+    getCheckpoint: (snapshotId) => getCheckpoint(ctx, snapshotId),
+    async clearCheckpoint(snapshotId) {
       assertId('snapshotId', snapshotId);
-      await snapshots.updateOne({ snapshotId }, { $unset: { checkpoint: '' } });
+      await ctx.snapshots.updateOne({ snapshotId }, { $unset: { checkpoint: '' } });
     },
-    async createSchedule(input: NewSchedule) {
-      const { id, ms } = newId();
-      const schedule = buildSchedule(input, id, new Date(ms).toISOString());
-      await schedules.insertOne({ ...schedule, createdAt: new Date(ms) });
-      return schedule;
-    },
-    async getSchedule(id: string) {
+    createSchedule: (input) => createSchedule(ctx, input),
+    getSchedule: (id) => getSchedule(ctx, id),
+    listSchedules: (query) => listSchedules(ctx, query),
+    async deleteSchedule(id) {
       assertId('schedule id', id);
-      const doc = await schedules.findOne({ id }, { projection: { _id: 0 } });
-      return doc === null ? null : fromScheduleDoc(doc as ScheduleDoc);
+      return (await ctx.schedules.deleteOne({ id })).deletedCount === 1;
     },
-    listSchedules,
-    async deleteSchedule(id: string) {
-      assertId('schedule id', id);
-      return (await schedules.deleteOne({ id })).deletedCount === 1;
-    },
-    async ping() { await db.command({ ping: 1 }); },
-    async close() { await client?.close(); },
+    async ping() { await ctx.db.command({ ping: 1 }); },
+    async close() { await ctx.client?.close(); },
   };
 }
