@@ -273,6 +273,23 @@ export function assertId(what: string, value: unknown): asserts value is string 
   if (typeof value !== 'string' || !idPattern.test(value)) throw new InvalidIdError(what, value);
 }
 
+/**
+ * A store over a backend's operations with every id checked first, so a value the store never
+ * issued never becomes part of a key or a query. Both stores are built through it.
+ */
+export function withIdChecks(ops: SnapshotStore): SnapshotStore {
+  return {
+    ...ops,
+    async get(snapshotId) { assertId('snapshotId', snapshotId); return ops.get(snapshotId); },
+    async update(snapshotId, patch) { assertId('snapshotId', snapshotId); return ops.update(snapshotId, patch); },
+    async saveCheckpoint(snapshotId, checkpoint) { assertId('snapshotId', snapshotId); return ops.saveCheckpoint(snapshotId, checkpoint); },
+    async getCheckpoint(snapshotId) { assertId('snapshotId', snapshotId); return ops.getCheckpoint(snapshotId); },
+    async clearCheckpoint(snapshotId) { assertId('snapshotId', snapshotId); return ops.clearCheckpoint(snapshotId); },
+    async getSchedule(id) { assertId('schedule id', id); return ops.getSchedule(id); },
+    async deleteSchedule(id) { assertId('schedule id', id); return ops.deleteSchedule(id); },
+  };
+}
+
 const cursorPrefix = 'c1:';
 
 export function encodeCursor(lastId: string): string {

@@ -10,8 +10,8 @@
 // a cursor (the last id) bounds both fields.
 import { MongoClient, type Collection, type Db, type Filter } from 'mongodb';
 import {
-  assertId, buildCheckpoint, CheckpointRefusedError, buildRecord, buildSchedule, checkQuery, checkScheduleQuery, ConcurrentUpdateError,
-  encodeCursor, idTimeMs, newId, planUpdate, SnapshotNotFoundError,
+  buildCheckpoint, CheckpointRefusedError, buildRecord, buildSchedule, checkQuery, checkScheduleQuery, ConcurrentUpdateError,
+  encodeCursor, idTimeMs, newId, planUpdate, SnapshotNotFoundError, withIdChecks,
   type NewSchedule, type NewSnapshot, type Page, type ScheduleQuery, type ScheduleRecord, type SnapshotCheckpoint,
   type SnapshotCheckpointInput, type SnapshotPatch, type SnapshotQuery, type SnapshotRecord, type SnapshotStore,
 } from './metadata-store.ts';
@@ -142,7 +142,6 @@ async function createRecord(ctx: Ctx, input: NewSnapshot): Promise<SnapshotRecor
 }
 
 async function updateRecord(ctx: Ctx, snapshotId: string, patch: SnapshotPatch): Promise<SnapshotRecord> {
-  assertId('snapshotId', snapshotId);
   for (let attempt = 0; attempt < updateAttemptsMax; attempt++) {
     const current = await readRecord(ctx, snapshotId);
     if (current === null) throw new SnapshotNotFoundError(snapshotId);
@@ -172,7 +171,6 @@ async function listRecords(ctx: Ctx, query: SnapshotQuery = {}): Promise<Page<Sn
 }
 
 async function saveCheckpoint(ctx: Ctx, snapshotId: string, input: SnapshotCheckpointInput): Promise<SnapshotCheckpoint> {
-  assertId('snapshotId', snapshotId);
   const { checkpoint } = buildCheckpoint(input, new Date().toISOString());
   const result = await ctx.snapshots.updateOne({ snapshotId, status: { $ne: 'completed' } }, { $set: { checkpoint } });
   if (result.matchedCount === 1) return checkpoint;
@@ -181,7 +179,6 @@ async function saveCheckpoint(ctx: Ctx, snapshotId: string, input: SnapshotCheck
 }
 
 async function getCheckpoint(ctx: Ctx, snapshotId: string): Promise<SnapshotCheckpoint | null> {
-  assertId('snapshotId', snapshotId);
   const doc = await ctx.snapshots.findOne({ snapshotId }, { projection: { _id: 0, checkpoint: 1 } });
   return doc?.checkpoint ?? null;
 }
@@ -194,7 +191,6 @@ async function createSchedule(ctx: Ctx, input: NewSchedule): Promise<ScheduleRec
 }
 
 async function getSchedule(ctx: Ctx, id: string): Promise<ScheduleRecord | null> {
-  assertId('schedule id', id);
   const doc = await ctx.schedules.findOne({ id }, { projection: { _id: 0 } });
   return doc === null ? null : fromScheduleDoc(doc as ScheduleDoc);
 }
@@ -210,28 +206,19 @@ async function listSchedules(ctx: Ctx, query: ScheduleQuery = {}): Promise<Page<
 
 export async function createMongoSnapshotStore(options: MongoSnapshotStoreOptions): Promise<SnapshotStore> {
   const ctx = await openStore(options);
-  return {
+  return withIdChecks({
     create: (input) => createRecord(ctx, input),
-    async get(snapshotId) {
-      assertId('snapshotId', snapshotId);
-      return readRecord(ctx, snapshotId);
-    },
+    get: (snapshotId) => readRecord(ctx, snapshotId),
     update: (snapshotId, patch) => updateRecord(ctx, snapshotId, patch),
     list: (query) => listRecords(ctx, query),
     saveCheckpoint: (snapshotId, input) => saveCheckpoint(ctx, snapshotId, input),
     getCheckpoint: (snapshotId) => getCheckpoint(ctx, snapshotId),
-    async clearCheckpoint(snapshotId) {
-      assertId('snapshotId', snapshotId);
-      await ctx.snapshots.updateOne({ snapshotId }, { $unset: { checkpoint: '' } });
-    },
+    async clearCheckpoint(snapshotId) { await ctx.snapshots.updateOne({ snapshotId }, { $unset: { checkpoint: '' } }); },
     createSchedule: (input) => createSchedule(ctx, input),
     getSchedule: (id) => getSchedule(ctx, id),
     listSchedules: (query) => listSchedules(ctx, query),
-    async deleteSchedule(id) {
-      assertId('schedule id', id);
-      return (await ctx.schedules.deleteOne({ id })).deletedCount === 1;
-    },
+    async deleteSchedule(id) { return (await ctx.schedules.deleteOne({ id })).deletedCount === 1; },
     async ping() { await ctx.db.command({ ping: 1 }); },
     async close() { await ctx.client?.close(); },
-  };
+  });
 }

@@ -18,8 +18,8 @@
 import { createHash } from 'node:crypto';
 import { isCluster, type RedisConnection } from '../../redis.ts';
 import {
-  assertId, buildCheckpoint, CheckpointRefusedError, buildRecord, buildSchedule, checkQuery, checkScheduleQuery, ConcurrentUpdateError,
-  encodeCursor, newId, planUpdate, SnapshotNotFoundError,
+  buildCheckpoint, CheckpointRefusedError, buildRecord, buildSchedule, checkQuery, checkScheduleQuery, ConcurrentUpdateError,
+  encodeCursor, newId, planUpdate, SnapshotNotFoundError, withIdChecks,
   type NewSchedule, type NewSnapshot, type Page, type ScheduleQuery, type ScheduleRecord, type SnapshotCheckpoint,
   type SnapshotCheckpointInput, type SnapshotPatch, type SnapshotQuery, type SnapshotRecord, type SnapshotStatus, type SnapshotStore,
 } from './metadata-store.ts';
@@ -209,7 +209,6 @@ async function createRecord(ctx: Ctx, input: NewSnapshot): Promise<SnapshotRecor
 
 async function updateRecord(ctx: Ctx, snapshotId: string, patch: SnapshotPatch): Promise<SnapshotRecord> {
   const { redis, key } = ctx;
-  assertId('snapshotId', snapshotId);
   for (let attempt = 0; attempt < updateAttemptsMax; attempt++) {
     const current = await readRecord(ctx, snapshotId);
     if (current === null) throw new SnapshotNotFoundError(snapshotId);
@@ -242,7 +241,6 @@ async function listRecords(ctx: Ctx, query: SnapshotQuery = {}): Promise<Page<Sn
 
 async function saveCheckpoint(ctx: Ctx, snapshotId: string, input: SnapshotCheckpointInput): Promise<SnapshotCheckpoint> {
   const { redis, key } = ctx;
-  assertId('snapshotId', snapshotId);
   const { checkpoint, json } = buildCheckpoint(input, new Date().toISOString());
   const reply = await run(redis, scripts.checkpoint, [key.record(snapshotId), key.checkpoint(snapshotId)], [json, String(ctx.checkpointTtlMs)]);
   if (reply === 'NOT_FOUND') throw new SnapshotNotFoundError(snapshotId);
@@ -251,7 +249,6 @@ async function saveCheckpoint(ctx: Ctx, snapshotId: string, input: SnapshotCheck
 }
 
 async function getCheckpoint(ctx: Ctx, snapshotId: string): Promise<SnapshotCheckpoint | null> {
-  assertId('snapshotId', snapshotId);
   const json = await ctx.redis.get(ctx.key.checkpoint(snapshotId));
   return json == null ? null : JSON.parse(String(json)) as SnapshotCheckpoint;
 }
@@ -276,7 +273,6 @@ async function listSchedules(ctx: Ctx, query: ScheduleQuery = {}): Promise<Page<
 
 async function deleteSchedule(ctx: Ctx, id: string): Promise<boolean> {
   const { redis, key } = ctx;
-  assertId('schedule id', id);
   const schedule = await readSchedule(ctx, id);
   if (schedule === null) return false;
   const replies = await redis.multi()
@@ -303,28 +299,19 @@ function storeContext(options: RedisSnapshotStoreOptions): Ctx {
 export function createRedisSnapshotStore(options: RedisSnapshotStoreOptions): SnapshotStore {
   const ctx = storeContext(options);
   const { redis, key } = ctx;
-  return {
+  return withIdChecks({
     create: (input) => createRecord(ctx, input),
-    async get(snapshotId) {
-      assertId('snapshotId', snapshotId);
-      return readRecord(ctx, snapshotId);
-    },
+    get: (snapshotId) => readRecord(ctx, snapshotId),
     update: (snapshotId, patch) => updateRecord(ctx, snapshotId, patch),
     list: (query) => listRecords(ctx, query),
     saveCheckpoint: (snapshotId, input) => saveCheckpoint(ctx, snapshotId, input),
     getCheckpoint: (snapshotId) => getCheckpoint(ctx, snapshotId),
-    async clearCheckpoint(snapshotId) {
-      assertId('snapshotId', snapshotId);
-      await redis.del(key.checkpoint(snapshotId));
-    },
+    async clearCheckpoint(snapshotId) { await redis.del(key.checkpoint(snapshotId)); },
     createSchedule: (input) => createSchedule(ctx, input),
-    async getSchedule(id) {
-      assertId('schedule id', id);
-      return readSchedule(ctx, id);
-    },
+    getSchedule: (id) => readSchedule(ctx, id),
     listSchedules: (query) => listSchedules(ctx, query),
     deleteSchedule: (id) => deleteSchedule(ctx, id),
     async ping() { await redis.exists(key.all); },
     async close() { if (options.ownsConnection) await redis.close(); },
-  };
+  });
 }
