@@ -21,10 +21,10 @@ import { connectRedis, isCluster, type RedisConnection } from './redis.ts';
 import { createRealtime, type Realtime } from './realtime/server.ts';
 import { createSnapshotEventEmitter } from './realtime/snapshot-events.ts';
 import { openIpfsStore } from './snapshots/ipfs-store.ts';
-import { createMirrorClient } from './snapshots/mirror-client.ts';
-import { createMongoSnapshotStore } from './snapshots/metadata-store-mongo.ts';
-import { createRedisSnapshotStore } from './snapshots/metadata-store-redis.ts';
-import { createScheduler } from './snapshots/scheduler.ts';
+import { createMirrorClient } from './snapshots/mirror/client.ts';
+import { createMongoSnapshotStore } from './snapshots/store/mongo.ts';
+import { createRedisSnapshotStore } from './snapshots/store/redis.ts';
+import { createScheduler } from './snapshots/jobs/scheduler.ts';
 import { createSnapshotService, type SnapshotService } from './snapshots/service.ts';
 import { withTimeout } from './time.ts';
 

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { childOptions, exitWithParent, sendToParent } from './child.ts';
 import { connectRedis } from '../../src/redis.ts';
 import { openIpfsStore } from '../../src/snapshots/ipfs-store.ts';
-import { createRedisSnapshotStore } from '../../src/snapshots/metadata-store-redis.ts';
-import { createMirrorClient, type MirrorClient } from '../../src/snapshots/mirror-client.ts';
+import { createRedisSnapshotStore } from '../../src/snapshots/store/redis.ts';
+import { createMirrorClient, type MirrorClient } from '../../src/snapshots/mirror/client.ts';
 import { runSnapshot } from '../../src/snapshots/pipeline.ts';
 
 export interface SnapshotRunOptions {

@@ -11,7 +11,7 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config.ts';
 import type { IpfsStore } from '../snapshots/ipfs-store.ts';
-import type { SnapshotStore } from '../snapshots/metadata-store.ts';
+import type { SnapshotStore } from '../snapshots/store/metadata-store.ts';
 import type { CliContext } from './context.ts';
 
 interface SnapshotOptions { timestamp?: string; mirrorUrl?: string; network?: string }
@@ -39,12 +39,12 @@ async function writeStdout(source: AsyncIterable<Uint8Array>): Promise<void> {
 /** The metadata store the server uses: MongoDB when MONGODB_URL is set, else Redis. */
 async function withStore<T>(context: CliContext, config: Readonly<SnapshotCliConfig>, fn: (store: SnapshotStore) => Promise<T>): Promise<T> {
   if (config.mongodbUrl) {
-    const { createMongoSnapshotStore } = await import('../snapshots/metadata-store-mongo.ts');
+    const { createMongoSnapshotStore } = await import('../snapshots/store/mongo.ts');
     const store = await createMongoSnapshotStore({ url: config.mongodbUrl });
     try { return await fn(store); } finally { await store.close(); }
   }
   return context.withLedger(async (_ledger, redis) => {
-    const [{ createRedisSnapshotStore }, { isCluster }] = await Promise.all([import('../snapshots/metadata-store-redis.ts'), import('../redis.ts')]);
+    const [{ createRedisSnapshotStore }, { isCluster }] = await Promise.all([import('../snapshots/store/redis.ts'), import('../redis.ts')]);
     const ns = config.jobs.namespace;
     return fn(createRedisSnapshotStore({ redis, keyPrefix: isCluster(redis) ? `{${ns}:snap}:` : `${ns}:snap:` }));
   });
@@ -54,7 +54,7 @@ async function runSnapshotCommand(context: CliContext, tokenIdArg: string, optio
   const config = snapshotConfig(context, options);
   const { hedera } = config;
   const [{ validateTokenId, validateTimestamp }, { createMirrorClient }, { runSnapshot }] = await Promise.all([
-    import('../snapshots/service.ts'), import('../snapshots/mirror-client.ts'), import('../snapshots/pipeline.ts'),
+    import('../snapshots/service.ts'), import('../snapshots/mirror/client.ts'), import('../snapshots/pipeline.ts'),
   ]);
   const tokenId = validateTokenId(tokenIdArg, hedera.network);
   const requestedTimestamp = validateTimestamp(options.timestamp) ?? null;

@@ -4,7 +4,7 @@ import { Readable, pipeline } from 'node:stream';
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import type { SnapshotService } from '../snapshots/service.ts';
-import { snapshotStatuses } from '../snapshots/metadata-store.ts';
+import { snapshotStatuses } from '../snapshots/store/metadata-store.ts';
 import { ndjsonToCsv } from '../snapshots/snapshot-format.ts';
 import { callerOf, requireAdmin } from './auth.ts';
 import { HttpError } from './errors.ts';

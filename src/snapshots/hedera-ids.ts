@@ -1,4 +1,5 @@
-// Hedera entity ids (accounts, tokens): HIP-15 syntax, checksums and ordering (SPEC §3).
+// Hedera entity ids (accounts, tokens): HIP-15 syntax, checksums and ordering (SPEC §3); the
+// networks and the consensus timestamp form.
 // https://hips.hedera.com/hip/hip-15 — implemented here because @hashgraph/sdk is 220 MB and
 // silently accepts malformed ids (PITFALLS.md).
 
@@ -16,6 +17,9 @@ const ledgerIdByNetwork: Readonly<Record<HederaNetwork, Uint8Array>> = {
 
 /** The HIP-15 input regex, as in SPEC §3: no leading zeros, lowercase 5-letter checksum. */
 const entityIdPattern = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([a-z]{5}))?$/;
+
+/** A consensus timestamp as the mirror node writes it: `seconds.nanoseconds` (nanoseconds optional). */
+export const timestampPattern = /^\d{1,10}(\.\d{1,9})?$/;
 
 /** Each part is an int64 in Hedera's protobufs; anything larger cannot name an entity. */
 export const entityPartMax = 2n ** 63n - 1n;

@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { SnapshotError } from './errors.ts';
 import type { HederaNetwork } from './hedera-ids.ts';
 import type { IpfsStore } from './ipfs-store.ts';
-import type { MirrorClient, TokenInfo } from './mirror-client.ts';
-import type { SnapshotCheckpoint, SnapshotRecord, SnapshotStore } from './metadata-store.ts';
+import type { MirrorClient, TokenInfo } from './mirror/client.ts';
+import type { SnapshotCheckpoint, SnapshotRecord, SnapshotStore } from './store/metadata-store.ts';
 import { headerLine, holderLine } from './snapshot-format.ts';
 
 /** Pages between two checkpoints (100 holders each): a crash repeats at most this many. */

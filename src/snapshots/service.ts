@@ -5,16 +5,17 @@
 import type { Logger } from '../logger.ts';
 import type { SnapshotEventSink } from './events.ts';
 import { InvalidEntityIdError, SnapshotError } from './errors.ts';
-import { parseEntityId, type HederaNetwork } from './hedera-ids.ts';
+import { parseEntityId, timestampPattern, type HederaNetwork } from './hedera-ids.ts';
 import type { IpfsStore } from './ipfs-store.ts';
-import type { MirrorClient } from './mirror-client.ts';
-import type { ScheduleRecord, SnapshotRecord, SnapshotStore } from './metadata-store.ts';
+import type { MirrorClient } from './mirror/client.ts';
+import type { ScheduleRecord, SnapshotRecord, SnapshotStore } from './store/metadata-store.ts';
 import { isPermanentFailure, runSnapshot } from './pipeline.ts';
-import type { JobContext, JobInfo, Scheduler } from './scheduler.ts';
+import { recurringJobName } from './jobs/recurring.ts';
+import type { JobContext, JobInfo, Scheduler } from './jobs/scheduler.ts';
+import { sleep } from './timing.ts';
 
 export const snapshotJobName = 'snapshot';
-export const scheduleJobName = 'snapshot-schedule';
-const timestampPattern = /^\d{1,10}(\.\d{1,9})?$/;
+export const scheduleJobName = recurringJobName;
 const errorMessageCharsMax = 500;
 /** After a failed attempt, how long a worker waits for the metadata store to answer again. */
 const storeWaitMaxMs = 30_000;
@@ -66,121 +67,130 @@ function describeError(error: unknown): { code: string; message: string } {
   return { code, message: message.slice(0, errorMessageCharsMax) };
 }
 
+async function request(deps: SnapshotServiceDeps, input: SnapshotRequest): Promise<{ snapshotId: string; jobId: string; record: SnapshotRecord }> {
+  const { store, scheduler } = deps;
+  const tokenId = validateTokenId(input.tokenId, deps.network);
+  const requestedTimestamp = validateTimestamp(input.timestamp) ?? null;
+  const record = await store.create({ tokenId, network: deps.network ?? 'custom', requestedTimestamp, requestedBy: input.requestedBy, scheduleId: input.scheduleId ?? null });
+  try {
+    const jobId = await scheduler.enqueue(snapshotJobName, { snapshotId: record.snapshotId });
+    return { snapshotId: record.snapshotId, jobId, record };
+  } catch (error) {
+    await store.update(record.snapshotId, { status: 'failed', error: describeError(error) }).catch(() => {});
+    throw error;
+  }
+}
+
+/**
+ * Resolves once the store answers, or after storeWaitMaxMs. A Redis outage fails an attempt;
+ * without this the retries (and the final failure record) would run into the same outage,
+ * and a record that cannot be marked failed would say `running` forever.
+ */
+async function storeAnswers(store: SnapshotStore, signal?: AbortSignal): Promise<boolean> {
+  const deadline = Date.now() + storeWaitMaxMs;
+  for (;;) {
+    try {
+      await store.ping();
+      return true;
+    } catch {
+      if (Date.now() >= deadline || signal?.aborted) return false;
+      await sleep(storeWaitStepMs);
+    }
+  }
+}
+
+async function fail(deps: SnapshotServiceDeps, job: JobInfo, snapshotId: string, error: unknown): Promise<void> {
+  const { store } = deps;
+  const described = describeError(error);
+  const update = () => store.update(snapshotId, { status: 'failed', error: described });
+  const record = await update().catch(async () => ((await storeAnswers(store)) ? update() : Promise.reject(new Error('the store did not come back'))))
+    .catch((e: Error) => {
+      deps.logger.error({ err: e, snapshotId }, 'could not record a failed snapshot');
+      return null;
+    });
+  deps.events.emit({ type: 'snapshots_failed', payload: { jobId: job.jobId, jobName: job.jobName, snapshotId, status: 'error', error: described.message } }, record?.requestedBy ?? undefined);
+}
+
+async function runJob(deps: SnapshotServiceDeps, ctx: JobContext<{ snapshotId: string }>): Promise<void> {
+  const { store, events, logger } = deps;
+  const { snapshotId } = ctx.data;
+  const record = await store.get(snapshotId).catch(async (error: unknown) => {
+    await storeAnswers(store, ctx.signal);
+    throw error;
+  });
+  if (!record || record.status === 'completed') return;
+  const who = record.requestedBy ?? undefined;
+  const base = { jobId: ctx.jobId, jobName: ctx.jobName, snapshotId };
+  events.emit({ type: 'snapshots_active', payload: { ...base, status: 'activated', progress: 0 } }, who);
+  // Mirror-node retries can be long and silent: renew the lock so no other worker takes over
+  // a live job. A dead worker stops renewing, and its job resumes elsewhere.
+  const keepAlive = setInterval(() => { ctx.keepAlive().catch(() => {}); }, deps.keepAliveMs);
+  try {
+    const done = await runSnapshot(snapshotId, {
+      store, mirror: deps.mirror, ipfs: deps.ipfs, workDir: deps.workDir, network: deps.network, signal: ctx.signal,
+      onProgress: async (progress) => {
+        await ctx.progress(progress);
+        events.emit({ type: 'snapshots_progress', payload: { ...base, status: 'running', progress } }, who);
+      },
+    });
+    events.emit({ type: 'snapshots_completed', payload: { ...base, status: 'completed', progress: 100, cid: done.cid! } }, who);
+    logger.info({ snapshotId, cid: done.cid, holders: done.holders }, 'snapshot completed');
+  } catch (error) {
+    if (isPermanentFailure(error)) {
+      await fail(deps, ctx, snapshotId, error); // no retry can help: end the job here
+      return;
+    }
+    logger.warn({ snapshotId, attempt: ctx.attempt, err: describeError(error) }, 'snapshot attempt failed');
+    await storeAnswers(store, ctx.signal);
+    await store.update(snapshotId, { error: describeError(error) }).catch(() => {});
+    throw error;
+  } finally {
+    clearInterval(keepAlive);
+  }
+}
+
+/** Worker role: the job handlers and the final-failure hook. */
+function defineJobs(deps: SnapshotServiceDeps): void {
+  const { scheduler } = deps;
+  scheduler.define(snapshotJobName, (ctx: JobContext<{ snapshotId: string }>) => runJob(deps, ctx), { attempts: deps.attempts ?? 3, ...(deps.backoffMs ? { backoffMs: deps.backoffMs } : {}) });
+  scheduler.define<{ scheduleId: string; tokenId: string; createdBy: string }>(scheduleJobName, async (ctx) => {
+    await request(deps, { tokenId: ctx.data.tokenId, requestedBy: ctx.data.createdBy, scheduleId: ctx.data.scheduleId });
+  }, { attempts: 1 });
+  scheduler.onRetryExhausted(async (event) => {
+    if (event.jobName !== snapshotJobName) return;
+    await fail(deps, event, (event.data as { snapshotId: string }).snapshotId, event.error);
+  });
+}
+
+async function createSchedule(deps: SnapshotServiceDeps, input: { tokenId: string; every: string; createdBy: string }): Promise<ScheduleRecord> {
+  const { store, scheduler } = deps;
+  const tokenId = validateTokenId(input.tokenId, deps.network);
+  const every = scheduler.parseEvery(input.every).every;
+  const schedule = await store.createSchedule({ tokenId, every, createdBy: input.createdBy });
+  try {
+    await scheduler.schedule(schedule.id, every, { scheduleId: schedule.id, tokenId, createdBy: input.createdBy });
+  } catch (error) {
+    await store.deleteSchedule(schedule.id).catch(() => {});
+    throw error;
+  }
+  return schedule;
+}
+
+async function deleteSchedule(deps: SnapshotServiceDeps, id: string): Promise<boolean> {
+  const existed = await deps.store.deleteSchedule(id);
+  await deps.scheduler.unschedule(id);
+  return existed;
+}
+
 export function createSnapshotService(deps: SnapshotServiceDeps) {
-  const { store, scheduler, events, logger } = deps;
-  const networkName = deps.network ?? 'custom';
-
-  async function request(input: SnapshotRequest): Promise<{ snapshotId: string; jobId: string; record: SnapshotRecord }> {
-    const tokenId = validateTokenId(input.tokenId, deps.network);
-    const requestedTimestamp = validateTimestamp(input.timestamp) ?? null;
-    const record = await store.create({ tokenId, network: networkName, requestedTimestamp, requestedBy: input.requestedBy, scheduleId: input.scheduleId ?? null });
-    try {
-      const jobId = await scheduler.enqueue(snapshotJobName, { snapshotId: record.snapshotId });
-      return { snapshotId: record.snapshotId, jobId, record };
-    } catch (error) {
-      await store.update(record.snapshotId, { status: 'failed', error: describeError(error) }).catch(() => {});
-      throw error;
-    }
-  }
-
-  /**
-   * Resolves once the store answers, or after storeWaitMaxMs. A Redis outage fails an attempt;
-   * without this the retries (and the final failure record) would run into the same outage,
-   * and a record that cannot be marked failed would say `running` forever.
-   */
-  async function storeAnswers(signal?: AbortSignal): Promise<boolean> {
-    const deadline = Date.now() + storeWaitMaxMs;
-    for (;;) {
-      try {
-        await store.ping();
-        return true;
-      } catch {
-        if (Date.now() >= deadline || signal?.aborted) return false;
-        await new Promise((resolve) => setTimeout(resolve, storeWaitStepMs));
-      }
-    }
-  }
-
-  async function fail(job: JobInfo, snapshotId: string, error: unknown): Promise<void> {
-    const described = describeError(error);
-    const update = () => store.update(snapshotId, { status: 'failed', error: described });
-    const record = await update().catch(async () => ((await storeAnswers()) ? update() : Promise.reject(new Error('the store did not come back'))))
-      .catch((e: Error) => {
-        logger.error({ err: e, snapshotId }, 'could not record a failed snapshot');
-        return null;
-      });
-    events.emit({ type: 'snapshots_failed', payload: { jobId: job.jobId, jobName: job.jobName, snapshotId, status: 'error', error: described.message } }, record?.requestedBy ?? undefined);
-  }
-
-  async function runJob(ctx: JobContext<{ snapshotId: string }>): Promise<void> {
-    const { snapshotId } = ctx.data;
-    const record = await store.get(snapshotId).catch(async (error: unknown) => {
-      await storeAnswers(ctx.signal);
-      throw error;
-    });
-    if (!record || record.status === 'completed') return;
-    const who = record.requestedBy ?? undefined;
-    const base = { jobId: ctx.jobId, jobName: ctx.jobName, snapshotId };
-    events.emit({ type: 'snapshots_active', payload: { ...base, status: 'activated', progress: 0 } }, who);
-    // Mirror-node retries can be long and silent: renew the lock so no other worker takes over
-    // a live job. A dead worker stops renewing, and its job resumes elsewhere.
-    const keepAlive = setInterval(() => { ctx.keepAlive().catch(() => {}); }, deps.keepAliveMs);
-    try {
-      const done = await runSnapshot(snapshotId, {
-        store, mirror: deps.mirror, ipfs: deps.ipfs, workDir: deps.workDir, network: deps.network, signal: ctx.signal,
-        onProgress: async (progress) => {
-          await ctx.progress(progress);
-          events.emit({ type: 'snapshots_progress', payload: { ...base, status: 'running', progress } }, who);
-        },
-      });
-      events.emit({ type: 'snapshots_completed', payload: { ...base, status: 'completed', progress: 100, cid: done.cid! } }, who);
-      logger.info({ snapshotId, cid: done.cid, holders: done.holders }, 'snapshot completed');
-    } catch (error) {
-      if (isPermanentFailure(error)) {
-        await fail(ctx, snapshotId, error); // no retry can help: end the job here
-        return;
-      }
-      logger.warn({ snapshotId, attempt: ctx.attempt, err: describeError(error) }, 'snapshot attempt failed');
-      await storeAnswers(ctx.signal);
-      await store.update(snapshotId, { error: describeError(error) }).catch(() => {});
-      throw error;
-    } finally {
-      clearInterval(keepAlive);
-    }
-  }
-
-  /** Worker role: the job handlers and the final-failure hook. */
-  function defineJobs(): void {
-    scheduler.define(snapshotJobName, runJob, { attempts: deps.attempts ?? 3, ...(deps.backoffMs ? { backoffMs: deps.backoffMs } : {}) });
-    scheduler.define<{ scheduleId: string; tokenId: string; createdBy: string }>(scheduleJobName, async (ctx) => {
-      await request({ tokenId: ctx.data.tokenId, requestedBy: ctx.data.createdBy, scheduleId: ctx.data.scheduleId });
-    }, { attempts: 1 });
-    scheduler.onRetryExhausted(async (event) => {
-      if (event.jobName !== snapshotJobName) return;
-      await fail(event, (event.data as { snapshotId: string }).snapshotId, event.error);
-    });
-  }
-
-  async function createSchedule(input: { tokenId: string; every: string; createdBy: string }): Promise<ScheduleRecord> {
-    const tokenId = validateTokenId(input.tokenId, deps.network);
-    const every = scheduler.parseEvery(input.every).every;
-    const schedule = await store.createSchedule({ tokenId, every, createdBy: input.createdBy });
-    try {
-      await scheduler.schedule(schedule.id, every, { scheduleId: schedule.id, tokenId, createdBy: input.createdBy });
-    } catch (error) {
-      await store.deleteSchedule(schedule.id).catch(() => {});
-      throw error;
-    }
-    return schedule;
-  }
-
-  async function deleteSchedule(id: string): Promise<boolean> {
-    const existed = await store.deleteSchedule(id);
-    await scheduler.unschedule(id);
-    return existed;
-  }
-
-  return { request, defineJobs, createSchedule, deleteSchedule, store, ipfs: deps.ipfs };
+  return {
+    request: (input: SnapshotRequest) => request(deps, input),
+    defineJobs: () => defineJobs(deps),
+    createSchedule: (input: { tokenId: string; every: string; createdBy: string }) => createSchedule(deps, input),
+    deleteSchedule: (id: string) => deleteSchedule(deps, id),
+    store: deps.store,
+    ipfs: deps.ipfs,
+  };
 }
 
 export type SnapshotService = ReturnType<typeof createSnapshotService>;

@@ -5,7 +5,7 @@
 
 import { Transform } from 'node:stream';
 import { SnapshotFormatError } from './errors.ts';
-import { compareEntityIds, isCanonicalEntityId, parseEntityId } from './hedera-ids.ts';
+import { compareEntityIds, isCanonicalEntityId, parseEntityId, timestampPattern } from './hedera-ids.ts';
 import type { EntityId } from './hedera-ids.ts';
 
 export interface SnapshotHeader {
@@ -31,7 +31,6 @@ export const csvHeaderLine = 'account,balance\n';
 /** Holder lines are < 100 chars and the header < 1 KiB; a longer line means the bytes are not a snapshot. */
 export const lineCharsMax = 64 * 1024;
 
-const timestampPattern = /^\d{1,10}(\.\d{1,9})?$/;
 const amountPattern = /^(0|[1-9][0-9]*)$/;
 const positiveAmountPattern = /^[1-9][0-9]*$/;
 /** Amounts are at most 78 digits (SPEC §2). */

@@ -1,5 +1,5 @@
 // The snapshot pipeline end to end, with real parts: the local mirror node over HTTP, the Redis
-// metadata store, the offline Helia importer on disk. No scheduler here (see jobs.test.ts).
+// metadata store, the offline Helia importer on disk. No scheduler here (see jobs/scheduler.test.ts).
 import { expect } from 'chai';
 import { mkdtempSync, rmSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { generateHolders, startMirrorNode, type FakeMirrorNode, type FakeHolder } from '../support/mirror-node.ts';
 import { connect } from '../support/redis-server.ts';
 import { sharedRedisUrl } from '../support/root-hooks.ts';
-import { createMirrorClient, type MirrorClient } from '../../src/snapshots/mirror-client.ts';
+import { createMirrorClient, type MirrorClient } from '../../src/snapshots/mirror/client.ts';
 import { openIpfsStore, type IpfsStore } from '../../src/snapshots/ipfs-store.ts';
-import { createRedisSnapshotStore } from '../../src/snapshots/metadata-store-redis.ts';
-import type { SnapshotStore } from '../../src/snapshots/metadata-store.ts';
+import { createRedisSnapshotStore } from '../../src/snapshots/store/redis.ts';
+import type { SnapshotStore } from '../../src/snapshots/store/metadata-store.ts';
 import { runSnapshot, type PipelineDeps } from '../../src/snapshots/pipeline.ts';
 import type { RedisConnection } from '../../src/redis.ts';
 

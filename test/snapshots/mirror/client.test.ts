@@ -1,16 +1,16 @@
 import { expect } from 'chai';
-import { createMirrorClient, parseGoDurationMs, retryHintMs } from '../../src/snapshots/mirror-client.ts';
-import type { BalancePage, MirrorClient, MirrorClientOptions } from '../../src/snapshots/mirror-client.ts';
+import { createMirrorClient, parseGoDurationMs, retryHintMs } from '../../../src/snapshots/mirror/client.ts';
+import type { BalancePage, MirrorClient, MirrorClientOptions } from '../../../src/snapshots/mirror/client.ts';
 import {
   EntityIdChecksumError,
   MirrorProtocolError,
   MirrorRequestError,
   MirrorUnavailableError,
   TokenNotFoundError,
-} from '../../src/snapshots/errors.ts';
-import { compareEntityIds, parseEntityId } from '../../src/snapshots/hedera-ids.ts';
-import { generateHolders, startMirrorNode } from '../support/mirror-node.ts';
-import type { FakeHolder, FakeMirrorNode, FakeToken } from '../support/mirror-node.ts';
+} from '../../../src/snapshots/errors.ts';
+import { compareEntityIds, parseEntityId } from '../../../src/snapshots/hedera-ids.ts';
+import { generateHolders, startMirrorNode } from '../../support/mirror-node.ts';
+import type { FakeHolder, FakeMirrorNode, FakeToken } from '../../support/mirror-node.ts';
 
 const snapshotTimestamp = '1716885861.254421003';
 const bigTokenId = '0.0.5005';

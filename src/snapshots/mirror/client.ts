@@ -15,11 +15,12 @@ import {
   MirrorUnavailableError,
   SnapshotError,
   TokenNotFoundError,
-} from './errors.ts';
-import { compareEntityIds, isCanonicalEntityId, parseEntityId } from './hedera-ids.ts';
-import type { EntityId, HederaNetwork } from './hedera-ids.ts';
-import { fetchHttpGet, nodeHttpGet, type HttpAnswer, type HttpGet } from './mirror-http.ts';
-import type { Holder } from './snapshot-format.ts';
+} from '../errors.ts';
+import { compareEntityIds, isCanonicalEntityId, parseEntityId, timestampPattern } from '../hedera-ids.ts';
+import type { EntityId, HederaNetwork } from '../hedera-ids.ts';
+import { fetchHttpGet, nodeHttpGet, type HttpAnswer, type HttpGet } from './http.ts';
+import type { Holder } from '../snapshot-format.ts';
+import { sleep } from '../timing.ts';
 
 /** Rows per balances page: the mirror node's maximum (larger limits are silently capped). */
 export const balancePageRows = 100;
@@ -106,7 +107,6 @@ const defaults = {
   responseBytesMax: 4 * 1024 * 1024,
 };
 const retryableStatuses = new Set([429, 500, 502, 503, 504]);
-const timestampPattern = /^\d{1,10}(\.\d{1,9})?$/;
 const amountPattern = /^(0|[1-9][0-9]*)$/;
 /** Amounts are at most 78 digits (SPEC §2); Hedera's own are int64. */
 const amountDigitsMax = 78;
@@ -634,18 +634,4 @@ function describe(value: unknown): string {
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

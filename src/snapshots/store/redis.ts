@@ -16,10 +16,10 @@
 // so every key is in one slot and the MULTI and scripts below are valid; a prefix without one
 // is refused for a cluster connection.
 import { createHash } from 'node:crypto';
-import { isCluster, type RedisConnection } from '../redis.ts';
+import { isCluster, type RedisConnection } from '../../redis.ts';
 import {
-  assertId, buildCheckpoint, CheckpointRefusedError, buildRecord, buildSchedule, checkQuery, checkScheduleQuery, ConcurrentUpdateError,
-  encodeCursor, newId, planUpdate, SnapshotNotFoundError,
+  buildCheckpoint, CheckpointRefusedError, buildRecord, buildSchedule, checkQuery, checkScheduleQuery, ConcurrentUpdateError,
+  encodeCursor, newId, planUpdate, SnapshotNotFoundError, withIdChecks,
   type NewSchedule, type NewSnapshot, type Page, type ScheduleQuery, type ScheduleRecord, type SnapshotCheckpoint,
   type SnapshotCheckpointInput, type SnapshotPatch, type SnapshotQuery, type SnapshotRecord, type SnapshotStatus, type SnapshotStore,
 } from './metadata-store.ts';
@@ -142,8 +142,6 @@ function hashToRecord(hash: Record<string, string>): SnapshotRecord {
   };
 }
 
-type HashReader = (key: string) => Promise<Record<string, string> | null>;
-
 /**
  * Walks a lexicographic index newest first from after `afterId`, reading each entry's hash,
  * until `limit + 1` entries pass `accept` or listScanMax entries were read. Entries whose hash
@@ -176,7 +174,117 @@ async function scanIndex<T>(
   return { items, nextCursor: lastSeen === null ? null : encodeCursor(lastSeen) };
 }
 
-export function createRedisSnapshotStore(options: RedisSnapshotStoreOptions): SnapshotStore {
+interface Ctx {
+  redis: RedisConnection;
+  key: ReturnType<typeof keysFor>;
+  checkpointTtlMs: number;
+}
+
+async function readHash(ctx: Ctx, k: string): Promise<Record<string, string> | null> {
+  const hash = await ctx.redis.hGetAll(k) as unknown as Record<string, string>;
+  return Object.keys(hash).length === 0 ? null : hash;
+}
+
+async function readRecord(ctx: Ctx, id: string): Promise<SnapshotRecord | null> {
+  const hash = await readHash(ctx, ctx.key.record(id));
+  return hash === null ? null : hashToRecord(hash);
+}
+
+const readSchedule = async (ctx: Ctx, id: string) => await readHash(ctx, ctx.key.schedule(id)) as ScheduleRecord | null;
+
+async function createRecord(ctx: Ctx, input: NewSnapshot): Promise<SnapshotRecord> {
+  const { redis, key } = ctx;
+  const { id, ms } = newId();
+  const record = buildRecord(input, id, new Date(ms).toISOString());
+  const { set } = recordToHash(record);
+  const multi = redis.multi()
+    .hSet(key.record(id), set)
+    .zAdd(key.all, { score: 0, value: id })
+    .zAdd(key.token(record.tokenId), { score: 0, value: id })
+    .zAdd(key.status(record.status), { score: 0, value: id });
+  if (record.requestedBy !== null) multi.zAdd(key.user(record.requestedBy), { score: 0, value: id });
+  await multi.exec();
+  return record;
+}
+
+async function updateRecord(ctx: Ctx, snapshotId: string, patch: SnapshotPatch): Promise<SnapshotRecord> {
+  const { redis, key } = ctx;
+  for (let attempt = 0; attempt < updateAttemptsMax; attempt++) {
+    const current = await readRecord(ctx, snapshotId);
+    if (current === null) throw new SnapshotNotFoundError(snapshotId);
+    const plan = planUpdate(current, patch, new Date().toISOString());
+    const { set, unset } = recordToHash(plan.changes);
+    const pairs = Object.entries(set).flat();
+    const reply = await run(redis, scripts.update,
+      [key.record(snapshotId), key.status(plan.from), key.status(plan.to), key.checkpoint(snapshotId)],
+      [plan.from, plan.to, snapshotId, plan.deleteCheckpoint ? '1' : '0', String(pairs.length / 2), ...pairs, ...unset]);
+    if (reply === 'OK') return plan.next;
+    if (reply === 'NOT_FOUND') throw new SnapshotNotFoundError(snapshotId);
+  }
+  throw new ConcurrentUpdateError(snapshotId);
+}
+
+async function listRecords(ctx: Ctx, query: SnapshotQuery = {}): Promise<Page<SnapshotRecord>> {
+  const { key } = ctx;
+  const q = checkQuery(query);
+  const index = q.tokenId !== undefined ? key.token(q.tokenId)
+    : q.requestedBy !== undefined ? key.user(q.requestedBy)
+      : q.status !== undefined ? key.status(q.status)
+        : key.all;
+  // The index narrows by one filter; the record is checked against all of them, so an entry
+  // left behind in an index never shows up under the wrong filter.
+  const accept = (r: SnapshotRecord) => (q.tokenId === undefined || r.tokenId === q.tokenId)
+    && (q.status === undefined || r.status === q.status)
+    && (q.requestedBy === undefined || r.requestedBy === q.requestedBy);
+  return scanIndex(ctx.redis, index, q.afterId, q.limit, (id) => readRecord(ctx, id), accept, (r) => r.snapshotId);
+}
+
+async function saveCheckpoint(ctx: Ctx, snapshotId: string, input: SnapshotCheckpointInput): Promise<SnapshotCheckpoint> {
+  const { redis, key } = ctx;
+  const { checkpoint, json } = buildCheckpoint(input, new Date().toISOString());
+  const reply = await run(redis, scripts.checkpoint, [key.record(snapshotId), key.checkpoint(snapshotId)], [json, String(ctx.checkpointTtlMs)]);
+  if (reply === 'NOT_FOUND') throw new SnapshotNotFoundError(snapshotId);
+  if (reply === 'COMPLETED') throw new CheckpointRefusedError(snapshotId);
+  return checkpoint;
+}
+
+async function getCheckpoint(ctx: Ctx, snapshotId: string): Promise<SnapshotCheckpoint | null> {
+  const json = await ctx.redis.get(ctx.key.checkpoint(snapshotId));
+  return json == null ? null : JSON.parse(String(json)) as SnapshotCheckpoint;
+}
+
+async function createSchedule(ctx: Ctx, input: NewSchedule): Promise<ScheduleRecord> {
+  const { redis, key } = ctx;
+  const { id, ms } = newId();
+  const schedule = buildSchedule(input, id, new Date(ms).toISOString());
+  await redis.multi()
+    .hSet(key.schedule(id), { ...schedule })
+    .zAdd(key.schedulesAll, { score: 0, value: id })
+    .zAdd(key.schedulesByToken(schedule.tokenId), { score: 0, value: id })
+    .exec();
+  return schedule;
+}
+
+async function listSchedules(ctx: Ctx, query: ScheduleQuery = {}): Promise<Page<ScheduleRecord>> {
+  const q = checkScheduleQuery(query);
+  const index = q.tokenId === undefined ? ctx.key.schedulesAll : ctx.key.schedulesByToken(q.tokenId);
+  return scanIndex(ctx.redis, index, q.afterId, q.limit, (id) => readSchedule(ctx, id), () => true, (s) => s.id);
+}
+
+async function deleteSchedule(ctx: Ctx, id: string): Promise<boolean> {
+  const { redis, key } = ctx;
+  const schedule = await readSchedule(ctx, id);
+  if (schedule === null) return false;
+  const replies = await redis.multi()
+    .del(key.schedule(id))
+    .zRem(key.schedulesAll, id)
+    .zRem(key.schedulesByToken(schedule.tokenId), id)
+    .exec();
+  return Number(replies[0]) === 1;
+}
+
+/** The validated context of a store: prefix (hash tag on a cluster) and checkpoint TTL checked. */
+function storeContext(options: RedisSnapshotStoreOptions): Ctx {
   const { redis } = options;
   const prefix = options.keyPrefix ?? defaultKeyPrefix;
   if (!keyPrefixPattern.test(prefix)) throw new Error(`snapshot store key prefix ${JSON.stringify(prefix)} must match ${keyPrefixPattern.source}`);
@@ -185,126 +293,25 @@ export function createRedisSnapshotStore(options: RedisSnapshotStoreOptions): Sn
   }
   const checkpointTtlMs = options.checkpointTtlMs ?? checkpointTtlMsDefault;
   if (!Number.isSafeInteger(checkpointTtlMs) || checkpointTtlMs < 1_000) throw new Error('checkpointTtlMs must be an integer >= 1000');
-  const key = keysFor(prefix);
+  return { redis, key: keysFor(prefix), checkpointTtlMs };
+}
 
-  const readHash: HashReader = async (k) => {
-    const hash = await redis.hGetAll(k) as unknown as Record<string, string>;
-    return Object.keys(hash).length === 0 ? null : hash;
-  };
-  const readRecord = async (id: string) => {
-    const hash = await readHash(key.record(id));
-    return hash === null ? null : hashToRecord(hash);
-  };
-  const readSchedule = async (id: string) => await readHash(key.schedule(id)) as ScheduleRecord | null;
-
-  async function create(input: NewSnapshot): Promise<SnapshotRecord> {
-    const { id, ms } = newId();
-    const record = buildRecord(input, id, new Date(ms).toISOString());
-    const { set } = recordToHash(record);
-    const multi = redis.multi()
-      .hSet(key.record(id), set)
-      .zAdd(key.all, { score: 0, value: id })
-      .zAdd(key.token(record.tokenId), { score: 0, value: id })
-      .zAdd(key.status(record.status), { score: 0, value: id });
-    if (record.requestedBy !== null) multi.zAdd(key.user(record.requestedBy), { score: 0, value: id });
-    await multi.exec();
-    return record;
-  }
-
-  async function get(snapshotId: string): Promise<SnapshotRecord | null> {
-    assertId('snapshotId', snapshotId);
-    return readRecord(snapshotId);
-  }
-
-  async function update(snapshotId: string, patch: SnapshotPatch): Promise<SnapshotRecord> {
-    assertId('snapshotId', snapshotId);
-    for (let attempt = 0; attempt < updateAttemptsMax; attempt++) {
-      const current = await readRecord(snapshotId);
-      if (current === null) throw new SnapshotNotFoundError(snapshotId);
-      const plan = planUpdate(current, patch, new Date().toISOString());
-      const { set, unset } = recordToHash(plan.changes);
-      const pairs = Object.entries(set).flat();
-      const reply = await run(redis, scripts.update,
-        [key.record(snapshotId), key.status(plan.from), key.status(plan.to), key.checkpoint(snapshotId)],
-        [plan.from, plan.to, snapshotId, plan.deleteCheckpoint ? '1' : '0', String(pairs.length / 2), ...pairs, ...unset]);
-      if (reply === 'OK') return plan.next;
-      if (reply === 'NOT_FOUND') throw new SnapshotNotFoundError(snapshotId);
-    }
-    throw new ConcurrentUpdateError(snapshotId);
-  }
-
-  async function list(query: SnapshotQuery = {}): Promise<Page<SnapshotRecord>> {
-    const q = checkQuery(query);
-    const index = q.tokenId !== undefined ? key.token(q.tokenId)
-      : q.requestedBy !== undefined ? key.user(q.requestedBy)
-        : q.status !== undefined ? key.status(q.status)
-          : key.all;
-    // The index narrows by one filter; the record is checked against all of them, so an entry
-    // left behind in an index never shows up under the wrong filter.
-    const accept = (r: SnapshotRecord) => (q.tokenId === undefined || r.tokenId === q.tokenId)
-      && (q.status === undefined || r.status === q.status)
-      && (q.requestedBy === undefined || r.requestedBy === q.requestedBy);
-    return scanIndex(redis, index, q.afterId, q.limit, readRecord, accept, (r) => r.snapshotId);
-  }
-
-  async function saveCheckpoint(snapshotId: string, input: SnapshotCheckpointInput): Promise<SnapshotCheckpoint> {
-    assertId('snapshotId', snapshotId);
-    const { checkpoint, json } = buildCheckpoint(input, new Date().toISOString());
-    const reply = await run(redis, scripts.checkpoint, [key.record(snapshotId), key.checkpoint(snapshotId)], [json, String(checkpointTtlMs)]);
-    if (reply === 'NOT_FOUND') throw new SnapshotNotFoundError(snapshotId);
-    if (reply === 'COMPLETED') throw new CheckpointRefusedError(snapshotId);
-    return checkpoint;
-  }
-
-  async function getCheckpoint(snapshotId: string): Promise<SnapshotCheckpoint | null> {
-    assertId('snapshotId', snapshotId);
-    const json = await redis.get(key.checkpoint(snapshotId));
-    return json == null ? null : JSON.parse(String(json)) as SnapshotCheckpoint;
-  }
-
-  async function clearCheckpoint(snapshotId: string): Promise<void> {
-    assertId('snapshotId', snapshotId);
-    await redis.del(key.checkpoint(snapshotId));
-  }
-
-  async function createSchedule(input: NewSchedule): Promise<ScheduleRecord> {
-    const { id, ms } = newId();
-    const schedule = buildSchedule(input, id, new Date(ms).toISOString());
-    await redis.multi()
-      .hSet(key.schedule(id), { ...schedule })
-      .zAdd(key.schedulesAll, { score: 0, value: id })
-      .zAdd(key.schedulesByToken(schedule.tokenId), { score: 0, value: id })
-      .exec();
-    return schedule;
-  }
-
-  async function getSchedule(id: string): Promise<ScheduleRecord | null> {
-    assertId('schedule id', id);
-    return readSchedule(id);
-  }
-
-  async function listSchedules(query: ScheduleQuery = {}): Promise<Page<ScheduleRecord>> {
-    const q = checkScheduleQuery(query);
-    const index = q.tokenId === undefined ? key.schedulesAll : key.schedulesByToken(q.tokenId);
-    return scanIndex(redis, index, q.afterId, q.limit, readSchedule, () => true, (s) => s.id);
-  }
-
-  async function deleteSchedule(id: string): Promise<boolean> {
-    assertId('schedule id', id);
-    const schedule = await readSchedule(id);
-    if (schedule === null) return false;
-    const replies = await redis.multi()
-      .del(key.schedule(id))
-      .zRem(key.schedulesAll, id)
-      .zRem(key.schedulesByToken(schedule.tokenId), id)
-      .exec();
-    return Number(replies[0]) === 1;
-  }
-
-  return {
-    create, get, update, list, saveCheckpoint, getCheckpoint, clearCheckpoint,
-    createSchedule, getSchedule, listSchedules, deleteSchedule,
+export function createRedisSnapshotStore(options: RedisSnapshotStoreOptions): SnapshotStore {
+  const ctx = storeContext(options);
+  const { redis, key } = ctx;
+  return withIdChecks({
+    create: (input) => createRecord(ctx, input),
+    get: (snapshotId) => readRecord(ctx, snapshotId),
+    update: (snapshotId, patch) => updateRecord(ctx, snapshotId, patch),
+    list: (query) => listRecords(ctx, query),
+    saveCheckpoint: (snapshotId, input) => saveCheckpoint(ctx, snapshotId, input),
+    getCheckpoint: (snapshotId) => getCheckpoint(ctx, snapshotId),
+    async clearCheckpoint(snapshotId) { await redis.del(key.checkpoint(snapshotId)); },
+    createSchedule: (input) => createSchedule(ctx, input),
+    getSchedule: (id) => readSchedule(ctx, id),
+    listSchedules: (query) => listSchedules(ctx, query),
+    deleteSchedule: (id) => deleteSchedule(ctx, id),
     async ping() { await redis.exists(key.all); },
     async close() { if (options.ownsConnection) await redis.close(); },
-  };
+  });
 }

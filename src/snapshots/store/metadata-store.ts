@@ -1,5 +1,5 @@
 // The snapshot metadata store (SPEC §7): one interface, two implementations
-// (metadata-store-redis.ts, metadata-store-mongo.ts) that pass the same contract tests.
+// (store/redis.ts, store/mongo.ts) that pass the same contract tests.
 // This file holds what both share: the record and its types, the status machine, input
 // validation, id and cursor encoding, and the typed errors.
 //
@@ -14,9 +14,9 @@
 // - A checkpoint is a small JSON beside the record (never inside it, never returned with it);
 //   the transition to `completed` deletes it in the same write.
 import { randomBytes } from 'node:crypto';
-import { accountPattern, isAmount } from '../ledger/keys.ts';
-import { isCanonicalEntityId } from './hedera-ids.ts';
-import { CodedError } from '../coded-error.ts';
+import { accountPattern, isAmount } from '../../ledger/keys.ts';
+import { isCanonicalEntityId, timestampPattern } from '../hedera-ids.ts';
+import { CodedError } from '../../coded-error.ts';
 
 export const snapshotStatuses = ['queued', 'running', 'completed', 'failed'] as const;
 export type SnapshotStatus = (typeof snapshotStatuses)[number];
@@ -273,6 +273,23 @@ export function assertId(what: string, value: unknown): asserts value is string 
   if (typeof value !== 'string' || !idPattern.test(value)) throw new InvalidIdError(what, value);
 }
 
+/**
+ * A store over a backend's operations with every id checked first, so a value the store never
+ * issued never becomes part of a key or a query. Both stores are built through it.
+ */
+export function withIdChecks(ops: SnapshotStore): SnapshotStore {
+  return {
+    ...ops,
+    async get(snapshotId) { assertId('snapshotId', snapshotId); return ops.get(snapshotId); },
+    async update(snapshotId, patch) { assertId('snapshotId', snapshotId); return ops.update(snapshotId, patch); },
+    async saveCheckpoint(snapshotId, checkpoint) { assertId('snapshotId', snapshotId); return ops.saveCheckpoint(snapshotId, checkpoint); },
+    async getCheckpoint(snapshotId) { assertId('snapshotId', snapshotId); return ops.getCheckpoint(snapshotId); },
+    async clearCheckpoint(snapshotId) { assertId('snapshotId', snapshotId); return ops.clearCheckpoint(snapshotId); },
+    async getSchedule(id) { assertId('schedule id', id); return ops.getSchedule(id); },
+    async deleteSchedule(id) { assertId('schedule id', id); return ops.deleteSchedule(id); },
+  };
+}
+
 const cursorPrefix = 'c1:';
 
 export function encodeCursor(lastId: string): string {
@@ -293,7 +310,6 @@ export function decodeCursor(cursor: unknown): string {
 
 export const listLimitMax = 100;
 export const listLimitDefault = 20;
-const timestampPattern = /^\d{1,10}(\.\d{1,9})?$/;
 const networkPattern = /^[a-z][a-z0-9-]{0,31}$/;
 const cidPattern = /^[A-Za-z0-9]{1,200}$/;
 const errorCodePattern = /^[A-Z][A-Z0-9_]{0,63}$/;

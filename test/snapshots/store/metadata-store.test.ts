@@ -6,11 +6,11 @@ import {
   CheckpointRefusedError, checkpointBytesMax, idPattern, InvalidCursorError, InvalidIdError,
   InvalidSnapshotFieldError, InvalidTransitionError, snapshotRecordFields, SnapshotNotFoundError,
   type SnapshotRecord, type SnapshotStore,
-} from '../../src/snapshots/metadata-store.ts';
-import { createRedisSnapshotStore } from '../../src/snapshots/metadata-store-redis.ts';
-import { createMongoSnapshotStore } from '../../src/snapshots/metadata-store-mongo.ts';
-import { connect, connectCluster, startCluster, type RedisClusterHandle } from '../support/redis-server.ts';
-import { sharedRedisUrl } from '../support/root-hooks.ts';
+} from '../../../src/snapshots/store/metadata-store.ts';
+import { createRedisSnapshotStore } from '../../../src/snapshots/store/redis.ts';
+import { createMongoSnapshotStore } from '../../../src/snapshots/store/mongo.ts';
+import { connect, connectCluster, startCluster, type RedisClusterHandle } from '../../support/redis-server.ts';
+import { sharedRedisUrl } from '../../support/root-hooks.ts';
 
 type StoreFactory = () => Promise<SnapshotStore>;
 

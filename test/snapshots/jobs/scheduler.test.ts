@@ -4,19 +4,19 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
+import { InvalidScheduleError, SchedulerUnavailableError } from '../../../src/snapshots/jobs/errors.ts';
 import {
-  createScheduler, InvalidScheduleError, SchedulerUnavailableError,
-  type HookEvents, type Scheduler, type SchedulerOptions,
-} from '../../src/snapshots/scheduler.ts';
-import { connect, freePort, startCluster, type RedisClusterHandle } from '../support/redis-server.ts';
-import { sharedRedisUrl } from '../support/root-hooks.ts';
+  createScheduler, retryBackoff, type RetryExhaustedEvent, type Scheduler, type SchedulerOptions,
+} from '../../../src/snapshots/jobs/scheduler.ts';
+import { connect, freePort, startCluster, type RedisClusterHandle } from '../../support/redis-server.ts';
+import { sharedRedisUrl } from '../../support/root-hooks.ts';
 
-const schedulerModule = new URL('../../src/snapshots/scheduler.ts', import.meta.url).href;
+const schedulerModule = new URL('../../../src/snapshots/jobs/scheduler.ts', import.meta.url).href;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) expect.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(20);
   }
@@ -97,58 +97,71 @@ describe('snapshot scheduler', function () {
       redis.destroy();
     }
   }
+  /** The progress the Redis backend stores with a job (`null` when none). */
+  async function storedProgress(jobId: string): Promise<string | null> {
+    const redis = await connect(sharedRedisUrl());
+    try {
+      return await redis.hGet(`${prefix}job:${jobId}`, 'progress') ?? null;
+    } finally {
+      redis.destroy();
+    }
+  }
 
-  it('runs a job and reports start, progress and completion in order, then removes it', async () => {
+  it('runs a job once with its data and attempt numbers, stores its progress (kept by a keep-alive), then removes it', async () => {
     const worker = await make();
-    const events: string[] = [];
-    worker.onStart((e) => { events.push(`start:${e.attempt}/${e.attempts}`); });
-    worker.onProgress((e) => { events.push(`progress:${e.progress}`); });
-    worker.onComplete((e) => { events.push(`complete:${e.attempt}`); });
     const seen: unknown[] = [];
+    const stored: (string | null)[] = [];
+    let finished = false;
     worker.define('snapshot-test', async (ctx) => {
-      seen.push(ctx.data);
+      seen.push({ data: ctx.data, attempt: ctx.attempt, attempts: ctx.attempts });
       await ctx.progress(25);
       await ctx.keepAlive();
+      stored.push(await storedProgress(ctx.jobId));
       await ctx.progress(80);
+      stored.push(await storedProgress(ctx.jobId));
+      finished = true;
     });
     await worker.start();
     const jobId = await worker.enqueue('snapshot-test', { snapshotId: 'abc' });
-    await until(() => events.includes('complete:1'), 5_000, 'completion');
-    expect(events).to.deep.equal(['start:1/3', 'progress:25', 'progress:80', 'complete:1']);
-    expect(seen).to.deep.equal([{ snapshotId: 'abc' }]);
-    await sleep(100);
-    expect(await jobExists(jobId)).to.equal(false);
+    await until(() => finished, 5_000, 'the job to finish');
+    await until(async () => !(await jobExists(jobId)), 2_000, 'the finished job to be removed');
+    expect(seen).to.deep.equal([{ data: { snapshotId: 'abc' }, attempt: 1, attempts: 3 }]);
+    expect(stored).to.deep.equal(['25', '80']);
     await worker.ping();
     expect(errors).to.deep.equal([]);
   });
 
-  it('retries a failing job with exponential backoff, then reports it exhausted and removes it', async () => {
+  it('retry delays double from backoffMs with ±20 % jitter, are capped at 10 min, and stop after attempts - 1 retries', () => {
+    const context = (attempt: number) => ({ attempt, error: new Error('down'), jobName: 'snapshot', jobData: {} });
+    const backoff = retryBackoff(3, 200);
+    for (let i = 0; i < 100; i++) {
+      expect(backoff(context(1))).to.be.within(160, 240);
+      expect(backoff(context(2))).to.be.within(320, 480);
+    }
+    expect(backoff(context(3))).to.equal(null);
+    expect(retryBackoff(20, 300_000)(context(5))).to.be.within(480_000, 720_000);
+  });
+
+  it('retries a failing job after the backoff, then reports it exhausted once and removes it', async () => {
     const worker = await make();
-    const runs: { attempt: number; at: number }[] = [];
-    const fails: HookEvents['fail'][] = [];
-    const retries: HookEvents['retry'][] = [];
-    const exhausted: HookEvents['retryExhausted'][] = [];
-    worker.onFail((e) => { fails.push(e); });
-    worker.onRetry((e) => { retries.push(e); });
+    const runs: { attempt: number; attempts: number; at: number }[] = [];
+    const exhausted: RetryExhaustedEvent[] = [];
     worker.onRetryExhausted((e) => { exhausted.push(e); });
     worker.define('snapshot-fails', async (ctx) => {
-      runs.push({ attempt: ctx.attempt, at: Date.now() });
+      runs.push({ attempt: ctx.attempt, attempts: ctx.attempts, at: Date.now() });
       throw new Error(`mirror node down (run ${ctx.attempt})`);
     }, { attempts: 3, backoffMs: 200 });
     await worker.start();
     const jobId = await worker.enqueue('snapshot-fails', { snapshotId: 'x' });
     await until(() => exhausted.length === 1, 8_000, 'retries to be exhausted');
     await sleep(300);
-    expect(runs.map((r) => r.attempt)).to.deep.equal([1, 2, 3]);
-    expect(fails.map((f) => [f.attempt, f.willRetry, f.error.message])).to.deep.equal([
-      [1, true, 'mirror node down (run 1)'], [2, true, 'mirror node down (run 2)'], [3, false, 'mirror node down (run 3)'],
-    ]);
-    expect(retries.map((r) => r.attempt)).to.deep.equal([1, 2]);
-    expect(retries[0]!.delayMs).to.be.within(160, 240); // 200 ms ± 20 % jitter
-    expect(retries[1]!.delayMs).to.be.within(320, 480); // doubled
-    expect(runs[1]!.at - runs[0]!.at).to.be.at.least(retries[0]!.delayMs - 20);
-    expect(runs[2]!.at - runs[1]!.at).to.be.at.least(retries[1]!.delayMs - 20);
-    expect(exhausted[0]).to.include({ jobId, attempt: 3, attempts: 3 });
+    expect(runs.map((r) => [r.attempt, r.attempts])).to.deep.equal([[1, 3], [2, 3], [3, 3]]);
+    // The retries waited at least their shortest possible delay: 200 ms, then 400 ms, less 20 % jitter.
+    expect(runs[1]!.at - runs[0]!.at).to.be.at.least(160 - 20);
+    expect(runs[2]!.at - runs[1]!.at).to.be.at.least(320 - 20);
+    expect(exhausted).to.have.length(1);
+    expect(exhausted[0]).to.include({ jobId, jobName: 'snapshot-fails', attempt: 3, attempts: 3 });
+    expect(exhausted[0]!.error.message).to.equal('mirror node down (run 3)');
     expect(runs).to.have.length(3);
     expect(await jobExists(jobId)).to.equal(false);
   });
@@ -295,14 +308,13 @@ describe('snapshot scheduler', function () {
   it('stop() waits for a running job within the drain timeout', async () => {
     const worker = await make();
     const events: string[] = [];
-    worker.onComplete(() => { events.push('complete'); });
-    worker.define('snapshot-short', async () => { events.push('running'); await sleep(300); });
+    worker.define('snapshot-short', async () => { events.push('running'); await sleep(300); events.push('done'); });
     await worker.start();
     await worker.enqueue('snapshot-short', {});
     await until(() => events.includes('running'), 3_000, 'the job to start');
     const result = await worker.stop({ drainTimeoutMs: 3_000 });
     expect(result).to.deep.equal({ drained: true, aborted: 0 });
-    expect(events).to.deep.equal(['running', 'complete']);
+    expect(events).to.deep.equal(['running', 'done']);
   });
 
   it('stop() returns promptly, aborting a job that outlives the drain', async () => {
@@ -339,8 +351,7 @@ describe('snapshot scheduler', function () {
       });
       let done;
       const finished = new Promise((r) => { done = r; });
-      s.onComplete(done);
-      s.define('snapshot-exit', async (ctx) => { await ctx.progress(50); });
+      s.define('snapshot-exit', async (ctx) => { await ctx.progress(50); done(); });
       await s.start();
       await s.enqueue('snapshot-exit', {});
       await finished;
@@ -389,9 +400,8 @@ describe('snapshot scheduler', function () {
       const worker = await make(onCluster());
       const other = await make({ ...onCluster(), roles: { worker: false } });
       const done: string[] = [];
-      worker.onComplete((e) => { done.push(e.jobName); });
       worker.onRetryExhausted((e) => { done.push(`${e.jobName}:exhausted:${e.attempt}`); });
-      worker.define('snapshot-ok', async (ctx) => { await ctx.progress(50); });
+      worker.define('snapshot-ok', async (ctx) => { await ctx.progress(50); done.push(ctx.jobName); });
       worker.define('snapshot-bad', async () => { throw new Error('no'); }, { attempts: 2, backoffMs: 100 });
       await worker.start();
       await other.start();

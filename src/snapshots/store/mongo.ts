@@ -1,0 +1,224 @@
+// The snapshot metadata store on MongoDB (used when MONGODB_URL is set). Semantics: see
+// metadata-store.ts; the same contract tests run against it whenever MONGODB_URL is set.
+//
+// Collection `snapshots`: one document per record, dates stored as BSON dates and returned as
+// ISO strings, plus a `checkpoint` sub-document that reads never return (projection) and that
+// the transition to `completed` unsets in the same updateOne. Collection `snapshotSchedules`:
+// the schedules. Status changes are compare-and-set on the status (updateOne filtered by the
+// status the change was planned from), retried a few times when the status moved meanwhile.
+// Lists sort by (createdAt, snapshotId) descending; since an id begins with its creation ms,
+// a cursor (the last id) bounds both fields.
+import { MongoClient, type Collection, type Db, type Filter } from 'mongodb';
+import {
+  buildCheckpoint, CheckpointRefusedError, buildRecord, buildSchedule, checkQuery, checkScheduleQuery, ConcurrentUpdateError,
+  encodeCursor, idTimeMs, newId, planUpdate, SnapshotNotFoundError, withIdChecks,
+  type NewSchedule, type NewSnapshot, type Page, type ScheduleQuery, type ScheduleRecord, type SnapshotCheckpoint,
+  type SnapshotCheckpointInput, type SnapshotPatch, type SnapshotQuery, type SnapshotRecord, type SnapshotStore,
+} from './metadata-store.ts';
+
+export interface MongoSnapshotStoreOptions {
+  /** A connection string; the database is the one it names (or `tally`). */
+  url?: string;
+  /** Or an open database (the caller then owns the client). */
+  db?: Db;
+  snapshotsCollection?: string;
+  schedulesCollection?: string;
+  /** Server selection and connect timeout. Default 5 s. */
+  connectTimeoutMs?: number;
+  /** Create the indexes the queries need. Default true. */
+  ensureIndexes?: boolean;
+}
+
+const connectTimeoutMsDefault = 5_000;
+const updateAttemptsMax = 5;
+const dateFields = ['createdAt', 'startedAt', 'finishedAt'] as const;
+
+type SnapshotDoc = Omit<SnapshotRecord, 'createdAt' | 'startedAt' | 'finishedAt'> & {
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  checkpoint?: SnapshotCheckpoint;
+};
+type ScheduleDoc = Omit<ScheduleRecord, 'createdAt'> & { createdAt: Date };
+
+const recordProjection = { _id: 0, checkpoint: 0 } as const;
+
+function toDoc(fields: Partial<SnapshotRecord>): Partial<SnapshotDoc> {
+  const doc: Record<string, unknown> = { ...fields };
+  for (const field of dateFields) {
+    const value = fields[field];
+    if (typeof value === 'string') doc[field] = new Date(value);
+  }
+  return doc as Partial<SnapshotDoc>;
+}
+
+function fromDoc(doc: SnapshotDoc): SnapshotRecord {
+  return {
+    snapshotId: doc.snapshotId,
+    tokenId: doc.tokenId,
+    network: doc.network,
+    requestedTimestamp: doc.requestedTimestamp ?? null,
+    consensusTimestamp: doc.consensusTimestamp ?? null,
+    status: doc.status,
+    progress: doc.progress,
+    holders: doc.holders ?? null,
+    totalBalance: doc.totalBalance ?? null,
+    cid: doc.cid ?? null,
+    bytes: doc.bytes ?? null,
+    requestedBy: doc.requestedBy ?? null,
+    scheduleId: doc.scheduleId ?? null,
+    attempts: doc.attempts,
+    error: doc.error ?? null,
+    createdAt: doc.createdAt.toISOString(),
+    startedAt: doc.startedAt ? doc.startedAt.toISOString() : null,
+    finishedAt: doc.finishedAt ? doc.finishedAt.toISOString() : null,
+  };
+}
+
+const fromScheduleDoc = (doc: ScheduleDoc): ScheduleRecord => ({
+  id: doc.id, tokenId: doc.tokenId, every: doc.every, createdBy: doc.createdBy, createdAt: doc.createdAt.toISOString(),
+});
+
+/** Items plus one more tell whether there is a next page. */
+function toPage<T>(rows: T[], limit: number, idOf: (item: T) => string): Page<T> {
+  if (rows.length <= limit) return { items: rows, nextCursor: null };
+  const items = rows.slice(0, limit);
+  return { items, nextCursor: encodeCursor(idOf(items[limit - 1]!)) };
+}
+
+async function ensureIndexes(snapshots: Collection<SnapshotDoc>, schedules: Collection<ScheduleDoc>): Promise<void> {
+  await snapshots.createIndexes([
+    { key: { snapshotId: 1 }, name: 'snapshotId_unique', unique: true },
+    { key: { createdAt: -1, snapshotId: -1 }, name: 'createdAt' },
+    { key: { tokenId: 1, createdAt: -1, snapshotId: -1 }, name: 'tokenId_createdAt' },
+    { key: { status: 1, createdAt: -1, snapshotId: -1 }, name: 'status_createdAt' },
+    { key: { requestedBy: 1, createdAt: -1, snapshotId: -1 }, name: 'requestedBy_createdAt' },
+  ]);
+  await schedules.createIndexes([
+    { key: { id: 1 }, name: 'id_unique', unique: true },
+    { key: { tokenId: 1, id: -1 }, name: 'tokenId_id' },
+  ]);
+}
+
+interface Ctx {
+  client: MongoClient | null;
+  db: Db;
+  snapshots: Collection<SnapshotDoc>;
+  schedules: Collection<ScheduleDoc>;
+}
+
+/** Connects (unless given a database) and makes the indexes; closes what it opened on failure. */
+async function openStore(options: MongoSnapshotStoreOptions): Promise<Ctx> {
+  const timeoutMs = options.connectTimeoutMs ?? connectTimeoutMsDefault;
+  let client: MongoClient | null = null;
+  let db = options.db;
+  if (!db) {
+    if (!options.url) throw new Error('createMongoSnapshotStore needs url or db');
+    client = new MongoClient(options.url, { serverSelectionTimeoutMS: timeoutMs, connectTimeoutMS: timeoutMs });
+    await client.connect();
+    db = client.db();
+  }
+  const snapshots = db.collection<SnapshotDoc>(options.snapshotsCollection ?? 'snapshots');
+  const schedules = db.collection<ScheduleDoc>(options.schedulesCollection ?? 'snapshotSchedules');
+  try {
+    if (options.ensureIndexes ?? true) await ensureIndexes(snapshots, schedules);
+  } catch (error) {
+    await client?.close();
+    throw error;
+  }
+  return { client, db, snapshots, schedules };
+}
+
+async function readRecord(ctx: Ctx, snapshotId: string): Promise<SnapshotRecord | null> {
+  const doc = await ctx.snapshots.findOne({ snapshotId }, { projection: recordProjection });
+  return doc === null ? null : fromDoc(doc as SnapshotDoc);
+}
+
+async function createRecord(ctx: Ctx, input: NewSnapshot): Promise<SnapshotRecord> {
+  const { id, ms } = newId();
+  const record = buildRecord(input, id, new Date(ms).toISOString());
+  await ctx.snapshots.insertOne(toDoc(record) as SnapshotDoc);
+  return record;
+}
+
+async function updateRecord(ctx: Ctx, snapshotId: string, patch: SnapshotPatch): Promise<SnapshotRecord> {
+  for (let attempt = 0; attempt < updateAttemptsMax; attempt++) {
+    const current = await readRecord(ctx, snapshotId);
+    if (current === null) throw new SnapshotNotFoundError(snapshotId);
+    const plan = planUpdate(current, patch, new Date().toISOString());
+    const update = plan.deleteCheckpoint
+      ? { $set: toDoc(plan.changes), $unset: { checkpoint: '' as const } }
+      : { $set: toDoc(plan.changes) };
+    const result = await ctx.snapshots.updateOne({ snapshotId, status: plan.from }, update);
+    if (result.matchedCount === 1) return plan.next;
+  }
+  throw new ConcurrentUpdateError(snapshotId);
+}
+
+async function listRecords(ctx: Ctx, query: SnapshotQuery = {}): Promise<Page<SnapshotRecord>> {
+  const q = checkQuery(query);
+  const filter: Filter<SnapshotDoc> = {};
+  if (q.tokenId !== undefined) filter.tokenId = q.tokenId;
+  if (q.status !== undefined) filter.status = q.status;
+  if (q.requestedBy !== undefined) filter.requestedBy = q.requestedBy;
+  if (q.afterId !== null) {
+    filter.createdAt = { $lte: new Date(idTimeMs(q.afterId)) };
+    filter.snapshotId = { $lt: q.afterId };
+  }
+  const docs = await ctx.snapshots.find(filter, { projection: recordProjection })
+    .sort({ createdAt: -1, snapshotId: -1 }).limit(q.limit + 1).toArray();
+  return toPage(docs.map((d) => fromDoc(d as SnapshotDoc)), q.limit, (r) => r.snapshotId);
+}
+
+async function saveCheckpoint(ctx: Ctx, snapshotId: string, input: SnapshotCheckpointInput): Promise<SnapshotCheckpoint> {
+  const { checkpoint } = buildCheckpoint(input, new Date().toISOString());
+  const result = await ctx.snapshots.updateOne({ snapshotId, status: { $ne: 'completed' } }, { $set: { checkpoint } });
+  if (result.matchedCount === 1) return checkpoint;
+  if (await ctx.snapshots.countDocuments({ snapshotId }, { limit: 1 }) === 0) throw new SnapshotNotFoundError(snapshotId);
+  throw new CheckpointRefusedError(snapshotId);
+}
+
+async function getCheckpoint(ctx: Ctx, snapshotId: string): Promise<SnapshotCheckpoint | null> {
+  const doc = await ctx.snapshots.findOne({ snapshotId }, { projection: { _id: 0, checkpoint: 1 } });
+  return doc?.checkpoint ?? null;
+}
+
+async function createSchedule(ctx: Ctx, input: NewSchedule): Promise<ScheduleRecord> {
+  const { id, ms } = newId();
+  const schedule = buildSchedule(input, id, new Date(ms).toISOString());
+  await ctx.schedules.insertOne({ ...schedule, createdAt: new Date(ms) });
+  return schedule;
+}
+
+async function getSchedule(ctx: Ctx, id: string): Promise<ScheduleRecord | null> {
+  const doc = await ctx.schedules.findOne({ id }, { projection: { _id: 0 } });
+  return doc === null ? null : fromScheduleDoc(doc as ScheduleDoc);
+}
+
+async function listSchedules(ctx: Ctx, query: ScheduleQuery = {}): Promise<Page<ScheduleRecord>> {
+  const q = checkScheduleQuery(query);
+  const filter: Filter<ScheduleDoc> = {};
+  if (q.tokenId !== undefined) filter.tokenId = q.tokenId;
+  if (q.afterId !== null) filter.id = { $lt: q.afterId };
+  const docs = await ctx.schedules.find(filter, { projection: { _id: 0 } }).sort({ id: -1 }).limit(q.limit + 1).toArray();
+  return toPage(docs.map((d) => fromScheduleDoc(d as ScheduleDoc)), q.limit, (s) => s.id);
+}
+
+export async function createMongoSnapshotStore(options: MongoSnapshotStoreOptions): Promise<SnapshotStore> {
+  const ctx = await openStore(options);
+  return withIdChecks({
+    create: (input) => createRecord(ctx, input),
+    get: (snapshotId) => readRecord(ctx, snapshotId),
+    update: (snapshotId, patch) => updateRecord(ctx, snapshotId, patch),
+    list: (query) => listRecords(ctx, query),
+    saveCheckpoint: (snapshotId, input) => saveCheckpoint(ctx, snapshotId, input),
+    getCheckpoint: (snapshotId) => getCheckpoint(ctx, snapshotId),
+    async clearCheckpoint(snapshotId) { await ctx.snapshots.updateOne({ snapshotId }, { $unset: { checkpoint: '' } }); },
+    createSchedule: (input) => createSchedule(ctx, input),
+    getSchedule: (id) => getSchedule(ctx, id),
+    listSchedules: (query) => listSchedules(ctx, query),
+    async deleteSchedule(id) { return (await ctx.schedules.deleteOne({ id })).deletedCount === 1; },
+    async ping() { await ctx.db.command({ ping: 1 }); },
+    async close() { await ctx.client?.close(); },
+  });
+}
