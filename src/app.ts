@@ -27,8 +27,8 @@ export interface AppExtension {
    * Mounted under /v1 after authentication, rate limiting and JSON body parsing; paths are
    * relative to /v1 (e.g. router.post('/snapshots', ...)). res.locals.caller holds the caller
    * (see callerOf / requireAdmin / requireSelfOrAdmin in src/http/auth.ts). Expected failures:
-   * throw HttpError, LedgerError, or any Error with an UPPER_CASE `code` and an `httpStatus`
-   * (src/http/errors.ts isCodedError); list such codes in `openapi.errorCodes`.
+   * throw a TallyError (src/errors.ts: HttpError, LedgerError, SnapshotError, ...) whose code is
+   * in the one catalog; the error middleware answers it with that code's status.
    */
   router?: Router;
   /** Paths and schemas merged into /openapi.json. */

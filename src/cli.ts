@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { BigNumber } from 'bignumber.js';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ConfigError, loadRedisTarget, readEnv, type Env } from './config.ts';
+import { TallyError } from './errors.ts';
 import type { Ledger } from './ledger/client.ts';
-import { LedgerError } from './ledger/errors.ts';
 import type { RedisConnection } from './redis.ts';
 
 /** Modules that register more commands, relative to this file (e.g. `tally snapshot|cat|car`). */
@@ -247,7 +247,7 @@ function report(error: unknown): number {
     process.stderr.write(`tally: ${error.message}\n`);
     return exitUsage;
   }
-  if (error instanceof LedgerError) {
+  if (error instanceof TallyError) {
     process.stderr.write(`tally: ${error.code}: ${error.message}\n`);
     return exitFailure;
   }

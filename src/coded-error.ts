@@ -1,14 +1,19 @@
-// The base of Tally's expected failures outside the ledger: a stable UPPER_CASE `code` (for
-// logs, job records and API bodies) and the HTTP status the REST layer answers with. The error
-// middleware maps every subclass through this shape (src/http/errors.ts).
-export class CodedError extends Error {
-  readonly code: string;
-  readonly httpStatus: number;
+// TODO(merge): remove once scheduler/store use TallyError
+// The old constructor shape `(code, httpStatus, message)` kept for src/snapshots/scheduler.ts and
+// metadata-store*.ts, which another branch is moving. It is a TallyError, so the middleware
+// answers it; the status comes from the catalog, and a caller naming another status is a bug.
+import assert from 'node:assert/strict';
+import { errorCatalog, isErrorCode, TallyError } from './errors.ts';
 
+export class CodedError extends TallyError {
   constructor(code: string, httpStatus: number, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-    this.httpStatus = httpStatus;
+    assert(isErrorCode(code), `error code ${code} is not in the catalog (src/errors.ts)`);
+    assert.equal(httpStatus, errorCatalog[code].status, `the catalog gives ${code} another HTTP status`);
+    super(code, message, options);
+  }
+
+  /** The old name of `status`. TODO(merge): remove with this class. */
+  get httpStatus(): number {
+    return this.status;
   }
 }

@@ -45,7 +45,7 @@ export interface SnapshotServiceDeps {
 }
 
 export class InvalidTimestampError extends SnapshotError {
-  constructor() { super('INVALID_TIMESTAMP', 400, 'timestamp must be a consensus timestamp `seconds.nanoseconds`, e.g. 1716885861.254421003'); }
+  constructor() { super('INVALID_TIMESTAMP', 'timestamp must be a consensus timestamp `seconds.nanoseconds`, e.g. 1716885861.254421003'); }
 }
 
 /** Canonical token id, or a typed 400 error (malformed id, bad checksum for the network). */
