@@ -4,7 +4,7 @@
 // Exit codes: 0 ok, 1 ledger or connection error (the code is printed), 2 usage.
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig, readEnv, type Env } from '../config.ts';
-import { LedgerError } from '../ledger/errors.ts';
+import { TallyError } from '../errors.ts';
 import { withTimeout } from '../time.ts';
 import { UsageError, type CliContext } from './context.ts';
 import { registerLedgerCommands } from './ledger.ts';
@@ -65,7 +65,7 @@ function report(error: unknown): number {
     process.stderr.write(`tally: ${error.message}\n`);
     return exitUsage;
   }
-  if (error instanceof LedgerError) {
+  if (error instanceof TallyError) {
     process.stderr.write(`tally: ${error.code}: ${error.message}\n`);
     return exitFailure;
   }

@@ -1,6 +1,7 @@
-// The one error middleware of the HTTP API, and the catalog of the codes it answers with.
-// Every failure reaches the client as JSON {"error":{"code","message"}} with the status of its
-// code: ledger codes come from src/ledger/errors.ts, the HTTP-only codes are listed below.
+// The one error middleware of the HTTP API. Every failure reaches the client as JSON
+// {"error":{"code","message"}} with the status of its code in the one catalog (src/errors.ts):
+// every TallyError (ledger, HTTP, snapshot, store, scheduler) is answered with its own code, and
+// the failures of libraries (zod, express-jwt, body-parser, redis) are mapped to catalog codes.
 // Never a stack trace; a 500 is logged with its stack and answered with a fixed sentence.
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { UnauthorizedError } from 'express-jwt';
@@ -9,56 +10,14 @@ import {
   RootNodesUnavailableError, SocketClosedUnexpectedlyError, SocketTimeoutError, TimeoutError,
 } from 'redis';
 import { z } from 'zod';
-import { LedgerError, ledgerErrorCatalog, type LedgerErrorCode } from '../ledger/errors.ts';
+import { errorCatalog, TallyError, type ErrorCode } from '../errors.ts';
+import type { LedgerErrorCode } from '../ledger/errors.ts';
 import type { Logger } from '../logger.ts';
 
-export const httpErrorCatalog = {
-  INVALID_JSON: { status: 400, description: 'the body is not valid JSON' },
-  UNAUTHENTICATED: { status: 401, description: 'no bearer token, or one that is malformed, badly signed, expired or for another issuer/audience' },
-  FORBIDDEN: { status: 403, description: 'the caller may not act on this account or resource' },
-  NOT_FOUND: { status: 404, description: 'no such route or resource' },
-  METHOD_NOT_ALLOWED: { status: 405, description: 'the route exists but not with this method' },
-  NOT_READY: { status: 409, description: 'the resource exists but is not ready for this (e.g. the content of a snapshot still running)' },
-  PAYLOAD_TOO_LARGE: { status: 413, description: 'the body exceeds BODY_LIMIT_BYTES' },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, description: 'the body is not application/json (UTF-8)' },
-  RATE_LIMITED: { status: 429, description: 'too many requests from this client in the current minute' },
-  INTERNAL: { status: 500, description: 'an unexpected failure (logged with a request id)' },
-  UNAVAILABLE: { status: 503, description: 'a dependency (Redis, the store) is down or not ready' },
-} as const;
-
-export type HttpErrorCode = keyof typeof httpErrorCatalog;
-export type ErrorCode = HttpErrorCode | LedgerErrorCode;
-
-/** Every code the API can answer with, and its status: the OpenAPI document lists these. */
-export const errorCatalog: Record<ErrorCode, { status: number; description: string }> = { ...ledgerErrorCatalog, ...httpErrorCatalog };
-
-/** An expected failure with its code; routes throw these (also usable by other routers). */
-export class HttpError extends Error {
-  readonly code: ErrorCode;
-  readonly status: number;
-
-  constructor(code: ErrorCode, message: string) {
-    super(message);
-    this.name = 'HttpError';
-    this.code = code;
-    this.status = errorCatalog[code].status;
-  }
-}
+/** An expected failure raised by a route or middleware, with any catalog code. */
+export class HttpError extends TallyError {}
 
 export interface ErrorBody { error: { code: string; message: string } }
-
-/**
- * An expected failure of another part of Tally that carries its own code and HTTP status (the
- * snapshot errors do): answered with that code and status, and its message.
- */
-export interface CodedError extends Error { code: string; httpStatus: number }
-
-export function isCodedError(error: unknown): error is CodedError {
-  if (!(error instanceof Error)) return false;
-  const { code, httpStatus } = error as Partial<CodedError>;
-  return typeof code === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(code)
-    && typeof httpStatus === 'number' && Number.isInteger(httpStatus) && httpStatus >= 400 && httpStatus <= 599;
-}
 
 /**
  * Which ledger code a field's validation failure carries, so that REST answers with the code
@@ -139,10 +98,9 @@ export interface ErrorMiddlewareDeps {
 }
 
 /** Classifies any thrown value into the code, status and message the client sees. */
-export function classifyError(error: unknown): { code: string; status: number; message: string; unexpected: boolean } {
+export function classifyError(error: unknown): { code: ErrorCode; status: number; message: string; unexpected: boolean } {
   let known: { code: ErrorCode; message: string } | undefined;
-  if (error instanceof LedgerError || error instanceof HttpError) known = { code: error.code, message: error.message };
-  else if (isCodedError(error)) return { code: error.code, status: error.httpStatus, message: error.message, unexpected: false };
+  if (error instanceof TallyError) known = { code: error.code, message: error.message };
   else if (error instanceof RequestValidationError) known = describeIssues(error.part, error.issues);
   else if (error instanceof z.ZodError) known = describeIssue('request', error.issues[0]!);
   else if (error instanceof UnauthorizedError) known = { code: 'UNAUTHENTICATED', message: unauthenticatedMessage(error) };

@@ -1,9 +1,10 @@
 // The OpenAPI 3.1 document of the HTTP API, served at GET /openapi.json. Request bodies are
-// generated from the same zod schemas that validate them; error responses list the codes of
-// the one catalog (src/http/errors.ts). Extensions (snapshot routes) merge their own paths.
+// generated from the same zod schemas that validate them; error responses name codes of the
+// one catalog (src/errors.ts), and the Error schema lists every code of it with its status.
+// Extensions (snapshot routes) merge their own paths.
 // test/http/openapi.test.ts fails when a registered route is missing here.
 import { z } from 'zod';
-import { errorCatalog, type ErrorCode } from './errors.ts';
+import { errorCatalog, type ErrorCode } from '../errors.ts';
 import { batchBody, burnBody, createTokenBody, pageLimitMax, transferBody } from './schemas.ts';
 
 type Json = Record<string, unknown>;
@@ -11,8 +12,6 @@ type Json = Record<string, unknown>;
 export interface OpenApiAddition {
   paths?: Record<string, Json>;
   schemas?: Record<string, Json>;
-  /** Error codes the extension answers with (its CodedErrors), added to the Error schema. */
-  errorCodes?: Record<string, { status: number; description: string }>;
 }
 
 const bodySchema = (schema: z.ZodType): Json => {
@@ -23,8 +22,8 @@ const bodySchema = (schema: z.ZodType): Json => {
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: Json, description: string) => ({ description, content: { 'application/json': { schema } } });
 
-/** One response per status, naming the codes that share it. */
-function errors(...codes: ErrorCode[]): Record<string, Json> {
+/** One response per status, naming the codes that share it (plus those every route may answer). */
+export function errors(...codes: ErrorCode[]): Record<string, Json> {
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of [...codes, 'UNAUTHENTICATED', 'RATE_LIMITED', 'INTERNAL', 'UNAVAILABLE'] as ErrorCode[]) {
     const status = errorCatalog[code].status;
@@ -194,31 +193,30 @@ const schemas: Record<string, Json> = {
   },
 };
 
-function errorSchema(codes: Record<string, { status: number; description: string }>): Json {
+function errorSchema(): Json {
   return {
     type: 'object',
     properties: {
       error: {
         type: 'object',
-        properties: { code: { enum: Object.keys(codes) }, message: { type: 'string' } },
+        properties: { code: { enum: Object.keys(errorCatalog) }, message: { type: 'string' } },
         required: ['code', 'message'],
       },
     },
     required: ['error'],
-    description: Object.entries(codes).map(([code, { status, description }]) => `${code} (${status}): ${description}`).join('\n'),
+    description: Object.entries(errorCatalog).map(([code, { status, retryable, description }]) =>
+      `${code} (${status}${retryable ? ', retryable' : ''}): ${description}`).join('\n'),
   };
 }
 
 export function openApiDocument(additions: OpenApiAddition[] = []): Json {
   const paths: Record<string, Json> = { ...publicPaths, ...tokenPaths };
   const allSchemas: Record<string, Json> = { ...schemas };
-  const codes: Record<string, { status: number; description: string }> = { ...errorCatalog };
   for (const addition of additions) {
     Object.assign(paths, addition.paths);
     Object.assign(allSchemas, addition.schemas);
-    Object.assign(codes, addition.errorCodes);
   }
-  allSchemas.Error = errorSchema(codes);
+  allSchemas.Error = errorSchema();
   return {
     openapi: '3.1.0',
     info: {

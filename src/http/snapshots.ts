@@ -8,7 +8,7 @@ import { snapshotStatuses } from '../snapshots/store/metadata-store.ts';
 import { ndjsonToCsv } from '../snapshots/snapshot-format.ts';
 import { callerOf, requireAdmin } from './auth.ts';
 import { HttpError } from './errors.ts';
-import type { OpenApiAddition } from './openapi.ts';
+import { errors, type OpenApiAddition } from './openapi.ts';
 import { routerFromSpecs, type RouteSpec } from './routes.ts';
 import { limitSchema, parse } from './schemas.ts';
 
@@ -122,48 +122,39 @@ const jsonSchema = (schema: z.ZodType) => {
   const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: 'input' }) as Record<string, unknown>;
   return rest;
 };
-const errorRef = { $ref: '#/components/schemas/Error' };
-const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [String(s), { description: 'error', content: { 'application/json': { schema: errorRef } } }]));
 const ok = (status: number, description: string, schema: Record<string, unknown> = { type: 'object' }) =>
   ({ [String(status)]: { description, content: { 'application/json': { schema } } } });
 const idParam = [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }];
 const bearer = [{ bearerAuth: [] }];
+// The codes each route may answer besides those of every route (src/http/openapi.ts errors).
+const invalidBody = ['INVALID_ARGUMENT', 'INVALID_JSON', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'] as const;
+const invalidTokenId = ['INVALID_ENTITY_ID', 'INVALID_CHECKSUM'] as const;
+const unknownId = ['INVALID_ARGUMENT', 'INVALID_ID', 'NOT_FOUND'] as const;
+const scheduleWrite = ['FORBIDDEN', 'SCHEDULER_UNAVAILABLE', 'SCHEDULE_BUSY'] as const;
 
 export const snapshotsOpenApi: OpenApiAddition = {
-  errorCodes: {
-    INVALID_ENTITY_ID: { status: 400, description: 'a Hedera id that fails HIP-15' },
-    INVALID_CHECKSUM: { status: 400, description: 'a HIP-15 checksum that does not match the configured network' },
-    INVALID_TIMESTAMP: { status: 400, description: 'not a consensus timestamp seconds.nanoseconds' },
-    INVALID_SCHEDULE: { status: 400, description: 'every is not a human interval or cron expression, or too frequent' },
-    INVALID_ID: { status: 400, description: 'not an id the snapshot store issued' },
-    INVALID_CURSOR: { status: 400, description: 'a cursor that no previous page returned' },
-    INVALID_CID: { status: 400, description: 'not a valid CID' },
-    CONTENT_NOT_FOUND: { status: 404, description: 'the content is not in the local IPFS store' },
-    SCHEDULER_UNAVAILABLE: { status: 503, description: 'the job backend does not answer' },
-    SCHEDULE_BUSY: { status: 503, description: 'another process is changing this schedule' },
-  },
   schemas: { SnapshotRecord: { type: 'object', description: 'The metadata record of SPEC §7' } },
   paths: {
     '/v1/snapshots': {
       post: { summary: 'Request a snapshot of every holder of a Hedera token', security: bearer,
         requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(requestSnapshotBody) } } },
-        responses: { ...ok(202, 'queued', { type: 'object', properties: { snapshotId: { type: 'string' }, jobId: { type: 'string' } } }), ...errors(400, 401, 429, 503) } },
+        responses: { ...ok(202, 'queued', { type: 'object', properties: { snapshotId: { type: 'string' }, jobId: { type: 'string' } } }), ...errors(...invalidBody, ...invalidTokenId, 'INVALID_TIMESTAMP', 'SCHEDULER_UNAVAILABLE') } },
       get: { summary: 'List snapshots, newest first', security: bearer,
         parameters: ['tokenId', 'status', 'limit', 'cursor'].map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } })),
-        responses: { ...ok(200, 'a page'), ...errors(400, 401) } },
+        responses: { ...ok(200, 'a page'), ...errors('INVALID_ARGUMENT', 'INVALID_CURSOR') } },
     },
-    '/v1/snapshots/{id}': { get: { summary: 'A snapshot record', security: bearer, parameters: idParam, responses: { ...ok(200, 'the record', { $ref: '#/components/schemas/SnapshotRecord' }), ...errors(400, 401, 404) } } },
+    '/v1/snapshots/{id}': { get: { summary: 'A snapshot record', security: bearer, parameters: idParam, responses: { ...ok(200, 'the record', { $ref: '#/components/schemas/SnapshotRecord' }), ...errors(...unknownId) } } },
     '/v1/snapshots/{id}/content': { get: { summary: 'The stored bytes (NDJSON, or CSV on Accept: text/csv)', security: bearer, parameters: idParam,
-      responses: { 200: { description: 'the snapshot', content: { 'application/x-ndjson': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } } } }, ...errors(400, 401, 404, 409) } } },
+      responses: { 200: { description: 'the snapshot', content: { 'application/x-ndjson': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } } } }, ...errors(...unknownId, 'NOT_READY', 'CONTENT_NOT_FOUND') } } },
     '/v1/snapshot-schedules': {
       post: { summary: 'Create a recurring snapshot (admin)', security: bearer,
         requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(createScheduleBody) } } },
-        responses: { ...ok(201, 'created'), ...errors(400, 401, 403) } },
-      get: { summary: 'List recurring snapshots (admin)', security: bearer, responses: { ...ok(200, 'a page'), ...errors(400, 401, 403) } },
+        responses: { ...ok(201, 'created'), ...errors(...invalidBody, ...invalidTokenId, 'INVALID_SCHEDULE', ...scheduleWrite) } },
+      get: { summary: 'List recurring snapshots (admin)', security: bearer, responses: { ...ok(200, 'a page'), ...errors('INVALID_ARGUMENT', 'INVALID_CURSOR', 'FORBIDDEN') } },
     },
     '/v1/snapshot-schedules/{id}': {
-      get: { summary: 'A recurring snapshot (admin)', security: bearer, parameters: idParam, responses: { ...ok(200, 'the schedule'), ...errors(400, 401, 403, 404) } },
-      delete: { summary: 'Delete a recurring snapshot (admin)', security: bearer, parameters: idParam, responses: { 204: { description: 'deleted' }, ...errors(400, 401, 403, 404) } },
+      get: { summary: 'A recurring snapshot (admin)', security: bearer, parameters: idParam, responses: { ...ok(200, 'the schedule'), ...errors(...unknownId, 'FORBIDDEN') } },
+      delete: { summary: 'Delete a recurring snapshot (admin)', security: bearer, parameters: idParam, responses: { 204: { description: 'deleted' }, ...errors(...unknownId, ...scheduleWrite) } },
     },
   },
 };

@@ -1,34 +1,26 @@
-// The one catalog of ledger error codes (raised by the Lua library as `CODE message`), each with
-// its HTTP status. test/ledger/errors.test.ts fails when this catalog and the Lua sources disagree.
+// The ledger's error codes (raised by the Lua library as `CODE message`) are the `ledger` entries
+// of the one catalog, src/errors.ts. test/ledger/errors.test.ts fails when they and the Lua
+// sources disagree.
+import { codesOf, errorCatalog, TallyError, type CodeOf, type ErrorCatalogEntry } from '../errors.ts';
 
-export const ledgerErrorCatalog = {
-  INVALID_TOKEN: { status: 400, description: 'key not of the form token:{SYM}, or bad name / decimals / supply at init' },
-  INVALID_ARGUMENT: { status: 400, description: 'wrong argument count, bad limit, bad opId, bad batch shape' },
-  INVALID_ACCOUNT: { status: 400, description: 'account fails the account rule' },
-  INVALID_AMOUNT: { status: 400, description: 'amount is not a base-unit integer string in range' },
-  SAME_ACCOUNT: { status: 422, description: 'transfer from an account to itself' },
-  TOKEN_NOT_FOUND: { status: 404, description: 'the token does not exist' },
-  TOKEN_EXISTS: { status: 409, description: 'init of an existing token with different parameters' },
-  OP_CONFLICT: { status: 409, description: 'opId already used with different parameters' },
-  INSUFFICIENT_FUNDS: { status: 422, description: 'balance lower than the amount' },
-} as const;
+export type LedgerErrorCode = CodeOf<'ledger'>;
 
-export type LedgerErrorCode = keyof typeof ledgerErrorCatalog;
+/** The ledger codes in the order the functions check them (SPEC §4). */
+export const ledgerErrorCodes: readonly LedgerErrorCode[] = codesOf('ledger');
 
-export class LedgerError extends Error {
-  readonly code: LedgerErrorCode;
-  readonly status: number;
+/** The catalog's ledger entries. */
+export const ledgerErrorCatalog = Object.fromEntries(ledgerErrorCodes.map((code) => [code, errorCatalog[code]])) as Record<LedgerErrorCode, ErrorCatalogEntry>;
+
+export class LedgerError extends TallyError {
+  declare readonly code: LedgerErrorCode;
 
   constructor(code: LedgerErrorCode, message: string) {
-    super(message);
-    this.name = 'LedgerError';
-    this.code = code;
-    this.status = ledgerErrorCatalog[code].status;
+    super(code, message);
   }
 }
 
 export function isLedgerErrorCode(code: string): code is LedgerErrorCode {
-  return Object.hasOwn(ledgerErrorCatalog, code);
+  return (ledgerErrorCodes as readonly string[]).includes(code);
 }
 
 /** Turns a Redis error reply `CODE message` into a LedgerError; anything else is returned as is. */

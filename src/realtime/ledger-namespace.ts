@@ -5,13 +5,15 @@
 // follows it.
 import type { Namespace } from 'socket.io';
 import type { RedisClientType } from 'redis';
+import type { ErrorCode } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { symbolPattern, tokenKeys } from '../ledger/keys.ts';
 import type { AuthedSocket } from './socket-auth.ts';
 
 const tokensPerSocketMax = 100;
 
-type Ack = (reply: { ok: true } | { error: { code: string; message: string } }) => void;
+// Ack codes are catalog codes (src/errors.ts), like the REST error bodies.
+type Ack = (reply: { ok: true } | { error: { code: ErrorCode; message: string } }) => void;
 
 const allRoom = (symbol: string) => `ledger:${symbol}:all`;
 const accountRoom = (symbol: string, account: string) => `ledger:${symbol}:account:${account}`;

@@ -2,6 +2,7 @@
 // events of the snapshots it requested, or all of them. `subscribe(snapshotId, ack)` follows
 // any snapshot the caller may read (every authenticated user may read every snapshot).
 import type { Namespace } from 'socket.io';
+import type { ErrorCode } from '../errors.ts';
 import type { AuthedSocket } from './socket-auth.ts';
 
 const snapshotIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -17,7 +18,8 @@ export const snapshotRooms = {
   snapshot: (snapshotId: string) => `snapshot:${snapshotId}`,
 };
 
-type Ack = (reply: { ok: true } | { error: { code: string; message: string } }) => void;
+// Ack codes are catalog codes (src/errors.ts), like the REST error bodies.
+type Ack = (reply: { ok: true } | { error: { code: ErrorCode; message: string } }) => void;
 
 export function attachSnapshotsNamespace(nsp: Namespace, snapshots: SnapshotReader | undefined): void {
   nsp.on('connection', (rawSocket) => {

@@ -1,31 +1,39 @@
 // The expected failures of the snapshot building blocks (Hedera ids, mirror node, IPFS,
-// content format), one class each. Every error has a stable `code` (for logs, job records
-// and API bodies) and the HTTP status the REST layer should answer with, so the error
-// middleware maps them all through the base class.
-import { CodedError } from '../coded-error.ts';
+// content format), one class each. Codes, HTTP statuses and retryability come from the one
+// catalog (src/errors.ts); the error middleware answers them all through TallyError.
+import { TallyError, type CodeOf } from '../errors.ts';
 
-export class SnapshotError extends CodedError {}
+export class SnapshotError extends TallyError {
+  declare readonly code: CodeOf<'snapshots'>;
+
+  constructor(code: CodeOf<'snapshots'>, message: string, options?: ErrorOptions & { retryable?: boolean }) {
+    super(code, message, options);
+  }
+}
 
 /** A Hedera entity id that fails HIP-15 (syntax or range). */
 export class InvalidEntityIdError extends SnapshotError {
   constructor(message: string) {
-    super('INVALID_ENTITY_ID', 400, message);
+    super('INVALID_ENTITY_ID', message);
   }
 }
 
 /** A HIP-15 checksum that does not match the configured network, or cannot be checked. */
 export class EntityIdChecksumError extends SnapshotError {
   constructor(message: string) {
-    super('INVALID_CHECKSUM', 400, message);
+    super('INVALID_CHECKSUM', message);
   }
 }
 
-/** The mirror node answered 404 for the token. */
-export class TokenNotFoundError extends SnapshotError {
+/**
+ * The mirror node answered 404 for the token. Its own code, HEDERA_TOKEN_NOT_FOUND: the ledger's
+ * TOKEN_NOT_FOUND (SPEC §4) means a Tally token.
+ */
+export class HederaTokenNotFoundError extends SnapshotError {
   readonly tokenId: string;
 
   constructor(tokenId: string) {
-    super('TOKEN_NOT_FOUND', 404, `token ${tokenId} not found on the mirror node`);
+    super('HEDERA_TOKEN_NOT_FOUND', `token ${tokenId} not found on the mirror node`);
     this.tokenId = tokenId;
   }
 }
@@ -33,19 +41,20 @@ export class TokenNotFoundError extends SnapshotError {
 /**
  * The mirror node could not be reached or kept failing (network error, timeout, 429, 5xx)
  * after every allowed attempt. Transient by nature: the job may be retried later.
+ * `upstreamStatus` is the mirror node's HTTP status (null without an answer).
  */
 export class MirrorUnavailableError extends SnapshotError {
-  readonly status: number | null;
+  readonly upstreamStatus: number | null;
   readonly retryAfterMs: number | null;
   readonly attempts: number;
 
   constructor(
     message: string,
-    details: { status?: number | null; retryAfterMs?: number | null; attempts?: number } = {},
+    details: { upstreamStatus?: number | null; retryAfterMs?: number | null; attempts?: number } = {},
     options?: ErrorOptions,
   ) {
-    super('MIRROR_UNAVAILABLE', 503, message, options);
-    this.status = details.status ?? null;
+    super('MIRROR_UNAVAILABLE', message, options);
+    this.upstreamStatus = details.upstreamStatus ?? null;
     this.retryAfterMs = details.retryAfterMs ?? null;
     this.attempts = details.attempts ?? 1;
   }
@@ -53,11 +62,11 @@ export class MirrorUnavailableError extends SnapshotError {
 
 /** The mirror node refused the request with a 4xx other than 404 and 429; retrying won't help. */
 export class MirrorRequestError extends SnapshotError {
-  readonly status: number;
+  readonly upstreamStatus: number;
 
-  constructor(status: number, message: string) {
-    super('MIRROR_REJECTED', 502, message);
-    this.status = status;
+  constructor(upstreamStatus: number, message: string) {
+    super('MIRROR_REJECTED', message);
+    this.upstreamStatus = upstreamStatus;
   }
 }
 
@@ -68,18 +77,15 @@ export class MirrorRequestError extends SnapshotError {
  * that could be a transient transport problem (unparseable JSON).
  */
 export class MirrorProtocolError extends SnapshotError {
-  readonly retryable: boolean;
-
   constructor(message: string, options: ErrorOptions & { retryable?: boolean } = {}) {
-    super('MIRROR_PROTOCOL', 502, message, options);
-    this.retryable = options.retryable ?? false;
+    super('MIRROR_PROTOCOL', message, options);
   }
 }
 
 /** A string that is not a CID. */
 export class InvalidCidError extends SnapshotError {
   constructor(text: string, options?: ErrorOptions) {
-    super('INVALID_CID', 400, `not a valid CID: ${JSON.stringify(text.slice(0, 120))}`, options);
+    super('INVALID_CID', `not a valid CID: ${JSON.stringify(text.slice(0, 120))}`, options);
   }
 }
 
@@ -88,7 +94,7 @@ export class ContentNotFoundError extends SnapshotError {
   readonly cid: string;
 
   constructor(cid: string) {
-    super('CONTENT_NOT_FOUND', 404, `content ${cid} is not in the local IPFS store`);
+    super('CONTENT_NOT_FOUND', `content ${cid} is not in the local IPFS store`);
     this.cid = cid;
   }
 }
@@ -96,6 +102,6 @@ export class ContentNotFoundError extends SnapshotError {
 /** Bytes that do not follow the snapshot content contract (SPEC §7). */
 export class SnapshotFormatError extends SnapshotError {
   constructor(message: string) {
-    super('INVALID_SNAPSHOT_CONTENT', 422, message);
+    super('INVALID_SNAPSHOT_CONTENT', message);
   }
 }

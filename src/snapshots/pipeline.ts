@@ -37,10 +37,7 @@ export interface PipelineDeps {
 
 /** A failure that no retry can fix (unknown token, malformed id, a refused request). */
 export function isPermanentFailure(error: unknown): boolean {
-  if (!(error instanceof SnapshotError)) return false;
-  if (error.code === 'MIRROR_UNAVAILABLE') return false;
-  if (error.code === 'MIRROR_PROTOCOL') return !(error as SnapshotError & { retryable?: boolean }).retryable;
-  return true;
+  return error instanceof SnapshotError && !error.retryable;
 }
 
 interface Progress {

@@ -2,6 +2,7 @@
 // workers run the pipeline and report to the store and to Socket.IO. Two job names:
 //   `snapshot`           data {snapshotId}: one snapshot, 3 attempts with exponential backoff
 //   `snapshot-schedule`  data {scheduleId, tokenId, createdBy}: a recurring request
+import { TallyError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { SnapshotEventSink } from './events.ts';
 import { InvalidEntityIdError, SnapshotError } from './errors.ts';
@@ -46,7 +47,7 @@ export interface SnapshotServiceDeps {
 }
 
 export class InvalidTimestampError extends SnapshotError {
-  constructor() { super('INVALID_TIMESTAMP', 400, 'timestamp must be a consensus timestamp `seconds.nanoseconds`, e.g. 1716885861.254421003'); }
+  constructor() { super('INVALID_TIMESTAMP', 'timestamp must be a consensus timestamp `seconds.nanoseconds`, e.g. 1716885861.254421003'); }
 }
 
 /** Canonical token id, or a typed 400 error (malformed id, bad checksum for the network). */
@@ -62,7 +63,7 @@ export function validateTimestamp(timestamp: unknown): string | undefined {
 }
 
 function describeError(error: unknown): { code: string; message: string } {
-  const code = error instanceof SnapshotError ? error.code : 'SNAPSHOT_FAILED';
+  const code = error instanceof TallyError ? error.code : 'SNAPSHOT_FAILED';
   const message = error instanceof Error ? error.message : String(error);
   return { code, message: message.slice(0, errorMessageCharsMax) };
 }

@@ -12,7 +12,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { ErrorReply, type RedisClientType } from 'redis';
-import { errorCatalog } from '../../src/http/errors.ts';
+import { errorCatalog } from '../../src/errors.ts';
 import { ledgerErrorCatalog } from '../../src/ledger/errors.ts';
 import * as ledger from '../../src/ledger/functions.ts';
 import { migrate } from '../../src/migrate/migrations.ts';

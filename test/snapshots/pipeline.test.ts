@@ -145,10 +145,10 @@ describe('snapshot pipeline', function () {
     expect(JSON.parse(text.split('\n')[0]!)).to.include({ tokenId: '0.0.5', symbol: 'EMPTY' });
   });
 
-  it('fails with TOKEN_NOT_FOUND for an unknown token', async () => {
+  it('fails with HEDERA_TOKEN_NOT_FOUND for an unknown token', async () => {
     const record = await store.create({ tokenId: '0.0.999', network: 'testnet' });
     let caught: unknown;
     try { await runSnapshot(record.snapshotId, deps()); } catch (error) { caught = error; }
-    expect(caught).to.have.property('code', 'TOKEN_NOT_FOUND');
+    expect(caught).to.have.property('code', 'HEDERA_TOKEN_NOT_FOUND');
   });
 });

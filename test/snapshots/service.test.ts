@@ -112,7 +112,7 @@ describe('snapshots through the API and the worker', function () {
     const created = await api('/v1/snapshots', { method: 'POST', body: JSON.stringify({ tokenId: '0.0.31337' }) });
     const failed = await waitForStatus(created.body.snapshotId, ['failed', 'completed']);
     expect(failed).to.include({ status: 'failed', attempts: 1 });
-    expect(failed.error.code).to.equal('TOKEN_NOT_FOUND');
+    expect(failed.error.code).to.equal('HEDERA_TOKEN_NOT_FOUND');
   });
 
   it('retries a mirror node that keeps failing 3 times, then records the failure', async () => {

@@ -10,11 +10,11 @@ import { isLosslessNumber, parse as parseLosslessJson } from 'lossless-json';
 import pRetry, { AbortError } from 'p-retry';
 import type { RetryContext } from 'p-retry';
 import {
+  HederaTokenNotFoundError,
   MirrorProtocolError,
   MirrorRequestError,
   MirrorUnavailableError,
   SnapshotError,
-  TokenNotFoundError,
 } from '../errors.ts';
 import { compareEntityIds, isCanonicalEntityId, parseEntityId, timestampPattern } from '../hedera-ids.ts';
 import type { EntityId, HederaNetwork } from '../hedera-ids.ts';
@@ -145,7 +145,7 @@ interface Base {
 async function getToken(http: Http, base: Base, settings: Settings, tokenId: string, options: RequestOptions): Promise<TokenInfo> {
   const id = parseEntityId(tokenId, { network: settings.network }).id;
   const url = `${base.origin}${base.prefix}/api/v1/tokens/${id}`;
-  const body = await http.getJson(url, { signal: options.signal, notFound: () => new TokenNotFoundError(id) });
+  const body = await http.getJson(url, { signal: options.signal, notFound: () => new HederaTokenNotFoundError(id) });
   return parseTokenInfo(body, id);
 }
 
@@ -397,7 +397,7 @@ async function getWithRetries(
     if (error instanceof MirrorUnavailableError) {
       throw new MirrorUnavailableError(
         `mirror node request ${redact(url)} failed after ${attempts} attempt(s): ${error.message}`,
-        { status: error.status, retryAfterMs: error.retryAfterMs, attempts },
+        { upstreamStatus: error.upstreamStatus, retryAfterMs: error.retryAfterMs, attempts },
         { cause: error },
       );
     }
@@ -469,7 +469,7 @@ function checkStatus(answer: HttpAnswer, text: string, notFound?: () => Error): 
   if (status === 200) return;
   if (retryableStatuses.has(status)) {
     throw new MirrorUnavailableError(`mirror node answered ${status}`, {
-      status,
+      upstreamStatus: status,
       retryAfterMs: retryHintMs(answer.headers()),
     });
   }

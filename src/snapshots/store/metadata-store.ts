@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import { accountPattern, isAmount } from '../../ledger/keys.ts';
 import { isCanonicalEntityId, timestampPattern } from '../hedera-ids.ts';
-import { CodedError } from '../../coded-error.ts';
+import { TallyError, type ErrorCode } from '../../errors.ts';
 
 export const snapshotStatuses = ['queued', 'running', 'completed', 'failed'] as const;
 export type SnapshotStatus = (typeof snapshotStatuses)[number];
@@ -33,7 +33,8 @@ export const statusTransitions: Readonly<Record<SnapshotStatus, readonly Snapsho
   completed: [],
 };
 
-export interface SnapshotError { code: string; message: string }
+/** Why a snapshot failed, as its record stores it. */
+export interface SnapshotFailure { code: string; message: string }
 
 /** The metadata record of SPEC §7, exactly these fields. */
 export interface SnapshotRecord {
@@ -55,7 +56,7 @@ export interface SnapshotRecord {
   requestedBy: string | null;
   scheduleId: string | null;
   attempts: number;
-  error: SnapshotError | null;
+  error: SnapshotFailure | null;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
@@ -86,7 +87,7 @@ export interface SnapshotPatch {
   cid?: string | null;
   bytes?: number | null;
   attempts?: number;
-  error?: SnapshotError | null;
+  error?: SnapshotFailure | null;
 }
 
 const patchFields = ['status', 'progress', 'consensusTimestamp', 'holders', 'totalBalance', 'cid', 'bytes', 'attempts', 'error'] as const;
@@ -171,12 +172,12 @@ export interface SnapshotStore {
 // Errors: one class per expected failure, each with a stable code and the HTTP status the REST
 // layer answers with (the same shape as SnapshotSourceError in errors.ts).
 
-export class SnapshotStoreError extends CodedError {}
+export class SnapshotStoreError extends TallyError {}
 
 /** An id that the store never generates (so it never becomes part of a key or a query). */
 export class InvalidIdError extends SnapshotStoreError {
   constructor(what: string, value: unknown) {
-    super('INVALID_ID', 400, `invalid ${what} ${describe(value)}: expected a UUIDv7 issued by the snapshot store`);
+    super('INVALID_ID', `invalid ${what} ${describe(value)}: expected a UUIDv7 issued by the snapshot store`);
   }
 }
 
@@ -185,14 +186,14 @@ export class InvalidSnapshotFieldError extends SnapshotStoreError {
   readonly field: string;
 
   constructor(field: string, message: string) {
-    super('INVALID_ARGUMENT', 400, `${field}: ${message}`);
+    super('INVALID_ARGUMENT', `${field}: ${message}`);
     this.field = field;
   }
 }
 
 export class InvalidCursorError extends SnapshotStoreError {
   constructor() {
-    super('INVALID_CURSOR', 400, 'invalid cursor: pass the nextCursor of a previous page unchanged');
+    super('INVALID_CURSOR', 'invalid cursor: pass the nextCursor of a previous page unchanged');
   }
 }
 
@@ -200,7 +201,7 @@ export class SnapshotNotFoundError extends SnapshotStoreError {
   readonly snapshotId: string;
 
   constructor(snapshotId: string) {
-    super('SNAPSHOT_NOT_FOUND', 404, `snapshot ${snapshotId} not found`);
+    super('SNAPSHOT_NOT_FOUND', `snapshot ${snapshotId} not found`);
     this.snapshotId = snapshotId;
   }
 }
@@ -208,7 +209,7 @@ export class SnapshotNotFoundError extends SnapshotStoreError {
 /** A checkpoint for a completed snapshot (its job is over; a late writer must not revive it). */
 export class CheckpointRefusedError extends SnapshotStoreError {
   constructor(snapshotId: string) {
-    super('SNAPSHOT_COMPLETED', 409, `snapshot ${snapshotId} is completed; it takes no checkpoint`);
+    super('SNAPSHOT_COMPLETED', `snapshot ${snapshotId} is completed; it takes no checkpoint`);
   }
 }
 
@@ -218,7 +219,7 @@ export class InvalidTransitionError extends SnapshotStoreError {
   readonly to: SnapshotStatus;
 
   constructor(snapshotId: string, from: SnapshotStatus, to: SnapshotStatus) {
-    super('INVALID_TRANSITION', 409, `snapshot ${snapshotId} cannot go from ${from} to ${to}`);
+    super('INVALID_TRANSITION', `snapshot ${snapshotId} cannot go from ${from} to ${to}`);
     this.from = from;
     this.to = to;
   }
@@ -227,7 +228,7 @@ export class InvalidTransitionError extends SnapshotStoreError {
 /** The record kept changing status under a writer; the caller may retry. */
 export class ConcurrentUpdateError extends SnapshotStoreError {
   constructor(snapshotId: string) {
-    super('CONCURRENT_UPDATE', 409, `snapshot ${snapshotId} changed status during the update; retry`);
+    super('CONCURRENT_UPDATE', `snapshot ${snapshotId} changed status during the update; retry`);
   }
 }
 
@@ -351,8 +352,8 @@ function checkStatus(field: string, value: unknown): SnapshotStatus {
   return value as SnapshotStatus;
 }
 
-function checkError(value: unknown): SnapshotError {
-  const error = value as Partial<SnapshotError> | null;
+function checkError(value: unknown): SnapshotFailure {
+  const error = value as Partial<SnapshotFailure> | null;
   if (typeof error !== 'object' || error === null || typeof error.code !== 'string' || !errorCodePattern.test(error.code) || typeof error.message !== 'string') {
     fail('error', 'expected { code: UPPER_CASE_CODE, message: string }');
   }

@@ -6,7 +6,7 @@ import {
   MirrorProtocolError,
   MirrorRequestError,
   MirrorUnavailableError,
-  TokenNotFoundError,
+  HederaTokenNotFoundError,
 } from '../../../src/snapshots/errors.ts';
 import { compareEntityIds, parseEntityId } from '../../../src/snapshots/hedera-ids.ts';
 import { generateHolders, startMirrorNode } from '../../support/mirror-node.ts';
@@ -258,7 +258,8 @@ describe('mirror client', function () {
       const error = await rejectionOf(readAll(client({ maxAttempts: 3 }), bigTokenId, snapshotTimestamp));
       expect(error).to.be.instanceOf(MirrorUnavailableError);
       expect((error as MirrorUnavailableError).attempts).to.equal(3);
-      expect((error as MirrorUnavailableError).status).to.equal(503);
+      expect((error as MirrorUnavailableError).upstreamStatus).to.equal(503);
+      expect(error).to.include({ code: 'MIRROR_UNAVAILABLE', status: 503, retryable: true });
       expect(node.stats.requests).to.equal(3);
     });
 
@@ -300,9 +301,10 @@ describe('mirror client', function () {
       });
     });
 
-    it('throws TokenNotFoundError on 404, without retrying', async () => {
+    it('throws HederaTokenNotFoundError (code HEDERA_TOKEN_NOT_FOUND, 404) on 404, without retrying', async () => {
       const error = await rejectionOf(client().getToken('0.0.4242'));
-      expect(error).to.be.instanceOf(TokenNotFoundError);
+      expect(error).to.be.instanceOf(HederaTokenNotFoundError);
+      expect(error).to.include({ code: 'HEDERA_TOKEN_NOT_FOUND', status: 404 });
       expect(node.stats.requests).to.equal(1);
     });
 

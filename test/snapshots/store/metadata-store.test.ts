@@ -70,7 +70,7 @@ export function snapshotStoreContract(factory: StoreFactory): void {
       for (const [input, field] of cases) {
         const error = await rejects(store.create(input as never), InvalidSnapshotFieldError);
         expect(error.field).to.equal(field);
-        expect(error.httpStatus).to.equal(400);
+        expect(error.status).to.equal(400);
       }
       await rejects(store.create({ tokenId: '0.0.5', network: 'mainnet', scheduleId: 'x' }), InvalidIdError);
     });
@@ -107,7 +107,7 @@ export function snapshotStoreContract(factory: StoreFactory): void {
       for (const patch of [{ status: 'running' }, { status: 'failed' }, { status: 'queued' }, { status: 'completed' }, { progress: 5 }] as const) {
         const error = await rejects(store.update(snapshotId, { ...patch, cid: 'bafyother' }), InvalidTransitionError);
         expect(error.from).to.equal('completed');
-        expect(error.httpStatus).to.equal(409);
+        expect(error.status).to.equal(409);
       }
       expect(await store.get(snapshotId)).to.deep.equal(done);
     });
@@ -161,7 +161,7 @@ export function snapshotStoreContract(factory: StoreFactory): void {
 
     it('reports an unknown snapshot as not found', async () => {
       const error = await rejects(store.update(unknownId, { status: 'running' }), SnapshotNotFoundError);
-      expect(error.httpStatus).to.equal(404);
+      expect(error.status).to.equal(404);
     });
 
     it('lets exactly one of two racing terminal updates win', async () => {
