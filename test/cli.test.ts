@@ -9,7 +9,7 @@ import jwt from 'jsonwebtoken';
 import { fromBaseUnits, toBaseUnits, UsageError } from '../src/cli.ts';
 import { createLedger, type Ledger } from '../src/ledger/client.ts';
 import { connectRedis, type RedisConnection } from '../src/redis.ts';
-import { sharedRedisUrl, uniqueSymbol } from './support/root-hooks.ts';
+import { sharedRedisUrl, uniqueSymbol } from '../testkit/shared-redis.ts';
 
 const bin = fileURLToPath(new URL('../bin/tally.js', import.meta.url));
 const emptyDir = mkdtempSync(join(tmpdir(), 'tally-cli-'));

@@ -8,7 +8,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect, freePort } from './support/redis-server.ts';
+import { connect } from '../testkit/clients.ts';
+import { freePort } from '../testkit/free-port.ts';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 const startTimeoutMs = 90_000;

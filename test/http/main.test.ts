@@ -5,7 +5,7 @@ import { Router } from 'express';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { start, type RuntimeExtension } from '../../src/main.ts';
-import { sharedRedisUrl } from '../support/root-hooks.ts';
+import { sharedRedisUrl } from '../../testkit/shared-redis.ts';
 import { mint, testSecret } from './support.ts';
 
 describe('start() and stop()', () => {

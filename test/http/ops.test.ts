@@ -9,7 +9,8 @@ import { errorCatalog, httpErrorCatalog, HttpError } from '../../src/http/errors
 import { createTokensRouter } from '../../src/http/tokens.ts';
 import { createLedger, type Ledger } from '../../src/ledger/client.ts';
 import { migrate } from '../../src/migrate/migrations.ts';
-import { connect, startRedis, type RedisServer } from '../support/redis-server.ts';
+import { connect } from '../../testkit/clients.ts';
+import { type RedisServer, startRedis } from '../../testkit/redis-server.ts';
 import { call, makeToken, mint, rawCall, startApp, type TestApp } from './support.ts';
 
 describe('HTTP operations', () => {

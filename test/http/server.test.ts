@@ -11,8 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { createLedger } from '../../src/ledger/client.ts';
 import { connectRedis, type RedisConnection } from '../../src/redis.ts';
-import { freePort } from '../support/redis-server.ts';
-import { sharedRedisUrl } from '../support/root-hooks.ts';
+import { freePort } from '../../testkit/free-port.ts';
+import { sharedRedisUrl } from '../../testkit/shared-redis.ts';
 import { makeToken, mint, testSecret } from './support.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));

@@ -1,8 +1,8 @@
 // 32 connections issuing random transfers and burns at once. Afterwards the balances sum to the
 // circulating supply, none is negative, and every log entry matches one committed reply.
 import { expect } from 'chai';
-import { connect } from '../support/redis-server.ts';
-import { sharedRedisUrl, uniqueSymbol } from '../support/root-hooks.ts';
+import { connect } from '../../testkit/clients.ts';
+import { sharedRedisUrl, uniqueSymbol } from '../../testkit/shared-redis.ts';
 import * as ledger from '../../src/ledger/functions.ts';
 import { LedgerError } from '../../src/ledger/errors.ts';
 import type { RedisConnection } from '../../src/redis.ts';

@@ -1,9 +1,9 @@
 // Every function of the ledger library over FCALL: the happy path, each error code it can raise,
 // and that a failing call leaves every key of the token byte-for-byte unchanged.
 import { expect } from 'chai';
-import { connect } from '../support/redis-server.ts';
-import { sharedRedisUrl, uniqueSymbol } from '../support/root-hooks.ts';
-import { tokenState } from '../support/ledger-state.ts';
+import { connect } from '../../testkit/clients.ts';
+import { sharedRedisUrl, uniqueSymbol } from '../../testkit/shared-redis.ts';
+import { dumpToken } from '../../testkit/ledger-state.ts';
 import * as ledger from '../../src/ledger/functions.ts';
 import { LedgerError, toLedgerError } from '../../src/ledger/errors.ts';
 import type { RedisConnection } from '../../src/redis.ts';
@@ -26,23 +26,23 @@ describe('ledger functions', () => {
 
   /** Runs a call that must fail with `code` and checks that the token did not change. */
   async function expectFailure(code: string, run: () => Promise<unknown>, symbol = sym): Promise<LedgerError> {
-    const before = await tokenState(redis, symbol);
+    const before = await dumpToken(redis, symbol);
     let caught: unknown;
     try { await run(); } catch (error) { caught = error; }
     expect(caught, `expected ${code}`).to.be.instanceOf(LedgerError);
     expect((caught as LedgerError).code).to.equal(code);
     expect((caught as LedgerError).message).to.be.a('string').and.not.empty;
-    expect(await tokenState(redis, symbol)).to.deep.equal(before);
+    expect(await dumpToken(redis, symbol)).to.deep.equal(before);
     return caught as LedgerError;
   }
 
   /** The same through raw FCALL: the reply text starts with the code and has no script location. */
   async function expectRawError(code: string, fn: string, key: string, ...args: string[]) {
-    const before = await tokenState(redis, sym);
+    const before = await dumpToken(redis, sym);
     let caught: unknown;
     try { await redis.fCall(fn, { keys: [key], arguments: args }); } catch (error) { caught = error; }
     expect(String((caught as Error)?.message)).to.match(new RegExp(`^${code} `)).and.not.match(/script:/);
-    expect(await tokenState(redis, sym)).to.deep.equal(before);
+    expect(await dumpToken(redis, sym)).to.deep.equal(before);
   }
 
   describe('ledger_init', () => {

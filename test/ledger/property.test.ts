@@ -3,8 +3,8 @@
 // balance, both supplies, the holder count and the full ledger_top order must match the model.
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { connect } from '../support/redis-server.ts';
-import { sharedRedisUrl, uniqueSymbol } from '../support/root-hooks.ts';
+import { connect } from '../../testkit/clients.ts';
+import { sharedRedisUrl, uniqueSymbol } from '../../testkit/shared-redis.ts';
 import * as ledger from '../../src/ledger/functions.ts';
 import { LedgerError } from '../../src/ledger/errors.ts';
 import type { RedisConnection } from '../../src/redis.ts';

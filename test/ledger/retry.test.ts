@@ -1,7 +1,7 @@
 // Safe retries: with the server gone for a moment, a transfer with an opId is retried until the
 // server is back and applies once; a transfer without one is not retried and fails.
 import { expect } from 'chai';
-import { startRedis, type RedisServer } from '../support/redis-server.ts';
+import { type RedisServer, startRedis } from '../../testkit/redis-server.ts';
 import { connectRedis, type RedisConnection } from '../../src/redis.ts';
 import { migrate } from '../../src/migrate/migrations.ts';
 import * as ledger from '../../src/ledger/functions.ts';

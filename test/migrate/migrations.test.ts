@@ -3,7 +3,8 @@
 // on different masters all work through the cluster client.
 import { expect } from 'chai';
 import { createClient } from 'redis';
-import { connect, connectCluster, startCluster, startRedis, type RedisClusterHandle, type RedisServer } from '../support/redis-server.ts';
+import { connect, connectCluster } from '../../testkit/clients.ts';
+import { type RedisClusterHandle, type RedisServer, startCluster, startRedis } from '../../testkit/redis-server.ts';
 import { loadMigrations, migrate, type Migration } from '../../src/migrate/migrations.ts';
 import { librarySource } from '../../src/ledger/library.ts';
 import * as ledger from '../../src/ledger/functions.ts';

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import jwt from 'jsonwebtoken';
 import { io as connectClient, type Socket } from 'socket.io-client';
 import { createClient, type RedisClientType } from 'redis';
-import { sharedRedisUrl, uniqueSymbol } from '../support/root-hooks.ts';
+import { sharedRedisUrl, uniqueSymbol } from '../../testkit/shared-redis.ts';
 import { createRealtime, type Realtime } from '../../src/realtime/server.ts';
 import { createTokenVerifier } from '../../src/realtime/socket-auth.ts';
 import { createSnapshotEventEmitter } from '../../src/realtime/snapshot-events.ts';

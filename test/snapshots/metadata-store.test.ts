@@ -9,8 +9,9 @@ import {
 } from '../../src/snapshots/metadata-store.ts';
 import { createRedisSnapshotStore } from '../../src/snapshots/metadata-store-redis.ts';
 import { createMongoSnapshotStore } from '../../src/snapshots/metadata-store-mongo.ts';
-import { connect, connectCluster, startCluster, type RedisClusterHandle } from '../support/redis-server.ts';
-import { sharedRedisUrl } from '../support/root-hooks.ts';
+import { connect, connectCluster } from '../../testkit/clients.ts';
+import { type RedisClusterHandle, startCluster } from '../../testkit/redis-server.ts';
+import { sharedRedisUrl } from '../../testkit/shared-redis.ts';
 
 type StoreFactory = () => Promise<SnapshotStore>;
 

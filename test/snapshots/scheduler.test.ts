@@ -8,8 +8,10 @@ import {
   createScheduler, InvalidScheduleError, SchedulerUnavailableError,
   type HookEvents, type Scheduler, type SchedulerOptions,
 } from '../../src/snapshots/scheduler.ts';
-import { connect, freePort, startCluster, type RedisClusterHandle } from '../support/redis-server.ts';
-import { sharedRedisUrl } from '../support/root-hooks.ts';
+import { connect } from '../../testkit/clients.ts';
+import { freePort } from '../../testkit/free-port.ts';
+import { type RedisClusterHandle, startCluster } from '../../testkit/redis-server.ts';
+import { sharedRedisUrl } from '../../testkit/shared-redis.ts';
 
 const schedulerModule = new URL('../../src/snapshots/scheduler.ts', import.meta.url).href;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -11,8 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { start, type Started } from '../../src/main.ts';
-import { generateHolders, startMirrorNode, type FakeMirrorNode } from '../support/mirror-node.ts';
-import { sharedRedisUrl, uniqueSymbol } from '../support/root-hooks.ts';
+import { type FakeMirrorNode, generateHolders, startMirrorNode } from '../../testkit/mirror-node.ts';
+import { sharedRedisUrl, uniqueSymbol } from '../../testkit/shared-redis.ts';
 import { mint, testSecret } from '../http/support.ts';
 import { withChecksum } from '../../src/snapshots/hedera-ids.ts';
 
