@@ -27,7 +27,7 @@ describe('README redis-cli examples', () => {
   before(async () => {
     server = await startRedis();
     const client = await connect(server.url);
-    await migrate(client as any);
+    await migrate(client);
     client.destroy();
   });
   after(async () => { await server.stop(); });

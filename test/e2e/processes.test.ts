@@ -8,8 +8,9 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { io as connectClient, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { type FakeMirrorNode, generateHolders, startMirrorNode } from '../../testkit/mirror-node.ts';
+import { connectSocket } from '../../testkit/clients.ts';
 import { freePort } from '../../testkit/free-port.ts';
 import { sharedRedisUrl, uniqueSymbol } from '../../testkit/shared-redis.ts';
 import { spawnTally, type TallyProcess } from '../../testkit/processes.ts';
@@ -86,7 +87,7 @@ describe('multi-process deployment', function () {
   it('delivers a worker\'s events to a client on the other API instance, once each and in order', async () => {
     const [a, b] = [await tally('api'), await tally('api')];
     await tally('worker');
-    const socket = connectClient(`${b.url}/snapshots`, { auth: { accessToken: alice }, transports: ['websocket'], reconnection: false });
+    const socket = connectSocket(b.url, '/snapshots', { accessToken: alice }, { forceNew: false });
     sockets.push(socket);
     await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('connect_error', reject); });
     const events: SnapshotEvent[] = [];

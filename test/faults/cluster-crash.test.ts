@@ -10,6 +10,7 @@ import * as ledger from '../../src/ledger/functions.ts';
 import { tokenKey } from '../../src/ledger/keys.ts';
 import { migrate } from '../../src/migrate/migrations.ts';
 import { connectRedis, type RedisConnection } from '../../src/redis.ts';
+import { connect } from '../../testkit/clients.ts';
 import { type RedisClusterHandle, startCluster } from '../../testkit/redis-server.ts';
 import { uniqueSymbol } from '../../testkit/shared-redis.ts';
 import { sleep, until } from '../../testkit/wait.ts';
@@ -52,9 +53,7 @@ describe('faults: kill -9 of a Redis Cluster master under load', function () {
 
   /** Symbols whose token key hashes to each master's slot range, tokensPerMaster each. */
   async function symbolsPerMaster(): Promise<string[][]> {
-    const probe = createClient({ url: cluster.nodes[0]!.url });
-    probe.on('error', () => {});
-    await probe.connect();
+    const probe = await connect(cluster.nodes[0]!.url);
     const slotsPerNode = Math.ceil(16384 / cluster.nodes.length);
     const byMaster: string[][] = cluster.nodes.map(() => []);
     for (let tries = 0; tries < 1_000 && byMaster.some((list) => list.length < tokensPerMaster); tries++) {

@@ -33,7 +33,7 @@ describe('faults: HTTP writes while Redis does not answer', function () {
   before(async () => {
     server = await startRedis();
     admin = await connect(server.url);
-    await migrate(admin as never);
+    await migrate(admin);
     app = await startApp({ redisUrl: server.url });
     symbol = uniqueSymbol('HR');
     await app.ledger.init(symbol, { name: 'Retries', decimals: 0, totalSupply: '1000', treasury: 'alice' });

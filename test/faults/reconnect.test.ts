@@ -7,14 +7,13 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { io as connectClient, type Socket } from 'socket.io-client';
-import { createClient, type RedisClientType } from 'redis';
+import type { Socket } from 'socket.io-client';
 import { migrate } from '../../src/migrate/migrations.ts';
 import { createSnapshotEventEmitter } from '../../src/realtime/snapshot-events.ts';
 import { call, mint, testSecret } from '../http/support.ts';
 import { type FakeMirrorNode, generateHolders, startMirrorNode } from '../../testkit/mirror-node.ts';
 import { spawnTally, type TallyProcess } from '../../testkit/processes.ts';
-import { connect } from '../../testkit/clients.ts';
+import { connect, connectSocket } from '../../testkit/clients.ts';
 import { freePort } from '../../testkit/free-port.ts';
 import { type RedisServer, startRedis } from '../../testkit/redis-server.ts';
 import { uniqueSymbol } from '../../testkit/shared-redis.ts';
@@ -28,7 +27,7 @@ interface LedgerEvent { id: string; from?: string; to?: string; amount?: string;
 interface SnapshotEvent { type: string; payload: { snapshotId: string; cid?: string } }
 
 function open(url: string, nsp: string, token: string): Promise<Socket> {
-  const socket = connectClient(`${url}${nsp}`, { auth: { accessToken: token }, transports: ['websocket'], reconnection: false, forceNew: true });
+  const socket = connectSocket(url, nsp, { accessToken: token });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no connection to ${nsp}`)), 5_000);
     socket.once('connect', () => { clearTimeout(timer); resolve(socket); });
@@ -54,7 +53,7 @@ describe('faults: every process reconnects after a Redis restart', function () {
   before(async () => {
     server = await startRedis({ appendfsync: 'always' });
     const client = await connect(server.url);
-    await migrate(client as never);
+    await migrate(client);
     client.destroy();
     dataDir = mkdtempSync(join(tmpdir(), 'tally-faults-'));
     const holders = generateHolders({ count: 250, seed: 7 });
@@ -212,9 +211,7 @@ describe('faults: every process reconnects after a Redis restart', function () {
   });
 
   it('drops events published while Redis dies instead of crashing on an unhandled rejection', async () => {
-    const pub = createClient({ url: server.url }) as RedisClientType;
-    pub.on('error', () => {});
-    await pub.connect();
+    const pub = await connect(server.url);
     let unhandled = 0;
     const onUnhandled = () => { unhandled += 1; };
     process.prependListener('unhandledRejection', onUnhandled);

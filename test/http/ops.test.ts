@@ -144,7 +144,7 @@ describe('HTTP operations', () => {
       // AOF, so that the ledger library (and the token) survive the kill -9 below.
       server = await startRedis({ appendfsync: 'always' });
       const client = await connect(server.url);
-      await migrate(client as never);
+      await migrate(client);
       client.destroy();
       app = await startApp({ redisUrl: server.url });
     });
@@ -161,7 +161,7 @@ describe('HTTP operations', () => {
         expect(reply.status).to.equal(503);
         expect(reply.body.checks.ledger.ok).to.equal(false);
         await client.del('tally:migrations');
-        await migrate(client as never);
+        await migrate(client);
         expect((await call(app.url, 'GET', '/readyz')).status).to.equal(200);
       } finally {
         client.destroy();

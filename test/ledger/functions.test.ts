@@ -1,21 +1,21 @@
 // Every function of the ledger library over FCALL: the happy path, each error code it can raise,
 // and that a failing call leaves every key of the token byte-for-byte unchanged.
 import { expect } from 'chai';
+import type { RedisClientType } from 'redis';
 import { connect } from '../../testkit/clients.ts';
 import { sharedRedisUrl, uniqueSymbol } from '../../testkit/shared-redis.ts';
 import { dumpToken } from '../../testkit/ledger-state.ts';
 import * as ledger from '../../src/ledger/functions.ts';
 import { LedgerError, toLedgerError } from '../../src/ledger/errors.ts';
-import type { RedisConnection } from '../../src/redis.ts';
 
 const MAX = ((1n << 256n) - 1n).toString();
 
 describe('ledger functions', () => {
-  let redis: RedisConnection;
+  let redis: RedisClientType;
   let sym: string;
 
-  before(async () => { redis = await connect(sharedRedisUrl()) as unknown as RedisConnection; });
-  after(() => { (redis as any).destroy(); });
+  before(async () => { redis = await connect(sharedRedisUrl()); });
+  after(() => { redis.destroy(); });
   beforeEach(async () => {
     sym = uniqueSymbol('F');
     await ledger.init(redis, sym, { name: 'Test token', decimals: 6, totalSupply: '1000000', treasury: 'treasury' });
@@ -167,7 +167,7 @@ describe('ledger functions', () => {
     });
 
     it('publishes the transfer event on token:{SYM}:transfers', async () => {
-      const sub = (redis as any).duplicate();
+      const sub = redis.duplicate();
       sub.on('error', () => {});
       await sub.connect();
       const messages: string[] = [];

@@ -89,8 +89,8 @@ function applyToModel(model: Model, kind: Request['kind'], legs: Request['legs']
 describe('ledger property: random sequences match a BigInt model', function () {
   this.timeout(180_000);
   let redis: RedisConnection;
-  before(async () => { redis = await connect(sharedRedisUrl()) as unknown as RedisConnection; });
-  after(() => { (redis as any).destroy(); });
+  before(async () => { redis = await connect(sharedRedisUrl()); });
+  after(() => { redis.destroy(); });
 
   it('holds for 1,000 sequences of up to 12 operations', async () => {
     let committed = 0, replayed = 0, rejected = 0;

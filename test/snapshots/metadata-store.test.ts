@@ -400,13 +400,13 @@ describe('snapshot metadata store', function () {
 
     snapshotStoreContract(async () => {
       const redis = await connectCluster(cluster.rootNodes);
-      return createRedisSnapshotStore({ redis: redis as never, keyPrefix: prefixFor(true), ownsConnection: true });
+      return createRedisSnapshotStore({ redis, keyPrefix: prefixFor(true), ownsConnection: true });
     });
 
     it('refuses a prefix without a hash tag on a cluster', async () => {
       const redis = await connectCluster(cluster.rootNodes);
       try {
-        expect(() => createRedisSnapshotStore({ redis: redis as never, keyPrefix: 'tally:snap:' })).to.throw(/hash tag/);
+        expect(() => createRedisSnapshotStore({ redis, keyPrefix: 'tally:snap:' })).to.throw(/hash tag/);
       } finally {
         redis.destroy();
       }

@@ -54,14 +54,14 @@ describe('snapshot pipeline', function () {
       { tokenId, name: 'Big Token', symbol: 'BIG', decimals: 8, totalSupply, holders },
       { tokenId: '0.0.5', name: 'Empty', symbol: 'EMPTY', decimals: 0, totalSupply: 0n, holders: [] },
     ] });
-    redis = await connect(sharedRedisUrl()) as unknown as RedisConnection;
+    redis = await connect(sharedRedisUrl());
     store = createRedisSnapshotStore({ redis, keyPrefix: 'test:pipe:' });
     ipfs = await openIpfsStore({ dir: join(dir, 'ipfs') });
     mirror = createMirrorClient({ baseUrl: node.url, rps: 0, requestTimeoutMs: 5_000, maxAttempts: 5, retryBaseDelayMs: 10, retryMaxDelayMs: 50, network: 'testnet' });
   });
   after(async () => {
     await mirror.close(); await ipfs.stop(); await node.close();
-    (redis as any).destroy();
+    redis.destroy();
     rmSync(dir, { recursive: true, force: true });
   });
 
