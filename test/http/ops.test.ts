@@ -11,6 +11,7 @@ import { createLedger, type Ledger } from '../../src/ledger/client.ts';
 import { migrate } from '../../src/migrate/migrations.ts';
 import { connect } from '../../testkit/clients.ts';
 import { type RedisServer, startRedis } from '../../testkit/redis-server.ts';
+import { until } from '../../testkit/wait.ts';
 import { call, makeToken, mint, rawCall, startApp, type TestApp } from './support.ts';
 
 describe('HTTP operations', () => {
@@ -182,13 +183,7 @@ describe('HTTP operations', () => {
       const transfer = await call(app.url, 'POST', `/v1/tokens/${symbol}/transfers`, { token: alice, body: { to: 'bob', amount: '1' } });
       expect(transfer.status).to.equal(503);
       await server.restart();
-      const deadline = Date.now() + 10_000;
-      let status = 0;
-      while (Date.now() < deadline && status !== 200) {
-        status = (await call(app.url, 'GET', '/readyz')).status;
-        if (status !== 200) await new Promise((r) => setTimeout(r, 100));
-      }
-      expect(status).to.equal(200);
+      await until(async () => (await call(app.url, 'GET', '/readyz')).status === 200, { what: '/readyz to answer 200 after the restart', timeoutMs: 10_000, stepMs: 100 });
     });
   });
 });

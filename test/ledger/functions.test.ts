@@ -5,6 +5,7 @@ import type { RedisClientType } from 'redis';
 import { connect } from '../../testkit/clients.ts';
 import { sharedRedisUrl, uniqueSymbol } from '../../testkit/shared-redis.ts';
 import { dumpToken } from '../../testkit/ledger-state.ts';
+import { until } from '../../testkit/wait.ts';
 import * as ledger from '../../src/ledger/functions.ts';
 import { LedgerError, toLedgerError } from '../../src/ledger/errors.ts';
 
@@ -173,7 +174,7 @@ describe('ledger functions', () => {
       const messages: string[] = [];
       await sub.subscribe(`token:{${sym}}:transfers`, (m: string) => messages.push(m));
       const receipt = await ledger.transfer(redis, sym, { from: 'treasury', to: 'alice', amount: '7', opId: 'pub-1' });
-      for (let i = 0; i < 50 && messages.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      await until(() => messages.length > 0, { what: 'the published transfer', timeoutMs: 500, stepMs: 10 });
       await sub.close();
       expect(messages).to.have.length(1);
       const event = JSON.parse(messages[0]!);

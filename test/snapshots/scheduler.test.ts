@@ -12,18 +12,9 @@ import { connect } from '../../testkit/clients.ts';
 import { freePort } from '../../testkit/free-port.ts';
 import { type RedisClusterHandle, startCluster } from '../../testkit/redis-server.ts';
 import { sharedRedisUrl } from '../../testkit/shared-redis.ts';
+import { sleep, until } from '../../testkit/wait.ts';
 
 const schedulerModule = new URL('../../src/snapshots/scheduler.ts', import.meta.url).href;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) expect.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
 interface ChildResult { code: number | null; stdout: string; stderr: string; exitedAt: number }
 
 interface Child {
@@ -115,7 +106,7 @@ describe('snapshot scheduler', function () {
     });
     await worker.start();
     const jobId = await worker.enqueue('snapshot-test', { snapshotId: 'abc' });
-    await until(() => events.includes('complete:1'), 5_000, 'completion');
+    await until(() => events.includes('complete:1'), { what: 'completion', timeoutMs: 5_000, stepMs: 20 });
     expect(events).to.deep.equal(['start:1/3', 'progress:25', 'progress:80', 'complete:1']);
     expect(seen).to.deep.equal([{ snapshotId: 'abc' }]);
     await sleep(100);
@@ -139,7 +130,7 @@ describe('snapshot scheduler', function () {
     }, { attempts: 3, backoffMs: 200 });
     await worker.start();
     const jobId = await worker.enqueue('snapshot-fails', { snapshotId: 'x' });
-    await until(() => exhausted.length === 1, 8_000, 'retries to be exhausted');
+    await until(() => exhausted.length === 1, { what: 'retries to be exhausted', timeoutMs: 8_000, stepMs: 20 });
     await sleep(300);
     expect(runs.map((r) => r.attempt)).to.deep.equal([1, 2, 3]);
     expect(fails.map((f) => [f.attempt, f.willRetry, f.error.message])).to.deep.equal([
@@ -164,7 +155,7 @@ describe('snapshot scheduler', function () {
     const scheduleId = '0190f0b6-6c5e-7a3e-9a0b-1c2d3e4f5a6b';
     const result = await worker.schedule(scheduleId, '1 second', { tokenId: '0.0.5' });
     expect(result.created).to.equal(true);
-    await until(() => runs.length >= 4, 8_000, 'four runs');
+    await until(() => runs.length >= 4, { what: 'four runs', timeoutMs: 8_000, stepMs: 20 });
     const gaps = runs.slice(1).map((t, i) => t - runs[i]!);
     for (const gap of gaps) expect(gap).to.be.within(800, 1_600);
     expect(data[0]).to.deep.equal({ tokenId: '0.0.5', scheduleId });
@@ -249,7 +240,7 @@ describe('snapshot scheduler', function () {
     const worker = await make();
     worker.define('snapshot-role', async () => { ranIn = 'worker'; });
     await worker.start();
-    await until(() => ranIn !== '', 3_000, 'the worker to run the job');
+    await until(() => ranIn !== '', { what: 'the worker to run the job', timeoutMs: 3_000, stepMs: 20 });
     expect(ranIn).to.equal('worker');
   });
 
@@ -301,7 +292,7 @@ describe('snapshot scheduler', function () {
     worker.define('snapshot-short', async () => { events.push('running'); await sleep(300); });
     await worker.start();
     await worker.enqueue('snapshot-short', {});
-    await until(() => events.includes('running'), 3_000, 'the job to start');
+    await until(() => events.includes('running'), { what: 'the job to start', timeoutMs: 3_000, stepMs: 20 });
     const result = await worker.stop({ drainTimeoutMs: 3_000 });
     expect(result).to.deep.equal({ drained: true, aborted: 0 });
     expect(events).to.deep.equal(['running', 'complete']);
@@ -317,7 +308,7 @@ describe('snapshot scheduler', function () {
     });
     await worker.start();
     await worker.enqueue('snapshot-long', {});
-    await until(() => state === 'running', 3_000, 'the job to start');
+    await until(() => state === 'running', { what: 'the job to start', timeoutMs: 3_000, stepMs: 20 });
     const started = Date.now();
     const result = await worker.stop({ drainTimeoutMs: 300 });
     expect(Date.now() - started).to.be.below(1_500);
@@ -399,7 +390,7 @@ describe('snapshot scheduler', function () {
       await other.start();
       await other.enqueue('snapshot-ok', {});
       await other.enqueue('snapshot-bad', {});
-      await until(() => done.length === 2, 8_000, 'both jobs to finish');
+      await until(() => done.length === 2, { what: 'both jobs to finish', timeoutMs: 8_000, stepMs: 20 });
       expect(done.sort()).to.deep.equal(['snapshot-bad:exhausted:2', 'snapshot-ok']);
       const ids = Array.from({ length: 10 }, (_, i) => `cluster-race-${i}`);
       await Promise.all(ids.flatMap((id) => [worker, other].map((s) => s.schedule(id, '1 hour', {}, { skipImmediate: true }))));
