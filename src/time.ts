@@ -1,4 +1,4 @@
-// Waiting, bounded: the one `sleep` and the one `withTimeout` of src/.
+// Waiting, bounded: the one `sleep`, `withTimeout` (rejects) and `within` (reports) of src/.
 
 export class DeadlineError extends Error {
   constructor(what: string, ms: number) {
@@ -7,17 +7,18 @@ export class DeadlineError extends Error {
   }
 }
 
-/** Resolves after ms (early, without rejecting, when the signal aborts). */
+/** Resolves after ms; rejects with the signal's reason if it aborts first. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
       resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 
@@ -28,4 +29,15 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
     timer = setTimeout(() => reject(new DeadlineError(what, ms)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Settles with the promise's outcome, or `timedOut` after ms; the timer never outlives it. */
+export async function within<T>(promise: Promise<T>, ms: number): Promise<{ timedOut: false; value: T } | { timedOut: true }> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<{ timedOut: true }>((resolve) => { timer = setTimeout(() => resolve({ timedOut: true }), ms); });
+  try {
+    return await Promise.race([promise.then((value) => ({ timedOut: false as const, value })), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

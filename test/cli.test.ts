@@ -10,7 +10,7 @@ import { UsageError } from '../src/cli/context.ts';
 import { fromBaseUnits, toBaseUnits } from '../src/cli/ledger.ts';
 import { createLedger, type Ledger } from '../src/ledger/client.ts';
 import { connectRedis, type RedisConnection } from '../src/redis.ts';
-import { sharedRedisUrl, uniqueSymbol } from './support/root-hooks.ts';
+import { sharedRedisUrl, uniqueSymbol } from '../testkit/shared-redis.ts';
 
 const bin = fileURLToPath(new URL('../bin/tally.js', import.meta.url));
 const emptyDir = mkdtempSync(join(tmpdir(), 'tally-cli-'));

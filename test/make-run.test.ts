@@ -8,7 +8,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect, freePort } from './support/redis-server.ts';
+import { connect } from '../testkit/clients.ts';
+import { freePort } from '../testkit/free-port.ts';
+import { until } from '../testkit/wait.ts';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 const startTimeoutMs = 90_000;
@@ -27,8 +29,7 @@ describe('make run', function () {
     child.stderr!.on('data', (d) => { output += d; });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
-      const deadline = Date.now() + startTimeoutMs;
-      while (!output.includes('tally listening on') && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      await until(() => output.includes('tally listening on') || child.exitCode !== null, { what: '`make run` to listen', timeoutMs: startTimeoutMs, stepMs: 100 });
       expect(output, output.slice(-3000)).to.include('tally listening on');
       const health = await fetch(`http://127.0.0.1:${port}/healthz`);
       expect(health.status).to.equal(200);

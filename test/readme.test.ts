@@ -4,7 +4,8 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { connect, startRedis, type RedisServer } from './support/redis-server.ts';
+import { connect } from '../testkit/clients.ts';
+import { type RedisServer, startRedis } from '../testkit/redis-server.ts';
 import { migrate } from '../src/migrate/migrations.ts';
 
 const streamId = /\b\d{13}-\d+\b/g;
@@ -26,7 +27,7 @@ describe('README redis-cli examples', () => {
   before(async () => {
     server = await startRedis();
     const client = await connect(server.url);
-    await migrate(client as any);
+    await migrate(client);
     client.destroy();
   });
   after(async () => { await server.stop(); });

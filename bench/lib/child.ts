@@ -2,10 +2,9 @@
 // load, a mirror node serving a snapshot, a snapshot whose peak RSS is the figure) run as Node
 // children of the bench. Parent and child speak JSON lines: the options go in argv, messages
 // come back on stdout, stderr passes through. A child exits when its stdin closes, so a bench
-// that dies leaves no orphan behind.
-import { spawn, type ChildProcess } from 'node:child_process';
+// that dies leaves no orphan behind. The process itself is testkit/processes.ts's.
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { startProcess } from '../../testkit/processes.ts';
 
 const stopTimeoutMs = 10_000;
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ: 100 on Linux). */
@@ -21,30 +20,26 @@ export interface BenchChild<M> {
 
 /** Starts `node <entry> <JSON options>`; `nodeArgs` go before the entry (e.g. --cpu-prof). */
 export function startChild<M>(entry: URL, options: unknown, nodeArgs: string[] = []): BenchChild<M> {
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, entry.pathname, JSON.stringify(options)], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
   const queued: M[] = [];
   const waiting: Array<{ resolve: (m: M) => void; reject: (e: Error) => void }> = [];
   let exited: Error | null = null;
-  const lines = createInterface({ input: child.stdout! });
-  lines.on('line', (line) => {
-    const message = JSON.parse(line) as M;
-    const waiter = waiting.shift();
-    if (waiter) waiter.resolve(message);
-    else queued.push(message);
+  const child = startProcess({
+    args: [...nodeArgs, entry.pathname, JSON.stringify(options)],
+    cwd: process.cwd(), env: process.env, stdin: 'pipe', stderr: 'inherit', stopBy: 'stdin',
+    onLine: (line) => {
+      const message = JSON.parse(line) as M;
+      const waiter = waiting.shift();
+      if (waiter) waiter.resolve(message);
+      else queued.push(message);
+    },
   });
-  const exit = new Promise<void>((resolve) => {
-    child.once('exit', (code, signal) => {
-      exited = new Error(`bench child ${entry.pathname} exited (${signal ?? code})`);
-      for (const waiter of waiting.splice(0)) waiter.reject(exited);
-      resolve();
-    });
+  void child.exited.then(({ code, signal }) => {
+    exited = new Error(`bench child ${entry.pathname} exited (${signal ?? code})`);
+    for (const waiter of waiting.splice(0)) waiter.reject(exited);
   });
-  child.stdin!.on('error', () => { /* the child is gone; exit reports it */ });
 
   return {
-    pid: child.pid!,
+    pid: child.pid,
     next(timeoutMs) {
       const message = queued.shift();
       if (message !== undefined) return Promise.resolve(message);
@@ -57,13 +52,7 @@ export function startChild<M>(entry: URL, options: unknown, nodeArgs: string[] =
         });
       });
     },
-    async stop() {
-      if (exited) return;
-      child.stdin!.end();
-      const timer = setTimeout(() => child.kill('SIGKILL'), stopTimeoutMs);
-      await exit;
-      clearTimeout(timer);
-    },
+    stop: () => child.stop(stopTimeoutMs),
   };
 }
 

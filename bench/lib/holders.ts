@@ -5,6 +5,7 @@
 import { tokenKeys } from '../../src/ledger/keys.ts';
 import { fcall, type BenchClient } from './redis-fixture.ts';
 import { runBounded } from './timing.ts';
+import { seededFractions } from '../../testkit/random.ts';
 
 export const benchSymbol = 'BENCH';
 export const benchKeys = tokenKeys(benchSymbol);
@@ -17,25 +18,13 @@ const populateInFlightPerClient = 2;
 export const baselineBalanceKey = (account: string) => `balance:{${account}}`;
 export const holderAccount = (i: number) => `0.0.${1_000_000 + i}`;
 
-/** A small seeded generator (mulberry32): the same sequence on every run and on both sides. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Balances spread log-uniformly over 1 .. 10^14 (a token with 8 decimals holds up to a million
  * whole tokens per account): below 2^53, so the original design's doubles stay exact and both
  * sides hold the same numbers.
  */
 export function holderBalances(count: number, seed = 1): string[] {
-  const random = seededRandom(seed);
+  const random = seededFractions(seed);
   return Array.from({ length: count }, () => String(1 + Math.floor(10 ** (random() * 14))));
 }
 

@@ -1,8 +1,8 @@
-// A child process serving the local mirror node (test/support/mirror-node.ts) over generated
+// A child process serving the local mirror node (testkit/mirror-node.ts) over generated
 // holders, so that its CPU and its memory (the whole holder list) stay out of the snapshot
 // process being measured. Sends {url, holders, totalSupply} once it listens.
 import { childOptions, exitWithParent, sendToParent } from './child.ts';
-import { generateHolders, startMirrorNode } from '../../test/support/mirror-node.ts';
+import { generateHolders, startMirrorNode } from '../../testkit/mirror-node.ts';
 
 export interface MirrorNodeOptions {
   tokenId: string;

@@ -4,15 +4,15 @@
 // BENCH_LEDGER_DIR=<dir> loads a candidate copy of redis-functions/ledger instead, to compare a
 // change before and after.
 import { readFileSync } from 'node:fs';
-import { createClient } from 'redis';
+import type { RedisClientType } from 'redis';
 import { librarySource } from '../../src/ledger/library.ts';
 import { loadFunctionLibrary } from '../../src/migrate/function-load.ts';
 import { migrate } from '../../src/migrate/migrations.ts';
-import type { RedisConnection } from '../../src/redis.ts';
-import { startRedis, type RedisServer } from '../../test/support/redis-server.ts';
+import { connect } from '../../testkit/clients.ts';
+import { startRedis, type RedisServer } from '../../testkit/redis-server.ts';
+import { sleep } from '../../testkit/wait.ts';
 
-const newClient = (url: string) => createClient({ url });
-export type BenchClient = ReturnType<typeof newClient>;
+export type BenchClient = RedisClientType;
 
 const baselineSource = readFileSync(new URL('../baseline/original.lua', import.meta.url), 'utf8');
 export const candidateLedgerDir = process.env.BENCH_LEDGER_DIR || undefined;
@@ -31,12 +31,7 @@ export interface ServerCounters {
   commands: Map<string, { calls: number; usec: number }>;
 }
 
-async function connectOne(url: string): Promise<BenchClient> {
-  const client = newClient(url);
-  client.on('error', (error) => { console.error(`bench: redis client error: ${(error as Error).message}`); });
-  await client.connect();
-  return client;
-}
+const connectOne = (url: string) => connect(url, { onError: (error) => { console.error(`bench: redis client error: ${error.message}`); } });
 
 export async function withRedis<T>(run: (redis: BenchRedis) => Promise<T>): Promise<T> {
   const server = await startRedis();
@@ -44,9 +39,8 @@ export async function withRedis<T>(run: (redis: BenchRedis) => Promise<T>): Prom
   try {
     const admin = await connectOne(server.url);
     clients.push(admin);
-    const connection = admin as unknown as RedisConnection;
-    if (candidateLedgerDir) await loadFunctionLibrary(connection, librarySource(candidateLedgerDir));
-    else await migrate(connection);
+    if (candidateLedgerDir) await loadFunctionLibrary(admin, librarySource(candidateLedgerDir));
+    else await migrate(admin);
     await admin.functionLoad(baselineSource, { REPLACE: true });
     const connect = async (count: number) => {
       const more = await Promise.all(Array.from({ length: count }, () => connectOne(server.url)));
@@ -110,7 +104,7 @@ export async function settledUsedMemory(admin: BenchClient): Promise<number> {
     const current = Number((await info(admin, 'memory')).get('used_memory'));
     if (current === previous) return current;
     previous = current;
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sleep(200);
   }
   return previous;
 }

@@ -2,9 +2,7 @@
 // connection and the ledger, node:http createServer), and beside it, on another port of the same
 // process, a bare Express route: same Express, same Node, no auth, no ledger, no middleware,
 // answering 201 with a reply of the transfer's shape. Sends {tallyUrl, bareUrl} once both listen.
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import express from 'express';
 import { childOptions, exitWithParent, sendToParent } from './child.ts';
 import { createApp } from '../../src/app.ts';
@@ -13,6 +11,7 @@ import { loadConfig } from '../../src/config.ts';
 import { createLedger } from '../../src/ledger/client.ts';
 import { createLogger } from '../../src/logger.ts';
 import { connectRedis } from '../../src/redis.ts';
+import { closeServer, listenOnLoopback } from '../../testkit/http-server.ts';
 
 export interface RestServerOptions {
   redisUrl: string;
@@ -22,17 +21,6 @@ export interface RestServerOptions {
 export interface RestServerReady {
   tallyUrl: string;
   bareUrl: string;
-}
-
-async function listen(server: Server): Promise<string> {
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-async function close(server: Server): Promise<void> {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
 function bareApp(): express.Express {
@@ -52,9 +40,9 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const tally = createServer(createApp({ ledger: createLedger(redis), redis, config, logger, verifier: createJwtVerifier(config.jwt) }));
   const bare = createServer(bareApp());
-  const ready: RestServerReady = { tallyUrl: await listen(tally), bareUrl: await listen(bare) };
+  const ready: RestServerReady = { tallyUrl: await listenOnLoopback(tally), bareUrl: await listenOnLoopback(bare) };
   exitWithParent(async () => {
-    await Promise.all([close(tally), close(bare)]);
+    await Promise.all([closeServer(tally), closeServer(bare)]);
     redis.destroy();
   });
   sendToParent(ready);

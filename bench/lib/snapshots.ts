@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { startChild } from './child.ts';
 import type { MirrorNodeOptions, MirrorNodeReady } from './mirror-node-process.ts';
 import type { SnapshotRunOptions, SnapshotRunResult } from './snapshot-process.ts';
-import { startRedis } from '../../test/support/redis-server.ts';
+import { startRedis } from '../../testkit/redis-server.ts';
 
 export const snapshotTokenId = '0.0.424242';
 /** Generating and sorting 1,000,000 holders in the mirror node takes about 10 s. */

@@ -2,6 +2,7 @@
 // as soon as the previous one answers. node-redis writes the commands issued in one tick as one
 // batch, so several slots on one connection are pipelining; one slot per connection is not.
 import { sortSamples } from './percentiles.ts';
+import { sleep } from '../../testkit/wait.ts';
 
 export interface LoadOptions<C, P = undefined> {
   clients: C[];
@@ -89,8 +90,4 @@ export async function timed<T>(task: () => Promise<T>): Promise<{ ms: number; re
   const start = performance.now();
   const result = await task();
   return { ms: performance.now() - start, result };
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,7 +1,8 @@
 // The transfer workload of the throughput and latency scenarios: a token with a few thousand
 // funded holders on both sides and a fixed pool of random legs (from, to, amount) that every
 // side replays in the same order. Amounts are small next to the balances, so no transfer fails.
-import { benchKeys, baselineBalanceKey, baselineZset, holderAccount, populateBaseline, populateLedger, seededRandom } from './holders.ts';
+import { benchKeys, baselineBalanceKey, baselineZset, holderAccount, populateBaseline, populateLedger } from './holders.ts';
+import { seededFractions } from '../../testkit/random.ts';
 import { fcall, type BenchClient, type BenchRedis } from './redis-fixture.ts';
 
 export const transferHolders = 10_000;
@@ -12,7 +13,7 @@ const legPoolSize = 1 << 16;
 export interface Leg { from: string; to: string; amount: string }
 
 export function randomLegs(count: number, holders: number, seed: number): Leg[] {
-  const random = seededRandom(seed);
+  const random = seededFractions(seed);
   return Array.from({ length: count }, () => {
     const from = Math.floor(random() * holders);
     const to = (from + 1 + Math.floor(random() * (holders - 1))) % holders;

@@ -13,7 +13,7 @@ import type { ScheduleRecord, SnapshotRecord, SnapshotStore } from './store/meta
 import { isPermanentFailure, runSnapshot } from './pipeline.ts';
 import { recurringJobName } from './jobs/recurring.ts';
 import type { JobContext, JobInfo, Scheduler } from './jobs/scheduler.ts';
-import { sleep } from './timing.ts';
+import { sleep } from '../time.ts';
 
 export const snapshotJobName = 'snapshot';
 export const scheduleJobName = recurringJobName;

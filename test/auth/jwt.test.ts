@@ -12,7 +12,7 @@ import { io as connectClient } from 'socket.io-client';
 import { createJwtVerifier, InvalidTokenError, SigningKeysUnavailableError } from '../../src/auth/jwt.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createRealtime } from '../../src/realtime/server.ts';
-import { sharedRedisUrl } from '../support/root-hooks.ts';
+import { sharedRedisUrl } from '../../testkit/shared-redis.ts';
 
 const secret = 'verifier-test-secret-that-is-long-enough-0123456789';
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });

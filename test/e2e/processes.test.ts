@@ -8,11 +8,13 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { io as connectClient, type Socket } from 'socket.io-client';
-import { generateHolders, startMirrorNode, type FakeMirrorNode } from '../support/mirror-node.ts';
-import { freePort } from '../support/redis-server.ts';
-import { sharedRedisUrl, uniqueSymbol } from '../support/root-hooks.ts';
-import { spawnTally, type TallyProcess } from '../support/processes.ts';
+import type { Socket } from 'socket.io-client';
+import { type FakeMirrorNode, generateHolders, startMirrorNode } from '../../testkit/mirror-node.ts';
+import { connectSocket } from '../../testkit/clients.ts';
+import { freePort } from '../../testkit/free-port.ts';
+import { sharedRedisUrl, uniqueSymbol } from '../../testkit/shared-redis.ts';
+import { spawnTally, type TallyProcess } from '../../testkit/processes.ts';
+import { sleep } from '../../testkit/wait.ts';
 import { mint, testSecret } from '../http/support.ts';
 
 const tokenId = '0.0.880001';
@@ -58,7 +60,7 @@ describe('multi-process deployment', function () {
       const r = await record(url, snapshotId);
       if (done(r)) return r;
       if (Date.now() > deadline) throw new Error(`snapshot ${snapshotId} did not get there: ${JSON.stringify(r)}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await sleep(50);
     }
   }
 
@@ -86,7 +88,7 @@ describe('multi-process deployment', function () {
   it('delivers a worker\'s events to a client on the other API instance, once each and in order', async () => {
     const [a, b] = [await tally('api'), await tally('api')];
     await tally('worker');
-    const socket = connectClient(`${b.url}/snapshots`, { auth: { accessToken: alice }, transports: ['websocket'], reconnection: false });
+    const socket = connectSocket(b.url, '/snapshots', { accessToken: alice }, { forceNew: false });
     sockets.push(socket);
     await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('connect_error', reject); });
     const events: SnapshotEvent[] = [];
@@ -96,7 +98,7 @@ describe('multi-process deployment', function () {
     const { snapshotId, jobId } = await post(a.url, { tokenId });
     const done = await waitForRecord(a.url, snapshotId, (r) => r.status === 'completed' || r.status === 'failed');
     expect(done.status).to.equal('completed');
-    await new Promise((r) => setTimeout(r, 500)); // any duplicate would arrive by now
+    await sleep(500); // any duplicate would arrive by now
     const mine = events.filter((e) => e.payload.snapshotId === snapshotId);
     const types = mine.map((e) => e.type);
     expect(types[0]).to.equal('snapshots_active');
@@ -113,7 +115,7 @@ describe('multi-process deployment', function () {
     // A failing snapshot: one snapshots_failed with the error.
     const failing = await post(a.url, { tokenId: '0.0.404404' });
     await waitForRecord(a.url, failing.snapshotId, (r) => r.status === 'failed');
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     const failed = events.filter((e) => e.payload.snapshotId === failing.snapshotId && e.type === 'snapshots_failed');
     expect(failed).to.have.length(1);
     expect(failed[0]!.payload.status).to.equal('error');

@@ -10,10 +10,12 @@ import * as ledger from '../../src/ledger/functions.ts';
 import { tokenKey } from '../../src/ledger/keys.ts';
 import { migrate } from '../../src/migrate/migrations.ts';
 import { connectRedis, type RedisConnection } from '../../src/redis.ts';
-import { startCluster, type RedisClusterHandle } from '../support/redis-server.ts';
-import { uniqueSymbol } from '../support/root-hooks.ts';
+import { connect } from '../../testkit/clients.ts';
+import { type RedisClusterHandle, startCluster } from '../../testkit/redis-server.ts';
+import { uniqueSymbol } from '../../testkit/shared-redis.ts';
+import { sleep, until } from '../../testkit/wait.ts';
 import { addFigures, auditToken, createLoad, noFigures } from './ledger-load.ts';
-import { quick, report, sleep, until } from './support.ts';
+import { quick, report } from './support.ts';
 
 const accounts = Array.from({ length: 16 }, (_, i) => `acct-${i}`);
 const treasury = 'treasury';
@@ -51,9 +53,7 @@ describe('faults: kill -9 of a Redis Cluster master under load', function () {
 
   /** Symbols whose token key hashes to each master's slot range, tokensPerMaster each. */
   async function symbolsPerMaster(): Promise<string[][]> {
-    const probe = createClient({ url: cluster.nodes[0]!.url });
-    probe.on('error', () => {});
-    await probe.connect();
+    const probe = await connect(cluster.nodes[0]!.url);
     const slotsPerNode = Math.ceil(16384 / cluster.nodes.length);
     const byMaster: string[][] = cluster.nodes.map(() => []);
     for (let tries = 0; tries < 1_000 && byMaster.some((list) => list.length < tokensPerMaster); tries++) {
@@ -87,10 +87,10 @@ describe('faults: kill -9 of a Redis Cluster master under load', function () {
       await victim.restart();
       downMsTotal += downMs;
       // A restarted master serves its slots only about 2 s after it starts (Redis' rejoin delay).
-      await until('cluster_state:ok on every node', async () => {
+      await until(async () => {
         const states = await Promise.all(cluster.nodes.map((n) => clusterState(n.url)));
         return states.every((s) => s.includes('cluster_state:ok'));
-      }, 20_000, 100);
+      }, { what: 'cluster_state:ok on every node', timeoutMs: 20_000, stepMs: 100 });
       await sleep(150);
       await load.stop();
       figures = noFigures();

@@ -11,22 +11,21 @@
 // In both cases the promoted replica is consistent: what it has is a prefix of the master's
 // history (balances as the log implies, summing to circulatingSupply, nothing doubled).
 import { expect } from 'chai';
-import { createClient } from 'redis';
 import * as ledger from '../../src/ledger/functions.ts';
 import { migrate } from '../../src/migrate/migrations.ts';
 import { connectRedis, type RedisConnection } from '../../src/redis.ts';
-import { startRedis, type RedisServer } from '../support/redis-server.ts';
-import { uniqueSymbol } from '../support/root-hooks.ts';
+import { connect } from '../../testkit/clients.ts';
+import { type RedisServer, startRedis } from '../../testkit/redis-server.ts';
+import { uniqueSymbol } from '../../testkit/shared-redis.ts';
+import { sleep, until } from '../../testkit/wait.ts';
 import { auditToken, createLoad } from './ledger-load.ts';
-import { report, sleep, startPlug, until } from './support.ts';
+import { report, startPlug } from './support.ts';
 
 const accounts = Array.from({ length: 16 }, (_, i) => `acct-${i}`);
 const treasury = 'treasury';
 
 async function replicationInfo(url: string): Promise<string> {
-  const client = createClient({ url });
-  client.on('error', () => {});
-  await client.connect();
+  const client = await connect(url);
   try {
     return String(await client.sendCommand(['INFO', 'replication']));
   } finally {
@@ -41,7 +40,7 @@ async function failover(cutMs: number) {
   let redis: RedisConnection | undefined;
   let promoted: RedisConnection | undefined;
   try {
-    await until('the replica to sync', async () => (await replicationInfo(replica.url)).includes('master_link_status:up'), 15_000, 100);
+    await until(async () => (await replicationInfo(replica.url)).includes('master_link_status:up'), { what: 'the replica to sync', timeoutMs: 15_000, stepMs: 100 });
     redis = await connectRedis({ url: master.url, commandTimeoutMs: 1_000 });
     await migrate(redis);
     const symbol = uniqueSymbol('FO');
@@ -57,7 +56,7 @@ async function failover(cutMs: number) {
     }
     await master.kill9();
     await load.stop(); // operations in flight end as unknown (the master is gone)
-    await (createClient({ url: replica.url }).on('error', () => {}).connect()).then(async (c) => {
+    await connect(replica.url).then(async (c) => {
       await c.sendCommand(['REPLICAOF', 'NO', 'ONE']);
       c.destroy();
     });

@@ -18,7 +18,7 @@ import * as ledger from '../../src/ledger/functions.ts';
 import { migrate } from '../../src/migrate/migrations.ts';
 import { connectRedis, type RedisConnection } from '../../src/redis.ts';
 import { mint, rawCall, startApp, type TestApp } from '../http/support.ts';
-import { startRedis, type RedisServer } from '../support/redis-server.ts';
+import { type RedisServer, startRedis } from '../../testkit/redis-server.ts';
 import { quick } from './support.ts';
 
 const runs = Number(process.env.FUZZ_RUNS ?? (quick ? 1_000 : 5_000));

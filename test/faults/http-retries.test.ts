@@ -14,9 +14,11 @@
 import { expect } from 'chai';
 import { migrate } from '../../src/migrate/migrations.ts';
 import { call, mint, startApp, type TestApp } from '../http/support.ts';
-import { connect, startRedis, type RedisServer } from '../support/redis-server.ts';
-import { uniqueSymbol } from '../support/root-hooks.ts';
-import { report, sleep } from './support.ts';
+import { connect } from '../../testkit/clients.ts';
+import { type RedisServer, startRedis } from '../../testkit/redis-server.ts';
+import { uniqueSymbol } from '../../testkit/shared-redis.ts';
+import { sleep } from '../../testkit/wait.ts';
+import { report } from './support.ts';
 
 const pauseMs = 3_000; // longer than startApp's 2 s command timeout, shorter than two of them
 
@@ -31,7 +33,7 @@ describe('faults: HTTP writes while Redis does not answer', function () {
   before(async () => {
     server = await startRedis();
     admin = await connect(server.url);
-    await migrate(admin as never);
+    await migrate(admin);
     app = await startApp({ redisUrl: server.url });
     symbol = uniqueSymbol('HR');
     await app.ledger.init(symbol, { name: 'Retries', decimals: 0, totalSupply: '1000', treasury: 'alice' });

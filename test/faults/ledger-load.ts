@@ -9,7 +9,7 @@ import * as ledger from '../../src/ledger/functions.ts';
 import { tokenKeys } from '../../src/ledger/keys.ts';
 import { isConnectionError } from '../../src/ledger/retry.ts';
 import type { RedisConnection } from '../../src/redis.ts';
-import { sleep } from './support.ts';
+import { sleep } from '../../testkit/wait.ts';
 
 export type OpKind = 'transfer' | 'burn' | 'batch';
 

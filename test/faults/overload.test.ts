@@ -12,10 +12,11 @@ import { join } from 'node:path';
 import { connectRedis } from '../../src/redis.ts';
 import { tokenKeys } from '../../src/ledger/keys.ts';
 import { call, mint, testSecret } from '../http/support.ts';
-import { spawnTally, type TallyProcess } from '../support/processes.ts';
-import { freePort } from '../support/redis-server.ts';
-import { sharedRedisUrl, uniqueSymbol } from '../support/root-hooks.ts';
-import { quick, report, sleep, until } from './support.ts';
+import { spawnTally, type TallyProcess } from '../../testkit/processes.ts';
+import { freePort } from '../../testkit/free-port.ts';
+import { sharedRedisUrl, uniqueSymbol } from '../../testkit/shared-redis.ts';
+import { sleep, until } from '../../testkit/wait.ts';
+import { quick, report } from './support.ts';
 
 const limitPerMinute = 600;
 const inFlight = 200;
@@ -49,7 +50,7 @@ describe('faults: a burst far above the rate limit', function () {
       TALLY_NAMESPACE: `overload${uniqueSymbol().toLowerCase()}`,
     });
     // LOG_LEVEL=warn (no line per request): wait for /healthz instead of the startup line.
-    await until('the API to listen', async () => (await call(url, 'GET', '/healthz').catch(() => ({ status: 0 }))).status === 200, 30_000);
+    await until(async () => (await call(url, 'GET', '/healthz').catch(() => ({ status: 0 }))).status === 200, { what: 'the API to listen', timeoutMs: 30_000 });
   });
   after(async () => {
     await api?.stop();

@@ -7,16 +7,18 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { io as connectClient, type Socket } from 'socket.io-client';
-import { createClient, type RedisClientType } from 'redis';
+import type { Socket } from 'socket.io-client';
 import { migrate } from '../../src/migrate/migrations.ts';
 import { createSnapshotEventEmitter } from '../../src/realtime/snapshot-events.ts';
 import { call, mint, testSecret } from '../http/support.ts';
-import { generateHolders, startMirrorNode, type FakeMirrorNode } from '../support/mirror-node.ts';
-import { spawnTally, type TallyProcess } from '../support/processes.ts';
-import { connect, freePort, startRedis, type RedisServer } from '../support/redis-server.ts';
-import { uniqueSymbol } from '../support/root-hooks.ts';
-import { report, sleep, until } from './support.ts';
+import { type FakeMirrorNode, generateHolders, startMirrorNode } from '../../testkit/mirror-node.ts';
+import { spawnTally, type TallyProcess } from '../../testkit/processes.ts';
+import { connect, connectSocket } from '../../testkit/clients.ts';
+import { freePort } from '../../testkit/free-port.ts';
+import { type RedisServer, startRedis } from '../../testkit/redis-server.ts';
+import { uniqueSymbol } from '../../testkit/shared-redis.ts';
+import { sleep, until } from '../../testkit/wait.ts';
+import { report } from './support.ts';
 
 const tokenId = '0.0.770001';
 const slowTokenId = '0.0.770002';
@@ -25,7 +27,7 @@ interface LedgerEvent { id: string; from?: string; to?: string; amount?: string;
 interface SnapshotEvent { type: string; payload: { snapshotId: string; cid?: string } }
 
 function open(url: string, nsp: string, token: string): Promise<Socket> {
-  const socket = connectClient(`${url}${nsp}`, { auth: { accessToken: token }, transports: ['websocket'], reconnection: false, forceNew: true });
+  const socket = connectSocket(url, nsp, { accessToken: token });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no connection to ${nsp}`)), 5_000);
     socket.once('connect', () => { clearTimeout(timer); resolve(socket); });
@@ -51,7 +53,7 @@ describe('faults: every process reconnects after a Redis restart', function () {
   before(async () => {
     server = await startRedis({ appendfsync: 'always' });
     const client = await connect(server.url);
-    await migrate(client as never);
+    await migrate(client);
     client.destroy();
     dataDir = mkdtempSync(join(tmpdir(), 'tally-faults-'));
     const holders = generateHolders({ count: 250, seed: 7 });
@@ -94,10 +96,10 @@ describe('faults: every process reconnects after a Redis restart', function () {
 
   async function finished(snapshotId: string, timeoutMs = 30_000): Promise<{ snapshotId: string; record: Record<string, unknown> }> {
     let record: Record<string, unknown> = {};
-    await until(`snapshot ${snapshotId} to finish`, async () => {
+    await until(async () => {
       record = (await call(url, 'GET', `/v1/snapshots/${snapshotId}`, { token: admin })).body as Record<string, unknown>;
       return record.status === 'completed' || record.status === 'failed';
-    }, timeoutMs, 250);
+    }, { what: `snapshot ${snapshotId} to finish`, timeoutMs, stepMs: 250 });
     return { snapshotId, record };
   }
 
@@ -126,10 +128,10 @@ describe('faults: every process reconnects after a Redis restart', function () {
       return reply;
     };
     expect((await move('before-1')).status).to.equal(201);
-    await until('the relayed transfer before the outage', () => transfers.some((e) => e.opId === 'before-1'), 5_000);
+    await until(() => transfers.some((e) => e.opId === 'before-1'), { what: 'the relayed transfer before the outage', timeoutMs: 5_000 });
     const before = await snapshot();
     expect(before.record.status).to.equal('completed');
-    await until('the completed event before the outage', () => snapshotEvents.some((e) => e.type === 'snapshots_completed' && e.payload.snapshotId === before.snapshotId), 5_000);
+    await until(() => snapshotEvents.some((e) => e.type === 'snapshots_completed' && e.payload.snapshotId === before.snapshotId), { what: 'the completed event before the outage', timeoutMs: 5_000 });
 
     await server.kill9();
     const startedMs = Date.now();
@@ -148,7 +150,7 @@ describe('faults: every process reconnects after a Redis restart', function () {
     await sleep(1_500); // long enough for every client to have seen the outage and be reconnecting
 
     await server.restart();
-    await until('/readyz to answer 200 again', async () => (await call(url, 'GET', '/readyz')).status === 200, 20_000, 100);
+    await until(async () => (await call(url, 'GET', '/readyz')).status === 200, { what: '/readyz to answer 200 again', timeoutMs: 20_000, stepMs: 100 });
     // Ready means every connection is back, the Pub/Sub ones resubscribed: nothing published
     // from here on is dropped by the relay or the adapter.
     const probe = await connect(server.url);
@@ -158,8 +160,8 @@ describe('faults: every process reconnects after a Redis restart', function () {
     // The op that failed with 503 never ran: a retry with its key applies it now, once.
     expect((await move('during-1')).status).to.equal(201);
     expect((await move('after-1')).status).to.equal(201);
-    await until('the relayed transfers after the restart, on the socket opened before it',
-      () => transfers.some((e) => e.opId === 'after-1') && transfers.some((e) => e.opId === 'during-1'), 10_000);
+    await until(() => transfers.some((e) => e.opId === 'after-1') && transfers.some((e) => e.opId === 'during-1'),
+      { what: 'the relayed transfers after the restart, on the socket opened before it', timeoutMs: 10_000 });
     expect(transfers.filter((e) => e.opId === 'after-1')).to.have.length(1);
 
     // A socket connected after the restart subscribes too.
@@ -169,13 +171,13 @@ describe('faults: every process reconnects after a Redis restart', function () {
     late.on('transfer', (event: LedgerEvent) => lateTransfers.push(event));
     expect(await subscribe(late, symbol)).to.deep.equal({ ok: true });
     expect((await move('after-2')).status).to.equal(201);
-    await until('the relayed transfer on a new socket', () => lateTransfers.some((e) => e.opId === 'after-2'), 5_000);
+    await until(() => lateTransfers.some((e) => e.opId === 'after-2'), { what: 'the relayed transfer on a new socket', timeoutMs: 5_000 });
 
     // The worker takes jobs again, and its events reach this API's client through the adapter.
     const after = await snapshot();
     expect(after.record.status, JSON.stringify(after.record)).to.equal('completed');
     expect(after.record.cid).to.equal(before.record.cid);
-    await until('the completed event after the restart', () => snapshotEvents.some((e) => e.type === 'snapshots_completed' && e.payload.snapshotId === after.snapshotId), 5_000);
+    await until(() => snapshotEvents.some((e) => e.type === 'snapshots_completed' && e.payload.snapshotId === after.snapshotId), { what: 'the completed event after the restart', timeoutMs: 5_000 });
     const balance = await call(url, 'GET', `/v1/tokens/${symbol}/balances/alice`, { token: admin });
     expect(balance.body.balance).to.equal('4');
     const log = await call(url, 'GET', `/v1/tokens/${symbol}/events?limit=100`, { token: admin });
@@ -191,10 +193,10 @@ describe('faults: every process reconnects after a Redis restart', function () {
 
     mirror.setFaults({ delayMs: 40 }); // 30 pages: about 1.5 s of work
     const { snapshotId } = await request(slowTokenId);
-    await until('the job to start', async () => {
+    await until(async () => {
       const r = await call(url, 'GET', `/v1/snapshots/${snapshotId}`, { token: admin });
       return r.body?.status === 'running' && r.body.progress > 0;
-    }, 15_000, 50);
+    }, { what: 'the job to start', timeoutMs: 15_000, stepMs: 50 });
     await server.kill9();
     await sleep(2_000);
     await server.restart();
@@ -209,9 +211,7 @@ describe('faults: every process reconnects after a Redis restart', function () {
   });
 
   it('drops events published while Redis dies instead of crashing on an unhandled rejection', async () => {
-    const pub = createClient({ url: server.url }) as RedisClientType;
-    pub.on('error', () => {});
-    await pub.connect();
+    const pub = await connect(server.url);
     let unhandled = 0;
     const onUnhandled = () => { unhandled += 1; };
     process.prependListener('unhandledRejection', onUnhandled);

@@ -13,11 +13,12 @@ import { expect } from 'chai';
 import * as ledger from '../../src/ledger/functions.ts';
 import { migrate } from '../../src/migrate/migrations.ts';
 import { connectRedis, type RedisConnection } from '../../src/redis.ts';
-import { startRedis, type RedisServer } from '../support/redis-server.ts';
-import { sharedRedisUrl, uniqueSymbol } from '../support/root-hooks.ts';
+import { type RedisServer, startRedis } from '../../testkit/redis-server.ts';
+import { sharedRedisUrl, uniqueSymbol } from '../../testkit/shared-redis.ts';
+import { sleep, until } from '../../testkit/wait.ts';
 import { tokenKeys } from '../../src/ledger/keys.ts';
 import { auditToken, createLoad } from './ledger-load.ts';
-import { quick, report, sleep, until } from './support.ts';
+import { quick, report } from './support.ts';
 
 const accounts = Array.from({ length: 24 }, (_, i) => `acct-${i}`);
 const treasury = 'treasury';
@@ -44,7 +45,7 @@ async function crashRun(appendfsync: 'always' | 'everysec', kills: number) {
       downMsTotal += downMs;
       await sleep(150); // the load runs on through the recovery, retrying
       await load.stop();
-      await until('the client to reconnect', () => redis.isReady, 10_000);
+      await until(() => redis.isReady, { what: 'the client to reconnect', timeoutMs: 10_000 });
       figures = await auditToken(redis, symbol, load.journal);
       expect(figures.lost, `acknowledged operations lost after kill ${kill}`).to.equal(0);
     }

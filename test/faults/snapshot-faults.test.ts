@@ -12,11 +12,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { call, mint, testSecret } from '../http/support.ts';
-import { generateHolders, startMirrorNode, type FakeMirrorNode } from '../support/mirror-node.ts';
-import { spawnTally, type TallyProcess } from '../support/processes.ts';
-import { freePort } from '../support/redis-server.ts';
-import { sharedRedisUrl, uniqueSymbol } from '../support/root-hooks.ts';
-import { report, sleep, startPlug, until } from './support.ts';
+import { type FakeMirrorNode, generateHolders, startMirrorNode } from '../../testkit/mirror-node.ts';
+import { spawnTally, type TallyProcess } from '../../testkit/processes.ts';
+import { freePort } from '../../testkit/free-port.ts';
+import { sharedRedisUrl, uniqueSymbol } from '../../testkit/shared-redis.ts';
+import { sleep, until } from '../../testkit/wait.ts';
+import { report, startPlug } from './support.ts';
 
 const tokenId = '0.0.660001';
 
@@ -66,11 +67,11 @@ describe('faults: the mirror node fails mid-snapshot', function () {
   const record = async (id: string) => (await call(url, 'GET', `/v1/snapshots/${id}`, { token: user })).body as Record<string, any>;
   async function finished(id: string): Promise<Record<string, any>> {
     let r: Record<string, any> = {};
-    await until(`snapshot ${id} to finish`, async () => { r = await record(id); return r.status === 'completed' || r.status === 'failed'; }, 60_000, 100);
+    await until(async () => { r = await record(id); return r.status === 'completed' || r.status === 'failed'; }, { what: `snapshot ${id} to finish`, timeoutMs: 60_000, stepMs: 100 });
     return r;
   }
   async function runningPast(id: string, progress: number): Promise<void> {
-    await until(`snapshot ${id} past ${progress} %`, async () => { const r = await record(id); return r.status === 'running' && r.progress >= progress; }, 30_000, 20);
+    await until(async () => { const r = await record(id); return r.status === 'running' && r.progress >= progress; }, { what: `snapshot ${id} past ${progress} %`, timeoutMs: 30_000, stepMs: 20 });
   }
   async function check(id: string, done: Record<string, any>): Promise<void> {
     const content = await call(url, 'GET', `/v1/snapshots/${id}/content`, { token: user });
@@ -113,7 +114,7 @@ describe('faults: the mirror node fails mid-snapshot', function () {
     const id = await request();
     await runningPast(id, 50);
     await proxy.unplug();
-    await until('the first attempt to fail', async () => (await record(id)).error != null, 20_000, 50);
+    await until(async () => (await record(id)).error != null, { what: 'the first attempt to fail', timeoutMs: 20_000, stepMs: 50 });
     const pagesBefore = mirror.stats.balanceTimestamps.length;
     await proxy.plug();
     mirror.setFaults({});

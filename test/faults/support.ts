@@ -1,21 +1,9 @@
-// Helpers of the fault-injection suite: bounded waits, the per-scenario report line, the
-// quick / full switch, and a TCP proxy that can be unplugged.
+// Helpers of the fault-injection suite: the per-scenario report line, the quick / full switch,
+// and a TCP proxy that can be unplugged. (Waits are testkit/wait.ts's.)
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { freePort } from '../support/redis-server.ts';
+import { freePort } from '../../testkit/free-port.ts';
 
 export const quick = process.env.FAULTS_QUICK === '1';
-
-/** Resolves once predicate() is true; throws after timeoutMs (every wait here is bounded). */
-export async function until(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000, stepMs = 50): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await predicate()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(stepMs);
-  }
-}
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export interface ScenarioFigures {
   attempted: number;

@@ -2,7 +2,8 @@
 // even concurrently and after balances changed; the same key with another body is 409; a
 // failed call records nothing, so its retry runs.
 import { expect } from 'chai';
-import { call, dumpToken, makeToken, mint, startApp, type TestApp } from './support.ts';
+import { call, makeToken, mint, startApp, type TestApp } from './support.ts';
+import { dumpToken } from '../../testkit/ledger-state.ts';
 
 describe('HTTP idempotency', () => {
   let app: TestApp;

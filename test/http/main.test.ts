@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { start } from '../../src/main.ts';
-import { sharedRedisUrl } from '../support/root-hooks.ts';
+import { sharedRedisUrl } from '../../testkit/shared-redis.ts';
 import { mint, testSecret } from './support.ts';
 
 describe('start() and stop()', function () {

@@ -3,7 +3,8 @@
 // token is byte-for-byte what it was before the corpus ran.
 import { expect } from 'chai';
 import { errorCatalog } from '../../src/errors.ts';
-import { dumpToken, makeToken, mint, rawCall, startApp, type Reply, type TestApp } from './support.ts';
+import { makeToken, mint, rawCall, startApp, type Reply, type TestApp } from './support.ts';
+import { dumpToken } from '../../testkit/ledger-state.ts';
 
 interface Case {
   name: string;

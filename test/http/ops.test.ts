@@ -11,7 +11,9 @@ import { MirrorUnavailableError } from '../../src/snapshots/errors.ts';
 import { createTokensRouter } from '../../src/http/tokens.ts';
 import { createLedger, type Ledger } from '../../src/ledger/client.ts';
 import { migrate } from '../../src/migrate/migrations.ts';
-import { connect, startRedis, type RedisServer } from '../support/redis-server.ts';
+import { connect } from '../../testkit/clients.ts';
+import { type RedisServer, startRedis } from '../../testkit/redis-server.ts';
+import { until } from '../../testkit/wait.ts';
 import { call, makeToken, mint, rawCall, startApp, type TestApp } from './support.ts';
 
 describe('HTTP operations', () => {
@@ -114,7 +116,7 @@ describe('HTTP operations', () => {
       // AOF, so that the ledger library (and the token) survive the kill -9 below.
       server = await startRedis({ appendfsync: 'always' });
       const client = await connect(server.url);
-      await migrate(client as never);
+      await migrate(client);
       client.destroy();
       app = await startApp({ redisUrl: server.url });
     });
@@ -131,7 +133,7 @@ describe('HTTP operations', () => {
         expect(reply.status).to.equal(503);
         expect(reply.body.checks.ledger.ok).to.equal(false);
         await client.del('tally:migrations');
-        await migrate(client as never);
+        await migrate(client);
         expect((await call(app.url, 'GET', '/readyz')).status).to.equal(200);
       } finally {
         client.destroy();
@@ -152,13 +154,7 @@ describe('HTTP operations', () => {
       const transfer = await call(app.url, 'POST', `/v1/tokens/${symbol}/transfers`, { token: alice, body: { to: 'bob', amount: '1' } });
       expect(transfer.status).to.equal(503);
       await server.restart();
-      const deadline = Date.now() + 10_000;
-      let status = 0;
-      while (Date.now() < deadline && status !== 200) {
-        status = (await call(app.url, 'GET', '/readyz')).status;
-        if (status !== 200) await new Promise((r) => setTimeout(r, 100));
-      }
-      expect(status).to.equal(200);
+      await until(async () => (await call(app.url, 'GET', '/readyz')).status === 200, { what: '/readyz to answer 200 after the restart', timeoutMs: 10_000, stepMs: 100 });
     });
   });
 });

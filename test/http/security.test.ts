@@ -7,7 +7,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
-import { call, dumpToken, forge, makeToken, mint, rawCall, startApp, testSecret, type TestApp } from './support.ts';
+import { call, forge, makeToken, mint, rawCall, startApp, testSecret, type TestApp } from './support.ts';
+import { dumpToken } from '../../testkit/ledger-state.ts';
 
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const otherRsa = generateKeyPairSync('rsa', { modulusLength: 2048 });

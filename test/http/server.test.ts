@@ -11,8 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { createLedger } from '../../src/ledger/client.ts';
 import { connectRedis, type RedisConnection } from '../../src/redis.ts';
-import { freePort } from '../support/redis-server.ts';
-import { sharedRedisUrl } from '../support/root-hooks.ts';
+import { freePort } from '../../testkit/free-port.ts';
+import { sharedRedisUrl } from '../../testkit/shared-redis.ts';
+import { sleep, until } from '../../testkit/wait.ts';
 import { makeToken, mint, testSecret } from './support.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -21,18 +22,6 @@ const slowRequests = 10;
 const fastRequests = 40;
 
 interface Pending { req: ClientRequest; response: Promise<{ status: number; connection: string | undefined; body: string }>; rest: string }
-
-function waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      if (predicate()) return resolve();
-      if (Date.now() > deadline) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 20);
-    };
-    tick();
-  });
-}
 
 /** A POST whose body is sent in two parts: `first` now, the rest when the caller says. */
 function openPost(port: number, path: string, token: string, body: string, firstBytes: number): Promise<Pending> {
@@ -92,7 +81,7 @@ describe('npm start and graceful shutdown', function () {
     const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
       child!.once('close', (code, signal) => resolve({ code, signal }));
     });
-    await waitFor(() => output.includes('tally listening on') || child!.exitCode !== null, startTimeoutMs, 'the server to listen');
+    await until(() => output.includes('tally listening on') || child!.exitCode !== null, { what: 'the server to listen', timeoutMs: startTimeoutMs, stepMs: 20 });
     expect(output).to.include(`tally listening on http://127.0.0.1:${port}`);
 
     const alice = mint('alice');
@@ -103,10 +92,10 @@ describe('npm start and graceful shutdown', function () {
     // Fast requests: fully sent just before SIGTERM; many are still being processed.
     const fast = await Promise.all(Array.from({ length: fastRequests }, () => openPost(port, path, alice, body, body.length)));
     for (const f of fast) f.req.end();
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
 
     process.kill(-child.pid!, 'SIGTERM');
-    await waitFor(() => output.includes('no longer accepting connections'), 5_000, 'the listener to close');
+    await until(() => output.includes('no longer accepting connections'), { what: 'the listener to close', timeoutMs: 5_000, stepMs: 20 });
 
     // The listener is closed: a new connection is refused.
     const refused = await new Promise<string>((resolve) => {

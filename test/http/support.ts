@@ -1,10 +1,7 @@
 // Helpers for the HTTP suites: an app on a loopback port over the shared test Redis, JWT
-// minting, requests with real fetch (or raw node:http when fetch would refuse the input), and a
-// dump of every key of a token to prove that a failed request changed nothing.
+// minting, and requests with real fetch (or raw node:http when fetch would refuse the input).
 import { createHmac } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, request as httpRequest } from 'node:http';
 import jwt from 'jsonwebtoken';
 import { createApp, type AppDeps } from '../../src/app.ts';
 import { createJwtVerifier } from '../../src/auth/jwt.ts';
@@ -12,7 +9,8 @@ import { loadConfig, type Config, type Env } from '../../src/config.ts';
 import { createLedger, type Ledger } from '../../src/ledger/client.ts';
 import { createLogger } from '../../src/logger.ts';
 import { connectRedis, type RedisConnection } from '../../src/redis.ts';
-import { sharedRedisUrl, uniqueSymbol } from '../support/root-hooks.ts';
+import { closeServer, listenOnLoopback } from '../../testkit/http-server.ts';
+import { sharedRedisUrl, uniqueSymbol } from '../../testkit/shared-redis.ts';
 
 export const testSecret = 'test-secret-for-hs256-0123456789abcdef';
 
@@ -49,18 +47,14 @@ export async function startApp(options: StartOptions = {}): Promise<TestApp> {
     ...options.parts,
     rateLimitPrefix: options.rateLimitPrefix ?? `test:rl:${uniqueSymbol()}:`,
   });
-  const server: Server = createServer(app);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
+  const server = createServer(app);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: await listenOnLoopback(server),
     config,
     redis,
     ledger,
     async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeServer(server);
       redis.destroy();
     },
   };
@@ -146,31 +140,4 @@ export async function makeToken(ledger: Ledger, options: { supply?: string; trea
   const symbol = uniqueSymbol(options.prefix ?? 'H');
   await ledger.init(symbol, { name: `Token ${symbol}`, decimals: options.decimals ?? 6, totalSupply: options.supply ?? '1000000', treasury: options.treasury ?? 'alice' });
   return symbol;
-}
-
-/** Every key of a token (all share the {SYM} hash tag) with its type, content and TTL presence. */
-export async function dumpToken(redis: RedisConnection, symbol: string): Promise<Record<string, unknown>> {
-  const client = redis as unknown as {
-    scan(cursor: string, o: { MATCH: string; COUNT: number }): Promise<{ cursor: string; keys: string[] }>;
-    sendCommand(args: string[]): Promise<unknown>;
-  };
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const page = await client.scan(cursor, { MATCH: `token:{${symbol}}*`, COUNT: 1000 });
-    keys.push(...page.keys.map(String));
-    cursor = String(page.cursor);
-  } while (cursor !== '0');
-  const dump: Record<string, unknown> = {};
-  for (const key of keys.sort()) {
-    const type = String(await client.sendCommand(['TYPE', key]));
-    const content = type === 'hash' ? await client.sendCommand(['HGETALL', key])
-      : type === 'zset' ? await client.sendCommand(['ZRANGE', key, '0', '-1', 'WITHSCORES'])
-        : type === 'stream' ? await client.sendCommand(['XRANGE', key, '-', '+'])
-          : type === 'string' ? await client.sendCommand(['GET', key])
-            : await client.sendCommand(['DUMP', key]);
-    const ttl = Number(await client.sendCommand(['TTL', key]));
-    dump[key] = { type, content: JSON.parse(JSON.stringify(content, (_k, v) => (v instanceof Map ? Object.fromEntries(v) : v))), expires: ttl >= 0 };
-  }
-  return dump;
 }

@@ -1,8 +1,9 @@
 // Every /v1/tokens route over real HTTP on loopback against the shared Redis: success, each
 // ledger error code's status and body, and who may do what (own account, another's, admin).
 import { expect } from 'chai';
-import { call, dumpToken, makeToken, mint, startApp, type TestApp } from './support.ts';
-import { uniqueSymbol } from '../support/root-hooks.ts';
+import { call, makeToken, mint, startApp, type TestApp } from './support.ts';
+import { dumpToken } from '../../testkit/ledger-state.ts';
+import { uniqueSymbol } from '../../testkit/shared-redis.ts';
 
 describe('HTTP /v1/tokens', () => {
   let app: TestApp;

@@ -1,11 +1,11 @@
 // 32 connections issuing random transfers and burns at once. Afterwards the balances sum to the
 // circulating supply, none is negative, and every log entry matches one committed reply.
 import { expect } from 'chai';
-import { connect } from '../support/redis-server.ts';
-import { sharedRedisUrl, uniqueSymbol } from '../support/root-hooks.ts';
+import type { RedisClientType } from 'redis';
+import { connect } from '../../testkit/clients.ts';
+import { sharedRedisUrl, uniqueSymbol } from '../../testkit/shared-redis.ts';
 import * as ledger from '../../src/ledger/functions.ts';
 import { LedgerError } from '../../src/ledger/errors.ts';
-import type { RedisConnection } from '../../src/redis.ts';
 
 const connections = 32;
 const opsPerConnection = 150;
@@ -15,11 +15,11 @@ function pick<T>(list: T[]): T { return list[Math.floor(Math.random() * list.len
 
 describe('ledger under concurrency', function () {
   this.timeout(60_000);
-  let clients: RedisConnection[] = [];
-  after(() => { for (const c of clients) (c as any).destroy(); });
+  let clients: RedisClientType[] = [];
+  after(() => { for (const c of clients) c.destroy(); });
 
   it('keeps the books balanced with 32 connections at once', async () => {
-    clients = await Promise.all(Array.from({ length: connections }, () => connect(sharedRedisUrl()) as unknown as Promise<RedisConnection>));
+    clients = await Promise.all(Array.from({ length: connections }, () => connect(sharedRedisUrl())));
     const sym = uniqueSymbol('C');
     await ledger.init(clients[0]!, sym, { name: 'C', decimals: 0, totalSupply: (10n ** 30n).toString(), treasury: 'acct-0' });
     // Seed every account so that most random operations can succeed.

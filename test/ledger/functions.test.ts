@@ -1,21 +1,22 @@
 // Every function of the ledger library over FCALL: the happy path, each error code it can raise,
 // and that a failing call leaves every key of the token byte-for-byte unchanged.
 import { expect } from 'chai';
-import { connect } from '../support/redis-server.ts';
-import { sharedRedisUrl, uniqueSymbol } from '../support/root-hooks.ts';
-import { tokenState } from '../support/ledger-state.ts';
+import type { RedisClientType } from 'redis';
+import { connect } from '../../testkit/clients.ts';
+import { sharedRedisUrl, uniqueSymbol } from '../../testkit/shared-redis.ts';
+import { dumpToken } from '../../testkit/ledger-state.ts';
+import { until } from '../../testkit/wait.ts';
 import * as ledger from '../../src/ledger/functions.ts';
 import { LedgerError, toLedgerError } from '../../src/ledger/errors.ts';
-import type { RedisConnection } from '../../src/redis.ts';
 
 const MAX = ((1n << 256n) - 1n).toString();
 
 describe('ledger functions', () => {
-  let redis: RedisConnection;
+  let redis: RedisClientType;
   let sym: string;
 
-  before(async () => { redis = await connect(sharedRedisUrl()) as unknown as RedisConnection; });
-  after(() => { (redis as any).destroy(); });
+  before(async () => { redis = await connect(sharedRedisUrl()); });
+  after(() => { redis.destroy(); });
   beforeEach(async () => {
     sym = uniqueSymbol('F');
     await ledger.init(redis, sym, { name: 'Test token', decimals: 6, totalSupply: '1000000', treasury: 'treasury' });
@@ -26,23 +27,23 @@ describe('ledger functions', () => {
 
   /** Runs a call that must fail with `code` and checks that the token did not change. */
   async function expectFailure(code: string, run: () => Promise<unknown>, symbol = sym): Promise<LedgerError> {
-    const before = await tokenState(redis, symbol);
+    const before = await dumpToken(redis, symbol);
     let caught: unknown;
     try { await run(); } catch (error) { caught = error; }
     expect(caught, `expected ${code}`).to.be.instanceOf(LedgerError);
     expect((caught as LedgerError).code).to.equal(code);
     expect((caught as LedgerError).message).to.be.a('string').and.not.empty;
-    expect(await tokenState(redis, symbol)).to.deep.equal(before);
+    expect(await dumpToken(redis, symbol)).to.deep.equal(before);
     return caught as LedgerError;
   }
 
   /** The same through raw FCALL: the reply text starts with the code and has no script location. */
   async function expectRawError(code: string, fn: string, key: string, ...args: string[]) {
-    const before = await tokenState(redis, sym);
+    const before = await dumpToken(redis, sym);
     let caught: unknown;
     try { await redis.fCall(fn, { keys: [key], arguments: args }); } catch (error) { caught = error; }
     expect(String((caught as Error)?.message)).to.match(new RegExp(`^${code} `)).and.not.match(/script:/);
-    expect(await tokenState(redis, sym)).to.deep.equal(before);
+    expect(await dumpToken(redis, sym)).to.deep.equal(before);
   }
 
   describe('ledger_init', () => {
@@ -167,13 +168,13 @@ describe('ledger functions', () => {
     });
 
     it('publishes the transfer event on token:{SYM}:transfers', async () => {
-      const sub = (redis as any).duplicate();
+      const sub = redis.duplicate();
       sub.on('error', () => {});
       await sub.connect();
       const messages: string[] = [];
       await sub.subscribe(`token:{${sym}}:transfers`, (m: string) => messages.push(m));
       const receipt = await ledger.transfer(redis, sym, { from: 'treasury', to: 'alice', amount: '7', opId: 'pub-1' });
-      for (let i = 0; i < 50 && messages.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      await until(() => messages.length > 0, { what: 'the published transfer', timeoutMs: 500, stepMs: 10 });
       await sub.close();
       expect(messages).to.have.length(1);
       const event = JSON.parse(messages[0]!);

@@ -3,8 +3,8 @@
 // balance, both supplies, the holder count and the full ledger_top order must match the model.
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { connect } from '../support/redis-server.ts';
-import { sharedRedisUrl, uniqueSymbol } from '../support/root-hooks.ts';
+import { connect } from '../../testkit/clients.ts';
+import { sharedRedisUrl, uniqueSymbol } from '../../testkit/shared-redis.ts';
 import * as ledger from '../../src/ledger/functions.ts';
 import { LedgerError } from '../../src/ledger/errors.ts';
 import type { RedisConnection } from '../../src/redis.ts';
@@ -89,8 +89,8 @@ function applyToModel(model: Model, kind: Request['kind'], legs: Request['legs']
 describe('ledger property: random sequences match a BigInt model', function () {
   this.timeout(180_000);
   let redis: RedisConnection;
-  before(async () => { redis = await connect(sharedRedisUrl()) as unknown as RedisConnection; });
-  after(() => { (redis as any).destroy(); });
+  before(async () => { redis = await connect(sharedRedisUrl()); });
+  after(() => { redis.destroy(); });
 
   it('holds for 1,000 sequences of up to 12 operations', async () => {
     let committed = 0, replayed = 0, rejected = 0;

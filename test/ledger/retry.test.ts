@@ -1,7 +1,8 @@
 // Safe retries: with the server gone for a moment, a transfer with an opId is retried until the
 // server is back and applies once; a transfer without one is not retried and fails.
 import { expect } from 'chai';
-import { startRedis, type RedisServer } from '../support/redis-server.ts';
+import { type RedisServer, startRedis } from '../../testkit/redis-server.ts';
+import { until } from '../../testkit/wait.ts';
 import { connectRedis, type RedisConnection } from '../../src/redis.ts';
 import { migrate } from '../../src/migrate/migrations.ts';
 import * as ledger from '../../src/ledger/functions.ts';
@@ -36,7 +37,7 @@ describe('ledger retries after connection failures', function () {
     try { await ledger.transfer(redis, 'R', { from: 't', to: 'u', amount: '1' }); } catch (error) { caught = error; }
     expect(isConnectionError(caught), String(caught)).to.equal(true);
     await server.restart();
-    for (let i = 0; i < 100 && !redis.isReady; i++) await new Promise((r) => setTimeout(r, 50));
+    await until(() => redis.isReady, { what: 'the client to reconnect', timeoutMs: 5_000, stepMs: 50 });
     expect(await ledger.balance(redis, 'R', 'u')).to.equal('10');
   });
 

@@ -2,8 +2,9 @@
 // reloads; on a 3-master cluster the library is loaded on every master and tokens whose keys land
 // on different masters all work through the cluster client.
 import { expect } from 'chai';
-import { createClient } from 'redis';
-import { connect, connectCluster, startCluster, startRedis, type RedisClusterHandle, type RedisServer } from '../support/redis-server.ts';
+import type { RedisClusterType } from 'redis';
+import { connect, connectCluster } from '../../testkit/clients.ts';
+import { type RedisClusterHandle, type RedisServer, startCluster, startRedis } from '../../testkit/redis-server.ts';
 import { loadMigrations, migrate, type Migration } from '../../src/migrate/migrations.ts';
 import { librarySource } from '../../src/ledger/library.ts';
 import * as ledger from '../../src/ledger/functions.ts';
@@ -17,9 +18,9 @@ describe('migrations', function () {
     let redis: RedisConnection;
     before(async () => {
       server = await startRedis();
-      redis = await connect(server.url) as unknown as RedisConnection;
+      redis = await connect(server.url);
     });
-    after(async () => { (redis as any).destroy(); await server.stop(); });
+    after(async () => { redis.destroy(); await server.stop(); });
 
     it('applies each migration once and records it', async () => {
       const first = await migrate(redis);
@@ -92,20 +93,18 @@ describe('migrations', function () {
 
   describe('on a 3-master cluster', () => {
     let cluster: RedisClusterHandle;
-    let redis: RedisConnection;
+    let redis: RedisClusterType;
     before(async function () {
       this.timeout(60_000);
       cluster = await startCluster(3);
-      redis = await connectCluster(cluster.rootNodes) as unknown as RedisConnection;
+      redis = await connectCluster(cluster.rootNodes);
     });
-    after(async () => { await (redis as any)?.close(); await cluster?.stop(); });
+    after(async () => { await redis?.close(); await cluster?.stop(); });
 
     it('loads the library on every master', async () => {
       await migrate(redis);
       for (const node of cluster.nodes) {
-        const client = createClient({ url: node.url });
-        client.on('error', () => {});
-        await client.connect();
+        const client = await connect(node.url);
         const libraries = await client.sendCommand(['FUNCTION', 'LIST', 'LIBRARYNAME', 'ledger', 'WITHCODE']) as unknown[];
         client.destroy();
         expect(libraries, `no ledger library on ${node.url}`).to.have.length(1);
@@ -119,7 +118,7 @@ describe('migrations', function () {
       const owners = new Map<string, string>();
       for (let i = 0; owners.size < 3 && i < 200; i++) {
         const sym = `CL${i}`;
-        const slot = Number(await (redis as any).sendCommand(`token:{${sym}}`, true, ['CLUSTER', 'KEYSLOT', `token:{${sym}}`]));
+        const slot = Number(await redis.sendCommand(`token:{${sym}}`, true, ['CLUSTER', 'KEYSLOT', `token:{${sym}}`]));
         const master = cluster.nodes[Math.min(2, Math.floor(slot / Math.ceil(16384 / 3)))]!.url;
         if (![...owners.values()].includes(master)) owners.set(sym, master);
       }

@@ -3,17 +3,18 @@
 // another Redis connection (as a worker would) reaching clients on two API instances once each.
 import { expect } from 'chai';
 import { createServer, type Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import jwt from 'jsonwebtoken';
-import { io as connectClient, type Socket } from 'socket.io-client';
-import { createClient, type RedisClientType } from 'redis';
-import { sharedRedisUrl, uniqueSymbol } from '../support/root-hooks.ts';
+import type { Socket } from 'socket.io-client';
+import type { RedisClientType } from 'redis';
+import { connect, connectSocket } from '../../testkit/clients.ts';
+import { listenOnLoopback } from '../../testkit/http-server.ts';
+import { sharedRedisUrl, uniqueSymbol } from '../../testkit/shared-redis.ts';
+import { sleep, until } from '../../testkit/wait.ts';
 import { createRealtime, type Realtime } from '../../src/realtime/server.ts';
 import { createJwtVerifier } from '../../src/auth/jwt.ts';
 import { createSnapshotEventEmitter } from '../../src/realtime/snapshot-events.ts';
 import * as ledger from '../../src/ledger/functions.ts';
 import { createLogger } from '../../src/logger.ts';
-import type { RedisConnection } from '../../src/redis.ts';
 
 const secret = 'realtime-test-secret-that-is-long-enough-0123456789';
 const jwtConfig = { secret, algorithms: ['HS256' as const] };
@@ -33,12 +34,7 @@ async function startInstance(pubsub: RedisClientType, snapshotIds: Set<string>):
     tokenExists: async (symbol) => (await pubsub.exists(`token:{${symbol}}`)) === 1,
     channelPrefix: 'tally-test-io',
   });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  return { http, realtime, url: `http://127.0.0.1:${(http.address() as AddressInfo).port}` };
-}
-
-function connect(url: string, nsp: string, auth: Record<string, unknown>): Socket {
-  return connectClient(`${url}${nsp}`, { auth, transports: ['websocket'], reconnection: false, forceNew: true });
+  return { http, realtime, url: await listenOnLoopback(http) };
 }
 
 function connected(socket: Socket): Promise<void> {
@@ -55,11 +51,6 @@ function rejection(socket: Socket): Promise<Error> {
   });
 }
 
-const until = async (predicate: () => boolean, timeoutMs = 5_000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-};
-
 describe('realtime (Socket.IO)', function () {
   this.timeout(30_000);
   let pubsub: RedisClientType;
@@ -69,16 +60,13 @@ describe('realtime (Socket.IO)', function () {
   const snapshotIds = new Set<string>();
   const sockets: Socket[] = [];
   const open = (url: string, nsp: string, auth: Record<string, unknown>) => {
-    const socket = connect(url, nsp, auth);
+    const socket = connectSocket(url, nsp, auth);
     sockets.push(socket);
     return socket;
   };
 
   before(async () => {
-    pubsub = createClient({ url: sharedRedisUrl() }) as RedisClientType;
-    emitterClient = createClient({ url: sharedRedisUrl() }) as RedisClientType;
-    for (const client of [pubsub, emitterClient]) client.on('error', () => {});
-    await Promise.all([pubsub.connect(), emitterClient.connect()]);
+    [pubsub, emitterClient] = await Promise.all([connect(sharedRedisUrl()), connect(sharedRedisUrl())]);
     a = await startInstance(pubsub, snapshotIds);
     b = await startInstance(pubsub, snapshotIds);
   });
@@ -138,8 +126,9 @@ describe('realtime (Socket.IO)', function () {
       sink.emit({ type: 'snapshots_active', payload: { ...base, status: 'activated', progress: 0 } }, 'alice');
       for (const progress of [10, 50, 90]) sink.emit({ type: 'snapshots_progress', payload: { ...base, status: 'running', progress } }, 'alice');
       sink.emit({ type: 'snapshots_completed', payload: { ...base, status: 'completed', progress: 100, cid: 'bafy-test' } }, 'alice');
-      await until(() => received.get(owner)!.length >= 5 && received.get(admin)!.length >= 5 && received.get(follower)!.length >= 5);
-      await new Promise((r) => setTimeout(r, 200)); // let any duplicate arrive
+      await until(() => received.get(owner)!.length >= 5 && received.get(admin)!.length >= 5 && received.get(follower)!.length >= 5,
+        { what: 'five events on each socket', timeoutMs: 5_000, stepMs: 10 });
+      await sleep(200); // let any duplicate arrive
       for (const socket of [owner, admin, follower]) {
         const types = received.get(socket)!.map((e) => (e as { type: string }).type);
         expect(types).to.deep.equal(['snapshots_active', 'snapshots_progress', 'snapshots_progress', 'snapshots_progress', 'snapshots_completed']);
@@ -151,7 +140,7 @@ describe('realtime (Socket.IO)', function () {
 
   describe('/ledger', () => {
     it('relays every one of 1,000 FCALL transfers to an admin subscriber, matching the stream', async () => {
-      const redis = pubsub as unknown as RedisConnection;
+      const redis = pubsub;
       const sym = uniqueSymbol('L');
       await ledger.init(redis, sym, { name: 'L', decimals: 0, totalSupply: '1000000', treasury: 't' });
       const admin = open(b.url, '/ledger', { accessToken: sign('root', {}, ['admin']) });
@@ -171,7 +160,7 @@ describe('realtime (Socket.IO)', function () {
       await Promise.all(Array.from({ length: 1000 }, (_, i) =>
         redis.fCall('ledger_transfer', { keys: [`token:{${sym}}`], arguments: ['t', `u${i % 10}`, '1'] })));
       await ledger.burn(redis, sym, { account: 't', amount: '5' });
-      await until(() => seen.length >= 1000 && burns.length >= 1);
+      await until(() => seen.length >= 1000 && burns.length >= 1, { what: '1,000 transfers and the burn', timeoutMs: 5_000, stepMs: 10 });
       const entries = (await redis.xRange(`token:{${sym}}:log`, '-', '+'))!.filter((e) => e.message.type === 'transfer');
       expect(seen).to.have.length(1000);
       expect(seen.map((e) => e.id)).to.deep.equal(entries.map((e) => e.id));

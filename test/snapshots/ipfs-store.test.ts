@@ -10,6 +10,7 @@ import type { IpfsStore } from '../../src/snapshots/ipfs-store.ts';
 import { encodeSnapshot } from '../../src/snapshots/snapshot-format.ts';
 import type { Holder } from '../../src/snapshots/snapshot-format.ts';
 import { ContentNotFoundError, InvalidCidError } from '../../src/snapshots/errors.ts';
+import { sleep } from '../../testkit/wait.ts';
 
 const header = {
   tokenId: '0.0.5005', network: 'testnet', timestamp: '1716885861.254421003', name: 'Large token',
@@ -119,7 +120,7 @@ describe('ipfs store', function () {
     let blocksSeenBeforeEnd = 0;
     async function* source(): AsyncGenerator<Uint8Array> {
       for (let offset = 0; offset < totalBytes; offset += pieceBytes) yield new Uint8Array(pieceBytes).fill(offset / pieceBytes);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await sleep(50);
       blocksSeenBeforeEnd = (await readdir(join(dir, 'blocks'), { recursive: true })).filter((f) => f.endsWith('.data')).length;
     }
     const { bytes } = await store.addBytes(source());

@@ -5,8 +5,7 @@
 
 import { expect } from 'chai';
 import { existsSync, readFileSync } from 'node:fs';
-import { startMirrorNode } from '../support/mirror-node.ts';
-import type { FakeMirrorNode } from '../support/mirror-node.ts';
+import { type FakeMirrorNode, startMirrorNode } from '../../testkit/mirror-node.ts';
 
 const fixturesDir = new URL('../../../shared/hedera/examples/', import.meta.url);
 

@@ -4,9 +4,9 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateHolders, startMirrorNode, type FakeMirrorNode, type FakeHolder } from '../support/mirror-node.ts';
-import { connect } from '../support/redis-server.ts';
-import { sharedRedisUrl } from '../support/root-hooks.ts';
+import { type FakeHolder, type FakeMirrorNode, generateHolders, startMirrorNode } from '../../testkit/mirror-node.ts';
+import { connect } from '../../testkit/clients.ts';
+import { sharedRedisUrl } from '../../testkit/shared-redis.ts';
 import { createMirrorClient, type MirrorClient } from '../../src/snapshots/mirror/client.ts';
 import { openIpfsStore, type IpfsStore } from '../../src/snapshots/ipfs-store.ts';
 import { createRedisSnapshotStore } from '../../src/snapshots/store/redis.ts';
@@ -54,14 +54,14 @@ describe('snapshot pipeline', function () {
       { tokenId, name: 'Big Token', symbol: 'BIG', decimals: 8, totalSupply, holders },
       { tokenId: '0.0.5', name: 'Empty', symbol: 'EMPTY', decimals: 0, totalSupply: 0n, holders: [] },
     ] });
-    redis = await connect(sharedRedisUrl()) as unknown as RedisConnection;
+    redis = await connect(sharedRedisUrl());
     store = createRedisSnapshotStore({ redis, keyPrefix: 'test:pipe:' });
     ipfs = await openIpfsStore({ dir: join(dir, 'ipfs') });
     mirror = createMirrorClient({ baseUrl: node.url, rps: 0, requestTimeoutMs: 5_000, maxAttempts: 5, retryBaseDelayMs: 10, retryMaxDelayMs: 50, network: 'testnet' });
   });
   after(async () => {
     await mirror.close(); await ipfs.stop(); await node.close();
-    (redis as any).destroy();
+    redis.destroy();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -11,8 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { start, type Started } from '../../src/main.ts';
-import { generateHolders, startMirrorNode, type FakeMirrorNode } from '../support/mirror-node.ts';
-import { sharedRedisUrl, uniqueSymbol } from '../support/root-hooks.ts';
+import { type FakeMirrorNode, generateHolders, startMirrorNode } from '../../testkit/mirror-node.ts';
+import { sharedRedisUrl, uniqueSymbol } from '../../testkit/shared-redis.ts';
+import { sleep } from '../../testkit/wait.ts';
 import { mint, testSecret } from '../http/support.ts';
 import { withChecksum } from '../../src/snapshots/hedera-ids.ts';
 
@@ -44,7 +45,7 @@ describe('snapshots through the API and the worker', function () {
       const { body } = await api(`/v1/snapshots/${snapshotId}`);
       if (statuses.includes(body.status)) return body;
       if (Date.now() > deadline) throw new Error(`snapshot ${snapshotId} stayed ${body.status}`);
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
   }
 
@@ -149,7 +150,7 @@ describe('snapshots through the API and the worker', function () {
     const t0 = Date.now();
     let runs: { scheduleId: string; createdAt: string }[] = [];
     while (runs.length < 3 && Date.now() - t0 < 20_000) {
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250);
       runs = (await api(`/v1/snapshots?tokenId=${failingTokenId}&limit=100`)).body.snapshots.filter((s: { scheduleId: string }) => s.scheduleId === scheduleId);
     }
     expect(runs.length).to.be.at.least(3);

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import type { Collection } from 'mongodb';
 import { ScheduleBusyError } from './errors.ts';
-import { sleep } from '../timing.ts';
+import { sleep } from '../../time.ts';
 
 export interface Lock { withLock<T>(name: string, fn: () => Promise<T>): Promise<T> }
 

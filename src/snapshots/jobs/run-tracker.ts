@@ -3,7 +3,7 @@
 // arrive in every process; the process that runs a job counts it once and ignores the remote
 // copies (remote=true).
 import type { Agenda, Job, JobWithId } from 'agenda';
-import { within } from '../timing.ts';
+import { within } from '../../time.ts';
 import type { ErrorReporter, JobInfo, RetryExhaustedEvent } from './scheduler.ts';
 
 export type RetryExhaustedHook = (event: RetryExhaustedEvent) => void | Promise<void>;

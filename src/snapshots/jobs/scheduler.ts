@@ -24,7 +24,7 @@ import { SchedulerUnavailableError } from './errors.ts';
 import { findSchedule, schedule, unschedule, type ScheduleResult } from './recurring.ts';
 import { createRunTracker, type RetryExhaustedHook, type RunTracker } from './run-tracker.ts';
 import { parseEvery, type ParsedEvery } from './schedule.ts';
-import { within } from '../timing.ts';
+import { within } from '../../time.ts';
 
 export type ErrorReporter = (error: Error, context: string) => void;
 

@@ -20,7 +20,7 @@ import { compareEntityIds, isCanonicalEntityId, parseEntityId, timestampPattern 
 import type { EntityId, HederaNetwork } from '../hedera-ids.ts';
 import { fetchHttpGet, nodeHttpGet, type HttpAnswer, type HttpGet } from './http.ts';
 import type { Holder } from '../snapshot-format.ts';
-import { sleep } from '../timing.ts';
+import { sleep } from '../../time.ts';
 
 /** Rows per balances page: the mirror node's maximum (larger limits are silently capped). */
 export const balancePageRows = 100;

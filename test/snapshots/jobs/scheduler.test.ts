@@ -8,20 +8,13 @@ import { InvalidScheduleError, SchedulerUnavailableError } from '../../../src/sn
 import {
   createScheduler, retryBackoff, type RetryExhaustedEvent, type Scheduler, type SchedulerOptions,
 } from '../../../src/snapshots/jobs/scheduler.ts';
-import { connect, freePort, startCluster, type RedisClusterHandle } from '../../support/redis-server.ts';
-import { sharedRedisUrl } from '../../support/root-hooks.ts';
+import { connect } from '../../../testkit/clients.ts';
+import { freePort } from '../../../testkit/free-port.ts';
+import { type RedisClusterHandle, startCluster } from '../../../testkit/redis-server.ts';
+import { sharedRedisUrl } from '../../../testkit/shared-redis.ts';
+import { sleep, until } from '../../../testkit/wait.ts';
 
 const schedulerModule = new URL('../../../src/snapshots/jobs/scheduler.ts', import.meta.url).href;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) expect.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
 interface ChildResult { code: number | null; stdout: string; stderr: string; exitedAt: number }
 
 interface Child {
@@ -123,8 +116,8 @@ describe('snapshot scheduler', function () {
     });
     await worker.start();
     const jobId = await worker.enqueue('snapshot-test', { snapshotId: 'abc' });
-    await until(() => finished, 5_000, 'the job to finish');
-    await until(async () => !(await jobExists(jobId)), 2_000, 'the finished job to be removed');
+    await until(() => finished, { what: 'the job to finish', timeoutMs: 5_000, stepMs: 20 });
+    await until(async () => !(await jobExists(jobId)), { what: 'the finished job to be removed', timeoutMs: 2_000, stepMs: 20 });
     expect(seen).to.deep.equal([{ data: { snapshotId: 'abc' }, attempt: 1, attempts: 3 }]);
     expect(stored).to.deep.equal(['25', '80']);
     await worker.ping();
@@ -153,7 +146,7 @@ describe('snapshot scheduler', function () {
     }, { attempts: 3, backoffMs: 200 });
     await worker.start();
     const jobId = await worker.enqueue('snapshot-fails', { snapshotId: 'x' });
-    await until(() => exhausted.length === 1, 8_000, 'retries to be exhausted');
+    await until(() => exhausted.length === 1, { what: 'retries to be exhausted', timeoutMs: 8_000, stepMs: 20 });
     await sleep(300);
     expect(runs.map((r) => [r.attempt, r.attempts])).to.deep.equal([[1, 3], [2, 3], [3, 3]]);
     // The retries waited at least their shortest possible delay: 200 ms, then 400 ms, less 20 % jitter.
@@ -175,7 +168,7 @@ describe('snapshot scheduler', function () {
     const scheduleId = '0190f0b6-6c5e-7a3e-9a0b-1c2d3e4f5a6b';
     const result = await worker.schedule(scheduleId, '1 second', { tokenId: '0.0.5' });
     expect(result.created).to.equal(true);
-    await until(() => runs.length >= 4, 8_000, 'four runs');
+    await until(() => runs.length >= 4, { what: 'four runs', timeoutMs: 8_000, stepMs: 20 });
     const gaps = runs.slice(1).map((t, i) => t - runs[i]!);
     for (const gap of gaps) expect(gap).to.be.within(800, 1_600);
     expect(data[0]).to.deep.equal({ tokenId: '0.0.5', scheduleId });
@@ -260,7 +253,7 @@ describe('snapshot scheduler', function () {
     const worker = await make();
     worker.define('snapshot-role', async () => { ranIn = 'worker'; });
     await worker.start();
-    await until(() => ranIn !== '', 3_000, 'the worker to run the job');
+    await until(() => ranIn !== '', { what: 'the worker to run the job', timeoutMs: 3_000, stepMs: 20 });
     expect(ranIn).to.equal('worker');
   });
 
@@ -311,7 +304,7 @@ describe('snapshot scheduler', function () {
     worker.define('snapshot-short', async () => { events.push('running'); await sleep(300); events.push('done'); });
     await worker.start();
     await worker.enqueue('snapshot-short', {});
-    await until(() => events.includes('running'), 3_000, 'the job to start');
+    await until(() => events.includes('running'), { what: 'the job to start', timeoutMs: 3_000, stepMs: 20 });
     const result = await worker.stop({ drainTimeoutMs: 3_000 });
     expect(result).to.deep.equal({ drained: true, aborted: 0 });
     expect(events).to.deep.equal(['running', 'done']);
@@ -327,7 +320,7 @@ describe('snapshot scheduler', function () {
     });
     await worker.start();
     await worker.enqueue('snapshot-long', {});
-    await until(() => state === 'running', 3_000, 'the job to start');
+    await until(() => state === 'running', { what: 'the job to start', timeoutMs: 3_000, stepMs: 20 });
     const started = Date.now();
     const result = await worker.stop({ drainTimeoutMs: 300 });
     expect(Date.now() - started).to.be.below(1_500);
@@ -407,7 +400,7 @@ describe('snapshot scheduler', function () {
       await other.start();
       await other.enqueue('snapshot-ok', {});
       await other.enqueue('snapshot-bad', {});
-      await until(() => done.length === 2, 8_000, 'both jobs to finish');
+      await until(() => done.length === 2, { what: 'both jobs to finish', timeoutMs: 8_000, stepMs: 20 });
       expect(done.sort()).to.deep.equal(['snapshot-bad:exhausted:2', 'snapshot-ok']);
       const ids = Array.from({ length: 10 }, (_, i) => `cluster-race-${i}`);
       await Promise.all(ids.flatMap((id) => [worker, other].map((s) => s.schedule(id, '1 hour', {}, { skipImmediate: true }))));

@@ -9,8 +9,7 @@ import {
   HederaTokenNotFoundError,
 } from '../../../src/snapshots/errors.ts';
 import { compareEntityIds, parseEntityId } from '../../../src/snapshots/hedera-ids.ts';
-import { generateHolders, startMirrorNode } from '../../support/mirror-node.ts';
-import type { FakeHolder, FakeMirrorNode, FakeToken } from '../../support/mirror-node.ts';
+import { type FakeHolder, type FakeMirrorNode, type FakeToken, generateHolders, startMirrorNode } from '../../../testkit/mirror-node.ts';
 
 const snapshotTimestamp = '1716885861.254421003';
 const bigTokenId = '0.0.5005';

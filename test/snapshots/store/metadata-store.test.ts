@@ -9,8 +9,9 @@ import {
 } from '../../../src/snapshots/store/metadata-store.ts';
 import { createRedisSnapshotStore } from '../../../src/snapshots/store/redis.ts';
 import { createMongoSnapshotStore } from '../../../src/snapshots/store/mongo.ts';
-import { connect, connectCluster, startCluster, type RedisClusterHandle } from '../../support/redis-server.ts';
-import { sharedRedisUrl } from '../../support/root-hooks.ts';
+import { connect, connectCluster } from '../../../testkit/clients.ts';
+import { type RedisClusterHandle, startCluster } from '../../../testkit/redis-server.ts';
+import { sharedRedisUrl } from '../../../testkit/shared-redis.ts';
 
 type StoreFactory = () => Promise<SnapshotStore>;
 
@@ -399,13 +400,13 @@ describe('snapshot metadata store', function () {
 
     snapshotStoreContract(async () => {
       const redis = await connectCluster(cluster.rootNodes);
-      return createRedisSnapshotStore({ redis: redis as never, keyPrefix: prefixFor(true), ownsConnection: true });
+      return createRedisSnapshotStore({ redis, keyPrefix: prefixFor(true), ownsConnection: true });
     });
 
     it('refuses a prefix without a hash tag on a cluster', async () => {
       const redis = await connectCluster(cluster.rootNodes);
       try {
-        expect(() => createRedisSnapshotStore({ redis: redis as never, keyPrefix: 'tally:snap:' })).to.throw(/hash tag/);
+        expect(() => createRedisSnapshotStore({ redis, keyPrefix: 'tally:snap:' })).to.throw(/hash tag/);
       } finally {
         redis.destroy();
       }

@@ -9,7 +9,8 @@
 // public gateway (Traefik: Retry-After seconds and X-Retry-In as a Go duration), and faults.
 
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenOnLoopback } from './http-server.ts';
+import { seededRandom } from './random.ts';
 
 export interface FakeHolder {
   account: string;
@@ -255,11 +256,10 @@ export async function startMirrorNode(options: StartMirrorNodeOptions): Promise<
     return { status: 200, body };
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const origin = await listenOnLoopback(server);
 
   return {
-    url: `http://127.0.0.1:${port}${prefix}`,
+    url: `${origin}${prefix}`,
     stats,
     setFaults(next) {
       faults = next;
@@ -280,8 +280,7 @@ export async function startMirrorNode(options: StartMirrorNodeOptions): Promise<
     async close() {
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeServer(server);
     },
   };
 }
@@ -311,19 +310,6 @@ function randomBalance(random: () => bigint, index: number): bigint {
   if (index % 4 === 0) return 2n ** 53n + (random() % 1000n); // just above the exact range of doubles
   if (index % 4 === 1) return 1n + (random() % 1_000_000n);
   return 1n + ((random() << 16n) | (random() % 65_536n)); // up to ~2^80
-}
-
-/** xorshift64*: reproducible across runs, enough for test data. */
-function seededRandom(seed: number): () => bigint {
-  let state = BigInt(seed) * 0x9e3779b97f4a7c15n + 1n;
-  const mask = (1n << 64n) - 1n;
-  return () => {
-    state ^= state >> 12n;
-    state ^= (state << 25n) & mask;
-    state ^= state >> 27n;
-    state &= mask;
-    return ((state * 0x2545f4914f6cdd1dn) & mask) >> 1n;
-  };
 }
 
 // ---------------------------------------------------------------- queries

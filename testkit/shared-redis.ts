@@ -1,10 +1,11 @@
 // Mocha root hooks: one standalone redis-server (no persistence) for the whole run, with the
 // migrations applied. Suites that need AOF, a cluster or a server they can kill start their own
-// with test/support/redis-server.ts. Tests isolate themselves by using their own token symbols
+// with testkit/redis-server.ts. Tests isolate themselves by using their own token symbols
 // (uniqueSymbol) or FLUSHALL in their own hooks (the loaded functions survive FLUSHALL).
 import { randomBytes } from 'node:crypto';
-import { migrate } from '../../src/migrate/migrations.ts';
-import { connect, startRedis, type RedisServer } from './redis-server.ts';
+import { migrate } from '../src/migrate/migrations.ts';
+import { connect } from './clients.ts';
+import { startRedis, type RedisServer } from './redis-server.ts';
 
 let shared: RedisServer | undefined;
 

@@ -1,29 +1,18 @@
-// Starts real redis-server processes on free loopback ports for tests and benchmarks, and
-// stops them afterwards. Nothing here is mocked: every server is a child process with its own
-// data directory under the OS temp dir.
+// Starts real redis-server processes (standalone or a cluster) on free loopback ports for tests
+// and benchmarks, and stops them afterwards. Nothing here is mocked: every server is a child
+// process with its own data directory under the OS temp dir.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createClient, createCluster } from 'redis';
+import { createClient } from 'redis';
+import { connect } from './clients.ts';
+import { freePort } from './free-port.ts';
+import { sleep, until } from './wait.ts';
 
 const startTimeoutMs = 10_000;
 const stopTimeoutMs = 5_000;
 const running = new Set<ChildProcess>();
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export interface RedisServerOptions {
   /** AOF with the given fsync policy; no persistence at all when unset. */
@@ -70,7 +59,7 @@ async function waitUntilPingable(port: number, child: ChildProcess): Promise<voi
     } catch {
       client.destroy();
     }
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
   throw new Error(`redis-server on ${port} did not answer within ${startTimeoutMs} ms`);
 }
@@ -123,12 +112,7 @@ export interface RedisClusterHandle {
  */
 export async function startCluster(masters = 3, options: Omit<RedisServerOptions, 'cluster' | 'port' | 'dir'> = {}): Promise<RedisClusterHandle> {
   const nodes = await Promise.all(Array.from({ length: masters }, () => startRedis({ ...options, cluster: true })));
-  const clients = await Promise.all(nodes.map(async (node) => {
-    const client = createClient({ url: node.url });
-    client.on('error', () => {});
-    await client.connect();
-    return client;
-  }));
+  const clients = await Promise.all(nodes.map((node) => connect(node.url)));
   const slotsPerNode = Math.ceil(16384 / masters);
   await Promise.all(clients.map(async (client, i) => {
     const first = i * slotsPerNode;
@@ -136,34 +120,16 @@ export async function startCluster(masters = 3, options: Omit<RedisServerOptions
     await client.sendCommand(['CLUSTER', 'ADDSLOTSRANGE', String(first), String(last)]);
   }));
   for (const node of nodes.slice(1)) await clients[0]!.sendCommand(['CLUSTER', 'MEET', '127.0.0.1', String(node.port)]);
-  const deadline = Date.now() + startTimeoutMs * 2;
-  for (;;) {
+  await until(async () => {
     const states = await Promise.all(clients.map((c) => c.sendCommand(['CLUSTER', 'INFO'])));
-    const ok = states.every((s) => String(s).includes('cluster_state:ok') && String(s).includes(`cluster_known_nodes:${masters}`));
-    if (ok) break;
-    if (Date.now() > deadline) throw new Error('the test cluster did not reach cluster_state:ok');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+    return states.every((s) => String(s).includes('cluster_state:ok') && String(s).includes(`cluster_known_nodes:${masters}`));
+  }, { what: 'the test cluster to reach cluster_state:ok', timeoutMs: startTimeoutMs * 2, stepMs: 100 });
   clients.forEach((c) => c.destroy());
   return {
     nodes,
     rootNodes: nodes.map((n) => ({ url: n.url })),
     async stop() { await Promise.all(nodes.map((n) => n.stop())); },
   };
-}
-
-export async function connect(url: string) {
-  const client = createClient({ url });
-  client.on('error', () => {});
-  await client.connect();
-  return client;
-}
-
-export async function connectCluster(rootNodes: { url: string }[]) {
-  const cluster = createCluster({ rootNodes });
-  cluster.on('error', () => {});
-  await cluster.connect();
-  return cluster;
 }
 
 /** Last resort for a test run that failed before its after-hooks ran. */
