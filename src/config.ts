@@ -6,12 +6,13 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
 import { z } from 'zod';
+import type { LogLevel } from './logger.ts';
 
 export type Env = Record<string, string | undefined>;
 export type JwtAlgorithm = 'HS256' | 'RS256' | 'ES256';
 export type Role = 'api' | 'worker';
-export type HederaNetwork = 'mainnet' | 'testnet' | 'previewnet';
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export const hederaNetworks = ['mainnet', 'testnet', 'previewnet'] as const;
+export type HederaNetwork = (typeof hederaNetworks)[number];
 
 export interface RedisTargetConfig { url?: string; clusterUrls: string[] }
 
@@ -166,7 +167,7 @@ const envSchema = z.object({
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
   SHUTDOWN_TIMEOUT_MS: integer(0, shutdownTimeoutMsMax, 10_000),
   MONGODB_URL: url(['mongodb:', 'mongodb+srv:']),
-  HEDERA_NETWORK: oneOf(['mainnet', 'testnet', 'previewnet'] as const, 'testnet'),
+  HEDERA_NETWORK: oneOf(hederaNetworks, 'testnet'),
   MIRROR_NODE_URL: url(['https:', 'http:']),
   MIRROR_RPS: integer(1, mirrorRpsMax, 20),
   DATA_DIR: text.transform((v) => v ?? './data'),

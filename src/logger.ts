@@ -1,7 +1,8 @@
 // Structured JSON logs (pino) on stdout. One root logger per process; requests get a child
 // logger carrying their request id (src/http/request-log.ts).
 import { pino, type Logger } from 'pino';
-import type { LogLevel } from './config.ts';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export type { Logger };
 

@@ -1,6 +1,7 @@
 // Redis connections: one standalone client (REDIS_URL) or one cluster client
 // (REDIS_CLUSTER_URLS). Both expose the commands Tally uses with the same names.
 import { createClient, createCluster, TimeoutError, type RedisClientType, type RedisClusterType } from 'redis';
+import { withTimeout } from './time.ts';
 
 export type RedisConnection = RedisClientType | RedisClusterType;
 
@@ -38,11 +39,7 @@ const replyTimeouts = new WeakMap<object, number>();
  */
 export function withReplyTimeout<T>(redis: RedisConnection, reply: Promise<T>): Promise<T> {
   const timeoutMs = replyTimeouts.get(redis) ?? commandTimeoutMsDefault;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(`no reply from Redis within ${timeoutMs} ms`)), timeoutMs);
-  });
-  return Promise.race([reply, timeout]).finally(() => clearTimeout(timer));
+  return withTimeout(reply, timeoutMs, () => new TimeoutError(`no reply from Redis within ${timeoutMs} ms`));
 }
 
 export async function connectRedis(target: RedisTarget): Promise<RedisConnection> {

@@ -22,11 +22,14 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** The promise's outcome, or a DeadlineError naming `what` after ms. The timer never outlives the race. */
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+/**
+ * The promise's outcome, or after ms a DeadlineError naming `what` (or the error `what` makes).
+ * The timer never outlives the race; a late outcome is discarded.
+ */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string | (() => Error)): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DeadlineError(what, ms)), ms);
+    timer = setTimeout(() => reject(typeof what === 'string' ? new DeadlineError(what, ms) : what()), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

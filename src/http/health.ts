@@ -5,6 +5,7 @@
 import { Router } from 'express';
 import type { Ledger } from '../ledger/client.ts';
 import { isCluster, type RedisConnection } from '../redis.ts';
+import { withTimeout } from '../time.ts';
 
 const checkTimeoutMs = 2_000;
 
@@ -25,13 +26,6 @@ async function pingRedis(redis: RedisConnection): Promise<string> {
   return `PONG from ${redis.masters.length} masters`;
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 export function createHealthRouter(deps: HealthDeps): Router {
   const router = Router();
@@ -51,7 +45,7 @@ export function createHealthRouter(deps: HealthDeps): Router {
       return;
     }
     const names = Object.keys(checks);
-    const results = await Promise.allSettled(names.map((name) => withTimeout(checks[name]!(), checkTimeoutMs)));
+    const results = await Promise.allSettled(names.map((name) => withTimeout(checks[name]!(), checkTimeoutMs, 'the check')));
     const report: Record<string, { ok: boolean; detail: string }> = {};
     results.forEach((result, i) => {
       report[names[i]!] = result.status === 'fulfilled'

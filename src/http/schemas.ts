@@ -1,7 +1,7 @@
 // Request schemas (zod 4): identifiers and amounts follow SPEC §2/§3 exactly, as strings; objects
 // are strict (unknown keys are rejected). The OpenAPI document reuses the body schemas.
 import { z } from 'zod';
-import { accountPattern, amountPattern, isAmount, opIdPattern, symbolPattern } from '../ledger/keys.ts';
+import { accountPattern, amountPattern, isAmount, opIdPattern, symbolPattern } from '../identifiers.ts';
 import { RequestValidationError } from './errors.ts';
 
 const tokenNameBytesMax = 128;

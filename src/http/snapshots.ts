@@ -4,7 +4,7 @@ import { Readable, pipeline } from 'node:stream';
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import type { SnapshotService } from '../snapshots/service.ts';
-import { snapshotStatuses } from '../snapshots/store/metadata-store.ts';
+import { snapshotStatuses, idPattern } from '../snapshots/store/metadata-store.ts';
 import { ndjsonToCsv } from '../snapshots/snapshot-format.ts';
 import { callerOf, requireAdmin } from './auth.ts';
 import { HttpError } from './errors.ts';
@@ -13,7 +13,7 @@ import { routerFromSpecs, type RouteSpec } from './routes.ts';
 import { limitSchema, parse } from './schemas.ts';
 
 const tokenIdChars = 80;
-const idSchema = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, { error: 'must be a snapshot id (UUID)' });
+const idSchema = z.string().regex(idPattern, { error: 'must be a snapshot id (UUIDv7)' });
 const cursorSchema = z.string().max(200);
 
 export const requestSnapshotBody = z.strictObject({

@@ -2,6 +2,7 @@
 // client offline) may or may not have run on the server. Repeating it is safe only when it cannot
 // apply twice: read-only functions, and writes that carry an opId (a repeat returns the recorded
 // reply). Writes without an opId are never retried: the caller gets the connection error.
+import { sleep } from '../time.ts';
 import { ErrorReply, TimeoutError } from 'redis';
 
 export interface RetryPolicy {
@@ -37,7 +38,7 @@ export async function withRetries<T>(run: () => Promise<T>, retrySafe: boolean, 
       const retryable = isTransientReply(error) || (retrySafe && isConnectionError(error));
       if (!retryable || attempt >= policy.attemptsMax) throw error;
       const delayMs = Math.min(policy.delayMaxMs, policy.firstDelayMs * 2 ** (attempt - 1));
-      await new Promise((resolve) => setTimeout(resolve, delayMs * (0.5 + Math.random() / 2)));
+      await sleep(delayMs * (0.5 + Math.random() / 2));
     }
   }
 }

@@ -1,7 +1,7 @@
 // Lists token symbols by scanning for token:{SYM} hashes (on every master of a cluster). Tokens
 // are few next to holders, and the scan is paged: one call examines a bounded number of keys.
 import { isCluster, type RedisConnection } from '../redis.ts';
-import { symbolPattern } from './keys.ts';
+import { symbolPattern } from '../identifiers.ts';
 
 const scanCountPerCall = 1000;
 const scanCallsMax = 50;

@@ -7,7 +7,8 @@ import type { Namespace } from 'socket.io';
 import type { RedisClientType } from 'redis';
 import type { ErrorCode } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { symbolPattern, tokenKeys } from '../ledger/keys.ts';
+import { tokenKeys } from '../ledger/keys.ts';
+import { symbolPattern } from '../identifiers.ts';
 import type { AuthedSocket } from './socket-auth.ts';
 
 const tokensPerSocketMax = 100;

@@ -3,9 +3,9 @@
 // any snapshot the caller may read (every authenticated user may read every snapshot).
 import type { Namespace } from 'socket.io';
 import type { ErrorCode } from '../errors.ts';
+import { idPattern } from '../snapshots/store/metadata-store.ts';
 import type { AuthedSocket } from './socket-auth.ts';
 
-const snapshotIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const snapshotsPerSocketMax = 100;
 
 export interface SnapshotReader {
@@ -29,8 +29,8 @@ export function attachSnapshotsNamespace(nsp: Namespace, snapshots: SnapshotRead
     let followed = 0;
     socket.on('subscribe', async (snapshotId: unknown, ack?: Ack) => {
       const reply: Ack = typeof ack === 'function' ? ack : () => {};
-      if (typeof snapshotId !== 'string' || !snapshotIdPattern.test(snapshotId)) {
-        return reply({ error: { code: 'INVALID_ARGUMENT', message: 'snapshotId must be a lowercase UUID' } });
+      if (typeof snapshotId !== 'string' || !idPattern.test(snapshotId)) {
+        return reply({ error: { code: 'INVALID_ARGUMENT', message: 'snapshotId must be a snapshot id (a lowercase UUIDv7)' } });
       }
       if (followed >= snapshotsPerSocketMax) {
         return reply({ error: { code: 'INVALID_ARGUMENT', message: `a socket may follow at most ${snapshotsPerSocketMax} snapshots` } });

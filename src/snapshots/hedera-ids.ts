@@ -3,10 +3,10 @@
 // https://hips.hedera.com/hip/hip-15 — implemented here because @hashgraph/sdk is 220 MB and
 // silently accepts malformed ids (PITFALLS.md).
 
+import { hederaNetworks, type HederaNetwork } from '../config.ts';
 import { EntityIdChecksumError, InvalidEntityIdError } from './errors.ts';
 
-export const hederaNetworks = ['mainnet', 'testnet', 'previewnet'] as const;
-export type HederaNetwork = (typeof hederaNetworks)[number];
+export { hederaNetworks, type HederaNetwork };
 
 /** HIP-15 ledger ids: one byte per public network (HIP-198 keeps these values). */
 const ledgerIdByNetwork: Readonly<Record<HederaNetwork, Uint8Array>> = {

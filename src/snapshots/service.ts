@@ -12,7 +12,8 @@ import type { MirrorClient } from './mirror/client.ts';
 import type { ScheduleRecord, SnapshotRecord, SnapshotStore } from './store/metadata-store.ts';
 import { isPermanentFailure, runSnapshot } from './pipeline.ts';
 import { recurringJobName } from './jobs/recurring.ts';
-import type { JobContext, JobInfo, Scheduler } from './jobs/scheduler.ts';
+import type { Scheduler } from './jobs/scheduler.ts';
+import type { JobContext, JobInfo } from './jobs/types.ts';
 import { sleep } from '../time.ts';
 
 export const snapshotJobName = 'snapshot';

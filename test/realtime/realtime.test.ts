@@ -12,6 +12,7 @@ import { sharedRedisUrl, uniqueSymbol } from '../../testkit/shared-redis.ts';
 import { sleep, until } from '../../testkit/wait.ts';
 import { createRealtime, type Realtime } from '../../src/realtime/server.ts';
 import { createJwtVerifier } from '../../src/auth/jwt.ts';
+import { newId } from '../../src/snapshots/store/metadata-store.ts';
 import { createSnapshotEventEmitter } from '../../src/realtime/snapshot-events.ts';
 import * as ledger from '../../src/ledger/functions.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -107,7 +108,7 @@ describe('realtime (Socket.IO)', function () {
 
   describe('/snapshots', () => {
     it('delivers a worker-emitted event once to clients on either instance, per ownership', async () => {
-      const snapshotId = crypto.randomUUID();
+      const snapshotId = newId().id;
       snapshotIds.add(snapshotId);
       const owner = open(b.url, '/snapshots', { accessToken: sign('alice') });
       const other = open(a.url, '/snapshots', { accessToken: sign('bob') });
@@ -116,7 +117,7 @@ describe('realtime (Socket.IO)', function () {
       await Promise.all([owner, other, admin, follower].map(connected));
       const ack = await follower.emitWithAck('subscribe', snapshotId);
       expect(ack).to.deep.equal({ ok: true });
-      expect(await follower.emitWithAck('subscribe', crypto.randomUUID())).to.have.nested.property('error.code', 'NOT_FOUND');
+      expect(await follower.emitWithAck('subscribe', newId().id)).to.have.nested.property('error.code', 'NOT_FOUND');
       expect(await follower.emitWithAck('subscribe', '../etc')).to.have.nested.property('error.code', 'INVALID_ARGUMENT');
 
       const received = new Map<Socket, unknown[]>([[owner, []], [other, []], [admin, []], [follower, []]]);

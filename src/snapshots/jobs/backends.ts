@@ -12,7 +12,7 @@ import { MongoBackend } from '@agendajs/mongo-backend';
 import { MongoClient, type Db } from 'mongodb';
 import { SchedulerUnavailableError } from './errors.ts';
 import { mongoLock, redisLock, type Lock, type LockDoc } from './lock.ts';
-import type { ErrorReporter, SchedulerOptions } from './scheduler.ts';
+import type { ErrorReporter, SchedulerOptions } from './types.ts';
 
 export interface BackendParts {
   kind: 'redis' | 'mongo';

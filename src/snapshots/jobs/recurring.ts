@@ -4,7 +4,7 @@
 import type { Agenda } from 'agenda';
 import type { Lock } from './lock.ts';
 import { assertScheduleId, parseEvery } from './schedule.ts';
-import type { ScheduledJob } from './scheduler.ts';
+import type { ScheduledJob } from './types.ts';
 
 /** The job name schedule() registers; the worker defines its handler. */
 export const recurringJobName = 'snapshot-schedule';

@@ -4,7 +4,7 @@
 // copies (remote=true).
 import type { Agenda, Job, JobWithId } from 'agenda';
 import { within } from '../../time.ts';
-import type { ErrorReporter, JobInfo, RetryExhaustedEvent } from './scheduler.ts';
+import type { ErrorReporter, JobInfo, RetryExhaustedEvent } from './types.ts';
 
 export type RetryExhaustedHook = (event: RetryExhaustedEvent) => void | Promise<void>;
 

@@ -14,7 +14,7 @@
 // - A checkpoint is a small JSON beside the record (never inside it, never returned with it);
 //   the transition to `completed` deletes it in the same write.
 import { randomBytes } from 'node:crypto';
-import { accountPattern, isAmount } from '../../ledger/keys.ts';
+import { accountPattern, isAmount } from '../../identifiers.ts';
 import { isCanonicalEntityId, timestampPattern } from '../hedera-ids.ts';
 import { TallyError, type ErrorCode } from '../../errors.ts';
 

@@ -6,8 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { InvalidScheduleError, SchedulerUnavailableError } from '../../../src/snapshots/jobs/errors.ts';
 import {
-  createScheduler, retryBackoff, type RetryExhaustedEvent, type Scheduler, type SchedulerOptions,
+  createScheduler, retryBackoff, type Scheduler,
 } from '../../../src/snapshots/jobs/scheduler.ts';
+import type { RetryExhaustedEvent, SchedulerOptions } from '../../../src/snapshots/jobs/types.ts';
 import { connect } from '../../../testkit/clients.ts';
 import { freePort } from '../../../testkit/free-port.ts';
 import { type RedisClusterHandle, startCluster } from '../../../testkit/redis-server.ts';
