@@ -13,7 +13,7 @@ import { connectRedis, type RedisConnection } from '../../src/redis.ts';
 import { startCluster, type RedisClusterHandle } from '../support/redis-server.ts';
 import { uniqueSymbol } from '../support/root-hooks.ts';
 import { addFigures, auditToken, createLoad, noFigures } from './ledger-load.ts';
-import { quick, report, sleep, until } from './support.ts';
+import { quick, repairAof, report, sleep, until } from './support.ts';
 
 const accounts = Array.from({ length: 16 }, (_, i) => `acct-${i}`);
 const treasury = 'treasury';
@@ -84,6 +84,7 @@ describe('faults: kill -9 of a Redis Cluster master under load', function () {
       // One long outage per run: the cluster goes CLUSTERDOWN as a whole until the master is back.
       const downMs = kill === Math.ceil(kills / 2) ? longOutageMs : 50 + Math.random() * 600;
       await sleep(downMs);
+      repairAof(victim.dir); // as an operator must before starting Redis 7.0 again (see repairAof)
       await victim.restart();
       downMsTotal += downMs;
       // A restarted master serves its slots only about 2 s after it starts (Redis' rejoin delay).

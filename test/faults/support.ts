@@ -1,6 +1,9 @@
 // Helpers of the fault-injection suite: bounded waits, the per-scenario report line, the
 // quick / full switch, and a TCP proxy that can be unplugged.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
 import { freePort } from '../support/redis-server.ts';
 
 export const quick = process.env.FAULTS_QUICK === '1';
@@ -54,4 +57,22 @@ export async function startPlug(targetPort: number) {
   };
   await plug();
   return { port, plug, unplug };
+}
+
+/**
+ * What an operator must do before starting a Redis 7.0 killed under AOF: `redis-check-aof --fix`.
+ * A kill can cut the AOF's last write short (Linux stops a write(2) to a file at a page boundary
+ * on SIGKILL). When the cut falls inside the MULTI/EXEC block holding one function call's
+ * effects, Redis 7.0's own `aof-load-truncated` truncates only the broken command and leaves
+ * `MULTI` and the commands before the cut in the file; the next write appends its block after
+ * them, and the restart after that executes those commands in the middle of later history (a
+ * partial transfer applied out of time: e.g. an account ranked in both `rank` and `rank:small`).
+ * `redis-check-aof --fix` truncates to before that `MULTI`. Returns its report.
+ */
+export function repairAof(dir: string): string {
+  const manifest = join(dir, 'appendonlydir', 'appendonly.aof.manifest');
+  if (!existsSync(manifest)) return 'no AOF';
+  const run = spawnSync('redis-check-aof', ['--fix', manifest], { input: 'y\n', encoding: 'utf8', timeout: 60_000 });
+  if (run.status !== 0) throw new Error(`redis-check-aof --fix ${manifest} failed (${run.status ?? run.signal}): ${run.stdout}${run.stderr}`);
+  return run.stdout;
 }
