@@ -1,8 +1,8 @@
 // Starts real redis-server processes (standalone or a cluster) on free loopback ports for tests
 // and benchmarks, and stops them afterwards. Nothing here is mocked: every server is a child
 // process with its own data directory under the OS temp dir.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'redis';
@@ -91,7 +91,10 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
       child.kill('SIGKILL');
       await waitForExit(child, stopTimeoutMs);
     },
-    restart: launch,
+    async restart() {
+      repairAof(dir);
+      await launch();
+    },
     async stop() {
       child.kill('SIGTERM');
       await waitForExit(child, stopTimeoutMs);
@@ -134,3 +137,21 @@ export async function startCluster(masters = 3, options: Omit<RedisServerOptions
 
 /** Last resort for a test run that failed before its after-hooks ran. */
 process.once('exit', () => { for (const child of running) child.kill('SIGKILL'); });
+
+/**
+ * What an operator must do before starting a Redis 7.0 killed under AOF: `redis-check-aof --fix`.
+ * A kill can cut the AOF's last write short (Linux stops a write(2) to a file at a page boundary
+ * on SIGKILL). When the cut falls inside the MULTI/EXEC block holding one function call's
+ * effects, Redis 7.0's own `aof-load-truncated` truncates only the broken command and leaves
+ * `MULTI` and the commands before the cut in the file; the next write appends its block after
+ * them, and the restart after that executes those commands in the middle of later history (a
+ * partial transfer applied out of time: e.g. an account ranked in both `rank` and `rank:small`).
+ * `redis-check-aof --fix` truncates to before that `MULTI`. Returns its report. restart() runs it, as scripts/run.sh does before starting Redis.
+ */
+export function repairAof(dir: string): string {
+  const manifest = join(dir, 'appendonlydir', 'appendonly.aof.manifest');
+  if (!existsSync(manifest)) return 'no AOF';
+  const run = spawnSync('redis-check-aof', ['--fix', manifest], { input: 'y\n', encoding: 'utf8', timeout: 60_000 });
+  if (run.status !== 0) throw new Error(`redis-check-aof --fix ${manifest} failed (${run.status ?? run.signal}): ${run.stdout}${run.stderr}`);
+  return run.stdout;
+}

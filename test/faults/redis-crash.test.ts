@@ -10,6 +10,8 @@
 // the reply); only a crash of the machine can lose the last second or two, which no test here
 // can cause.
 import { expect } from 'chai';
+import { readdirSync, readFileSync, truncateSync } from 'node:fs';
+import { join } from 'node:path';
 import * as ledger from '../../src/ledger/functions.ts';
 import { migrate } from '../../src/migrate/migrations.ts';
 import { connectRedis, type RedisConnection } from '../../src/redis.ts';
@@ -70,6 +72,54 @@ describe('faults: kill -9 of Redis under load', function () {
     const figures = await crashRun('everysec', quick ? 2 : 3);
     report('redis kill -9, appendfsync everysec', figures);
     expect(figures.lost).to.equal(0);
+  });
+
+  it('leaves no part of a call whose MULTI/EXEC block a crash cut short (redis-check-aof --fix before each restart)', async () => {
+    // What kill -9 can leave in the AOF: a function call's block written only up to the middle of
+    // a command. Here: the transfer that takes acct-6 below 2^53, cut right after its ZADD on
+    // rank:small. Without the repair, Redis 7.0 keeps MULTI, ZREM rank, HSET, ZADD rank:small in
+    // the file and runs them at the restart after the next write: acct-6 ends up in both rank
+    // sets and twice in ledger_top.
+    const server = await startRedis({ appendfsync: 'always' });
+    let redis = await connectRedis({ url: server.url, commandTimeoutMs: 2_000 });
+    const reconnect = async () => {
+      redis.destroy();
+      await server.restart();
+      redis = await connectRedis({ url: server.url, commandTimeoutMs: 2_000 });
+    };
+    try {
+      await migrate(redis);
+      const symbol = uniqueSymbol('CUT');
+      const keys = tokenKeys(symbol);
+      await ledger.init(redis, symbol, { name: 'Cut', decimals: 0, totalSupply: '1'.padEnd(22, '0'), treasury });
+      await ledger.transfer(redis, symbol, { from: treasury, to: 'acct-6', amount: '1'.padEnd(18, '0'), opId: 'cut-1' });
+      await ledger.transfer(redis, symbol, { from: 'acct-6', to: 'acct-7', amount: '99999999999999000', opId: 'cut-2' });
+      await server.kill9();
+
+      const aofDir = join(server.dir, 'appendonlydir');
+      const incr = join(aofDir, readdirSync(aofDir).filter((f) => f.endsWith('.incr.aof')).sort().at(-1)!);
+      const aof = readFileSync(incr, 'latin1');
+      const block = aof.lastIndexOf('*1\r\n$5\r\nMULTI\r\n');
+      const zadd = aof.indexOf(`$4\r\nZADD\r\n$${keys.rank.length + 6}\r\n${keys.rank}:small\r\n`, block);
+      const next = aof.indexOf('\r\n*', zadd) + 2;
+      expect(block, 'the AOF holds the transfer as a MULTI/EXEC block').to.be.greaterThan(0);
+      expect(zadd, 'with a ZADD on rank:small').to.be.greaterThan(block);
+      truncateSync(incr, next + 10); // a short write: the command after the ZADD is cut mid-way
+      await reconnect();
+      expect(await ledger.balance(redis, symbol, 'acct-6')).to.equal('1'.padEnd(18, '0'));
+
+      await ledger.transfer(redis, symbol, { from: treasury, to: 'acct-6', amount: '5'.padEnd(19, '0'), opId: 'cut-3' });
+      await server.kill9();
+      await reconnect();
+      expect(await redis.zRange(`${keys.rank}:small`, 0, -1), 'rank:small').to.deep.equal([]);
+      expect(await ledger.top(redis, symbol, 10)).to.deep.equal([
+        { account: treasury, balance: '994900000000000000000' },
+        { account: 'acct-6', balance: '5100000000000000000' },
+      ]);
+    } finally {
+      redis.destroy();
+      await server.stop();
+    }
   });
 
   it('has an audit that notices a lost and a doubled operation (so the figures above can fail)', async () => {

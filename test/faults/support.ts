@@ -43,3 +43,4 @@ export async function startPlug(targetPort: number) {
   await plug();
   return { port, plug, unplug };
 }
+
