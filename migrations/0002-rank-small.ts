@@ -3,7 +3,7 @@
 // written by library 1.0 have every balance in `rank`: this moves the small ones, token by
 // token, page by page, each page in one transaction. Safe to run again: it only moves members
 // still in the old place.
-import { isCluster, type RedisConnection } from '../src/redis.ts';
+import { isCluster, type RedisConnection } from '../src/connections.ts';
 
 const pageMembers = 1000;
 const scanCount = 1000;

@@ -2,7 +2,7 @@
 // src/config.ts, like every variable, from the environment or a .env file).
 import { ConfigError, loadConfig, readEnv } from '../src/config.ts';
 import { migrate } from '../src/migrate/migrations.ts';
-import { connectRedis } from '../src/redis.ts';
+import { connectRedis } from '../src/connections.ts';
 
 let target;
 try {

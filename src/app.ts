@@ -9,7 +9,7 @@ import type { JwtVerifier } from './auth/jwt.ts';
 import type { Config } from './config.ts';
 import type { Ledger } from './ledger/client.ts';
 import type { Logger } from './logger.ts';
-import type { RedisConnection } from './redis.ts';
+import type { RedisConnection } from './connections.ts';
 import { createAuth, type Auth } from './http/auth.ts';
 import { errorMiddleware, HttpError, notFound } from './http/errors.ts';
 import { createHealthRouter, type ReadinessCheck } from './http/health.ts';

@@ -14,7 +14,12 @@ export type Role = 'api' | 'worker';
 export const hederaNetworks = ['mainnet', 'testnet', 'previewnet'] as const;
 export type HederaNetwork = (typeof hederaNetworks)[number];
 
-export interface RedisTargetConfig { url?: string; clusterUrls: string[] }
+export interface RedisTargetConfig {
+  url?: string;
+  clusterUrls: string[];
+  /** Every Redis command's reply is awaited at most this long; then 503 (or a safe retry). */
+  commandTimeoutMs: number;
+}
 
 export interface JwtConfig {
   /** HS256 shared secret. Exactly one of secret, publicKey, jwksUrl is set. */
@@ -154,6 +159,7 @@ const envSchema = z.object({
   HOST: text.transform((v) => v ?? '0.0.0.0'),
   REDIS_URL: redisUrlSchema,
   REDIS_CLUSTER_URLS: clusterUrlsSchema,
+  REDIS_COMMAND_TIMEOUT_MS: integer(50, 600_000, 5_000),
   JWT_SECRET: z.string().optional().refine((v) => v === undefined || v.length >= jwtSecretCharsMin,
     { message: `must be at least ${jwtSecretCharsMin} characters (HS256 needs a 256-bit secret)` }),
   JWT_PUBLIC_KEY: text,
@@ -269,7 +275,7 @@ function jwtConfig(e: ParsedEnv, problems: string[]): JwtConfig {
 function redisTarget(e: ParsedEnv, problems: string[]): RedisTargetConfig {
   if (!e.REDIS_URL && e.REDIS_CLUSTER_URLS.length === 0) problems.push('REDIS_URL or REDIS_CLUSTER_URLS: one is required (e.g. REDIS_URL=redis://127.0.0.1:6379)');
   if (e.REDIS_URL && e.REDIS_CLUSTER_URLS.length > 0) problems.push('REDIS_URL, REDIS_CLUSTER_URLS: set only one');
-  return { ...(e.REDIS_URL ? { url: e.REDIS_URL } : {}), clusterUrls: e.REDIS_CLUSTER_URLS };
+  return { ...(e.REDIS_URL ? { url: e.REDIS_URL } : {}), clusterUrls: e.REDIS_CLUSTER_URLS, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS };
 }
 
 function deepFreeze<T>(value: T): T {
@@ -285,7 +291,7 @@ export type ConfigSection = keyof Config;
 /** The variables each section of the configuration reads (every variable belongs to one). */
 const sectionVariables: Record<ConfigSection, readonly EnvName[]> = {
   http: ['PORT', 'HOST', 'BODY_LIMIT_BYTES', 'RATE_LIMIT_PER_MINUTE', 'TRUST_PROXY_HOPS', 'SHUTDOWN_TIMEOUT_MS'],
-  redis: ['REDIS_URL', 'REDIS_CLUSTER_URLS'],
+  redis: ['REDIS_URL', 'REDIS_CLUSTER_URLS', 'REDIS_COMMAND_TIMEOUT_MS'],
   jwt: ['JWT_SECRET', 'JWT_PUBLIC_KEY', 'JWT_JWKS_URL', 'JWT_ALGORITHMS', 'JWT_ISSUER', 'JWT_AUDIENCE'],
   logLevel: ['LOG_LEVEL'],
   mongodbUrl: ['MONGODB_URL'],

@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { Express } from 'express';
-import { createClient, type RedisClientType } from 'redis';
+import type { RedisClientType } from 'redis';
 import { createApp } from './app.ts';
 import type { ReadinessCheck } from './http/health.ts';
 import { createJwtVerifier } from './auth/jwt.ts';
@@ -17,7 +17,7 @@ import { ConfigError, loadConfig, readEnv, type Config } from './config.ts';
 import { createLedger, type Ledger } from './ledger/client.ts';
 import { listen } from './lifecycle.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { connectRedis, isCluster, type RedisConnection } from './redis.ts';
+import { connectPubSub, connectRedis, isCluster, type RedisConnection } from './connections.ts';
 import { createRealtime, type Realtime } from './realtime/server.ts';
 import { createSnapshotEventEmitter } from './realtime/snapshot-events.ts';
 import { openIpfsStore } from './snapshots/ipfs-store.ts';
@@ -81,9 +81,10 @@ async function openSnapshots(config: Readonly<Config>, redis: RedisConnection, l
   // Socket.IO's emitter and adapter, and Agenda's Redis backend, need a plain connection; on a
   // cluster, classic Pub/Sub reaches every node from any one of them.
   const plainUrl = config.redis.url ?? config.redis.clusterUrls[0]!;
-  const pub: RedisClientType = createClient({ url: plainUrl, commandsQueueMaxLength: eventQueueMax });
-  pub.on('error', (error: Error) => logger.warn({ err: { message: error.message } }, 'snapshot redis connection error'));
-  await pub.connect();
+  const pub = await connectPubSub(plainUrl, {
+    queueMax: eventQueueMax, commandTimeoutMs: config.redis.commandTimeoutMs,
+    onError: (error) => logger.warn({ err: { message: error.message } }, 'snapshot redis connection error'),
+  });
   const store = config.mongodbUrl
     ? await createMongoSnapshotStore({ url: config.mongodbUrl })
     : createRedisSnapshotStore({ redis, keyPrefix: isCluster(redis) ? `{${ns}:snap}:` : `${ns}:snap:` });
@@ -93,7 +94,7 @@ async function openSnapshots(config: Readonly<Config>, redis: RedisConnection, l
     ...(config.mongodbUrl ? { mongoUrl: config.mongodbUrl } : {}),
     keyPrefix: `{${ns}:agenda}:`, channelName: `${ns}:agenda`,
     lockLifetimeMs: config.jobs.lockLifetimeMs, processEveryMs: config.jobs.pollMs, minIntervalMs: config.jobs.scheduleMinIntervalMs,
-    roles: { worker: isWorker }, readyTimeoutMs: jobsReadyTimeoutMs,
+    roles: { worker: isWorker }, readyTimeoutMs: jobsReadyTimeoutMs, commandTimeoutMs: config.redis.commandTimeoutMs,
     onError: (error, context) => logger.warn({ err: { message: error.message }, context }, 'scheduler error'),
   });
   const ipfs = await openIpfsStore({ dir: join(config.dataDir, 'ipfs') });

@@ -13,7 +13,7 @@ const root = fileURLToPath(new URL('../', import.meta.url));
 const layers: string[][] = [
   ['src/errors.ts', 'src/identifiers.ts', 'src/logger.ts', 'src/time.ts'],
   ['src/config.ts'],
-  ['src/redis.ts'],
+  ['src/connections.ts'],
   ['src/auth/', 'src/ledger/', 'src/migrate/', 'src/snapshots/'],
   ['src/http/', 'src/realtime/'],
   ['src/app.ts', 'src/lifecycle.ts'],

@@ -9,7 +9,7 @@ import jwt from 'jsonwebtoken';
 import { UsageError } from '../src/cli/context.ts';
 import { fromBaseUnits, toBaseUnits } from '../src/cli/ledger.ts';
 import { createLedger, type Ledger } from '../src/ledger/client.ts';
-import { connectRedis, type RedisConnection } from '../src/redis.ts';
+import { connectRedis, type RedisConnection } from '../src/connections.ts';
 import { sharedRedisUrl, uniqueSymbol } from '../testkit/shared-redis.ts';
 
 const bin = fileURLToPath(new URL('../bin/tally.js', import.meta.url));

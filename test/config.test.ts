@@ -23,7 +23,7 @@ describe('config', () => {
   it('fills the defaults', () => {
     const config = loadConfig(base);
     expect(config.http).to.deep.equal({ port: 3000, host: '0.0.0.0', bodyLimitBytes: 65536, rateLimitPerMinute: 600, trustProxyHops: 0, shutdownTimeoutMs: 10_000 });
-    expect(config.redis).to.deep.equal({ url: 'redis://127.0.0.1:6379', clusterUrls: [] });
+    expect(config.redis).to.deep.equal({ url: 'redis://127.0.0.1:6379', clusterUrls: [], commandTimeoutMs: 5_000 });
     expect(config.jwt).to.deep.equal({ secret, algorithms: ['HS256'] });
     expect(config.logLevel).to.equal('info');
     expect(config.hedera).to.deep.equal({ network: 'testnet', mirrorNodeUrl: 'https://testnet.mirrornode.hedera.com', mirrorRps: 20, mirrorAttempts: 6, mirrorRetryBaseMs: 250, mirrorTimeoutMs: 10_000 });
@@ -42,14 +42,14 @@ describe('config', () => {
 
   it('reads every variable', () => {
     const config = loadConfig({
-      REDIS_CLUSTER_URLS: 'redis://a:7000, redis://b:7001', JWT_SECRET: secret, JWT_ISSUER: 'iss', JWT_AUDIENCE: 'a, b',
+      REDIS_CLUSTER_URLS: 'redis://a:7000, redis://b:7001', REDIS_COMMAND_TIMEOUT_MS: '250', JWT_SECRET: secret, JWT_ISSUER: 'iss', JWT_AUDIENCE: 'a, b',
       PORT: '8080', HOST: '127.0.0.1', BODY_LIMIT_BYTES: '1024', RATE_LIMIT_PER_MINUTE: '0', TRUST_PROXY_HOPS: '1',
       LOG_LEVEL: 'debug', SHUTDOWN_TIMEOUT_MS: '500', MONGODB_URL: 'mongodb://m:27017/tally', HEDERA_NETWORK: 'mainnet',
       MIRROR_NODE_URL: 'http://localhost:5551/', MIRROR_RPS: '50', DATA_DIR: '/var/tally', ROLES: 'worker',
       MIRROR_ATTEMPTS: '2', MIRROR_RETRY_BASE_MS: '10', SNAPSHOT_ATTEMPTS: '5', SNAPSHOT_BACKOFF_MS: '100', JOB_LOCK_LIFETIME_MS: '2000',
       JOB_POLL_MS: '100', SCHEDULE_MIN_INTERVAL_MS: '1000', TALLY_NAMESPACE: 'prod-eu', MIRROR_TIMEOUT_MS: '3000',
     });
-    expect(config.redis).to.deep.equal({ clusterUrls: ['redis://a:7000', 'redis://b:7001'] });
+    expect(config.redis).to.deep.equal({ clusterUrls: ['redis://a:7000', 'redis://b:7001'], commandTimeoutMs: 250 });
     expect(config.jwt).to.deep.equal({ secret, algorithms: ['HS256'], issuer: 'iss', audience: ['a', 'b'] });
     expect(config.http).to.deep.equal({ port: 8080, host: '127.0.0.1', bodyLimitBytes: 1024, rateLimitPerMinute: 0, trustProxyHops: 1, shutdownTimeoutMs: 500 });
     expect(config.hedera).to.deep.equal({ network: 'mainnet', mirrorNodeUrl: 'http://localhost:5551', mirrorRps: 50, mirrorAttempts: 2, mirrorRetryBaseMs: 10, mirrorTimeoutMs: 3_000 });
@@ -116,7 +116,7 @@ describe('config', () => {
   });
 
   it('reads only the sections asked for, validating just their variables', () => {
-    expect(loadConfig({ REDIS_URL: 'rediss://h:6380', PORT: 'bad', JWT_SECRET: 'short' }, ['redis'])).to.deep.equal({ redis: { url: 'rediss://h:6380', clusterUrls: [] } });
+    expect(loadConfig({ REDIS_URL: 'rediss://h:6380', PORT: 'bad', JWT_SECRET: 'short' }, ['redis'])).to.deep.equal({ redis: { url: 'rediss://h:6380', clusterUrls: [], commandTimeoutMs: 5_000 } });
     expect(() => loadConfig({}, ['redis'])).to.throw(ConfigError, /REDIS_URL or REDIS_CLUSTER_URLS/);
     expect(() => loadConfig({ REDIS_CLUSTER_URLS: 'redis://a:1,nope' }, ['redis'])).to.throw(ConfigError, /every seed must be a redis/);
     const cli = loadConfig({ MIRROR_TIMEOUT_MS: '2500', MIRROR_ATTEMPTS: '3', DATA_DIR: '/d', PORT: 'bad' }, ['hedera', 'dataDir', 'mongodbUrl']);

@@ -2,7 +2,7 @@
 // unchanged: each key's type, readable content (for a clear diff), raw DUMP bytes (nothing
 // changed underneath) and whether it expires. All of a token's keys share the {SYM} hash tag.
 import { RESP_TYPES } from 'redis';
-import { isCluster, type RedisConnection } from '../src/redis.ts';
+import { isCluster, type RedisConnection } from '../src/connections.ts';
 
 export interface KeyState {
   type: string;

@@ -31,6 +31,10 @@ export interface RedisServer {
   kill9(): Promise<void>;
   /** Start again on the same port and data directory (after kill9 or stop). */
   restart(): Promise<void>;
+  /** SIGSTOP: the server keeps its connections open and answers nothing (a hung host). */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -91,11 +95,14 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
       child.kill('SIGKILL');
       await waitForExit(child, stopTimeoutMs);
     },
+    pause() { child.kill('SIGSTOP'); },
+    resume() { child.kill('SIGCONT'); },
     async restart() {
       repairAof(dir);
       await launch();
     },
     async stop() {
+      child.kill('SIGCONT'); // a paused server would never handle the SIGTERM
       child.kill('SIGTERM');
       await waitForExit(child, stopTimeoutMs);
       if (!options.dir) rmSync(dir, { recursive: true, force: true });

@@ -10,7 +10,7 @@ import { createJwtVerifier } from '../../src/auth/jwt.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLedger } from '../../src/ledger/client.ts';
 import { createLogger } from '../../src/logger.ts';
-import { connectRedis } from '../../src/redis.ts';
+import { connectRedis } from '../../src/connections.ts';
 import { closeServer, listenOnLoopback } from '../../testkit/http-server.ts';
 
 export interface RestServerOptions {

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { childOptions, exitWithParent, sendToParent } from './child.ts';
-import { connectRedis } from '../../src/redis.ts';
+import { connectRedis } from '../../src/connections.ts';
 import { openIpfsStore } from '../../src/snapshots/ipfs-store.ts';
 import { createRedisSnapshotStore } from '../../src/snapshots/store/redis.ts';
 import { createMirrorClient, type MirrorClient } from '../../src/snapshots/mirror/client.ts';

@@ -2,7 +2,7 @@
 // stdout; plus the usage error (exit 2) that parsers cannot catch.
 import type { Env } from '../config.ts';
 import type { Ledger } from '../ledger/client.ts';
-import type { RedisConnection } from '../redis.ts';
+import type { RedisConnection } from '../connections.ts';
 
 export interface CliContext {
   env: Env;

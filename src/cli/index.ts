@@ -26,7 +26,7 @@ function createContext(env: Env): CliContext {
     async withLedger(fn) {
       const target = loadConfig(env, ['redis']).redis;
       // Loaded here so that --help and `tally token` start fast.
-      const [{ connectRedis }, { createLedger }] = await Promise.all([import('../redis.ts'), import('../ledger/client.ts')]);
+      const [{ connectRedis }, { createLedger }] = await Promise.all([import('../connections.ts'), import('../ledger/client.ts')]);
       const where = target.url ?? target.clusterUrls.join(',');
       // The client reconnects forever; a terminal command gives up at the first failure.
       let failConnect: (error: Error) => void = () => {};

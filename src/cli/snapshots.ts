@@ -44,7 +44,7 @@ async function withStore<T>(context: CliContext, config: Readonly<SnapshotCliCon
     try { return await fn(store); } finally { await store.close(); }
   }
   return context.withLedger(async (_ledger, redis) => {
-    const [{ createRedisSnapshotStore }, { isCluster }] = await Promise.all([import('../snapshots/store/redis.ts'), import('../redis.ts')]);
+    const [{ createRedisSnapshotStore }, { isCluster }] = await Promise.all([import('../snapshots/store/redis.ts'), import('../connections.ts')]);
     const ns = config.jobs.namespace;
     return fn(createRedisSnapshotStore({ redis, keyPrefix: isCluster(redis) ? `{${ns}:snap}:` : `${ns}:snap:` }));
   });

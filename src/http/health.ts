@@ -4,7 +4,7 @@
 // and 503 as soon as a graceful shutdown starts so load balancers stop sending traffic.
 import { Router } from 'express';
 import type { Ledger } from '../ledger/client.ts';
-import { isCluster, type RedisConnection } from '../redis.ts';
+import { isCluster, type RedisConnection } from '../connections.ts';
 import { withTimeout } from '../time.ts';
 
 const checkTimeoutMs = 2_000;

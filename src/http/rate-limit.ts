@@ -4,7 +4,7 @@
 import type { RequestHandler } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
-import { isCluster, withReplyTimeout, type RedisConnection } from '../redis.ts';
+import { isCluster, type RedisConnection } from '../connections.ts';
 import type { Caller } from '../auth/jwt.ts';
 import { HttpError } from './errors.ts';
 
@@ -21,10 +21,10 @@ function store(redis: RedisConnection, prefix: string): RedisStore {
   if (isCluster(redis)) {
     return new RedisStore({
       prefix,
-      sendCommandCluster: ({ key, isReadOnly, command }) => withReplyTimeout(redis, redis.sendCommand(key, isReadOnly, command) as Promise<RedisReply>),
+      sendCommandCluster: ({ key, isReadOnly, command }) => redis.sendCommand(key, isReadOnly, command) as Promise<RedisReply>,
     });
   }
-  return new RedisStore({ prefix, sendCommand: (...args: string[]) => withReplyTimeout(redis, redis.sendCommand(args) as Promise<RedisReply>) });
+  return new RedisStore({ prefix, sendCommand: (...args: string[]) => redis.sendCommand(args) as Promise<RedisReply> });
 }
 
 /** A no-op when the limit is 0 (off). Mount it after `identify` so the caller is known. */

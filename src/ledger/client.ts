@@ -1,6 +1,6 @@
 // The ledger bound to one Redis connection: what the HTTP layer, the CLI and the realtime relay
 // are given. Each method is the function of the same name in functions.ts.
-import type { RedisConnection } from '../redis.ts';
+import type { RedisConnection } from '../connections.ts';
 import * as fn from './functions.ts';
 import { listTokens } from './tokens.ts';
 

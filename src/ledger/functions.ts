@@ -1,6 +1,6 @@
 // One TypeScript function per Lua function of the `ledger` library: build the key, call, parse
 // the reply, map the error. Read-only functions go through FCALL_RO so they can run on replicas.
-import { withReplyTimeout, type RedisConnection } from '../redis.ts';
+import type { RedisConnection } from '../connections.ts';
 import { toLedgerError } from './errors.ts';
 import { tokenKey } from './keys.ts';
 import { withRetries } from './retry.ts';
@@ -61,7 +61,7 @@ type Reply = unknown;
 async function call(redis: RedisConnection, fn: string, symbol: string, args: string[], mode: 'read' | 'write', retrySafe = mode === 'read'): Promise<Reply> {
   const options = { keys: [tokenKey(symbol)], arguments: args };
   try {
-    return await withRetries(() => withReplyTimeout(redis, mode === 'read' ? redis.fCallRo(fn, options) : redis.fCall(fn, options)), retrySafe);
+    return await withRetries(() => mode === 'read' ? redis.fCallRo(fn, options) : redis.fCall(fn, options), retrySafe);
   } catch (error) {
     throw toLedgerError(error);
   }

@@ -1,6 +1,6 @@
 // Lists token symbols by scanning for token:{SYM} hashes (on every master of a cluster). Tokens
 // are few next to holders, and the scan is paged: one call examines a bounded number of keys.
-import { isCluster, type RedisConnection } from '../redis.ts';
+import { isCluster, type RedisConnection } from '../connections.ts';
 import { symbolPattern } from '../identifiers.ts';
 
 const scanCountPerCall = 1000;

@@ -1,6 +1,6 @@
 // FUNCTION LOAD REPLACE on a standalone server, or on every master of a cluster (a function
 // library reaches only the node it is loaded on).
-import { isCluster, type RedisConnection } from '../redis.ts';
+import { isCluster, type RedisConnection } from '../connections.ts';
 
 export async function loadFunctionLibrary(redis: RedisConnection, source: string): Promise<void> {
   if (!isCluster(redis)) {

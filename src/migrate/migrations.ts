@@ -6,7 +6,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { RedisConnection } from '../redis.ts';
+import type { RedisConnection } from '../connections.ts';
 
 export interface Migration {
   id: string;

@@ -9,7 +9,7 @@ import { createClient } from 'redis';
 import * as ledger from '../../src/ledger/functions.ts';
 import { tokenKey } from '../../src/ledger/keys.ts';
 import { migrate } from '../../src/migrate/migrations.ts';
-import { connectRedis, type RedisConnection } from '../../src/redis.ts';
+import { connectRedis, type RedisConnection } from '../../src/connections.ts';
 import { connect } from '../../testkit/clients.ts';
 import { type RedisClusterHandle, startCluster } from '../../testkit/redis-server.ts';
 import { uniqueSymbol } from '../../testkit/shared-redis.ts';

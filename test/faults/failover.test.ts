@@ -13,7 +13,7 @@
 import { expect } from 'chai';
 import * as ledger from '../../src/ledger/functions.ts';
 import { migrate } from '../../src/migrate/migrations.ts';
-import { connectRedis, type RedisConnection } from '../../src/redis.ts';
+import { connectRedis, type RedisConnection } from '../../src/connections.ts';
 import { connect } from '../../testkit/clients.ts';
 import { type RedisServer, startRedis } from '../../testkit/redis-server.ts';
 import { uniqueSymbol } from '../../testkit/shared-redis.ts';

@@ -16,7 +16,7 @@ import { errorCatalog } from '../../src/errors.ts';
 import { ledgerErrorCatalog } from '../../src/ledger/errors.ts';
 import * as ledger from '../../src/ledger/functions.ts';
 import { migrate } from '../../src/migrate/migrations.ts';
-import { connectRedis, type RedisConnection } from '../../src/redis.ts';
+import { connectRedis, type RedisConnection } from '../../src/connections.ts';
 import { mint, rawCall, startApp, type TestApp } from '../http/support.ts';
 import { type RedisServer, startRedis } from '../../testkit/redis-server.ts';
 import { quick } from './support.ts';

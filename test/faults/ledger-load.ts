@@ -8,7 +8,7 @@ import { LedgerError } from '../../src/ledger/errors.ts';
 import * as ledger from '../../src/ledger/functions.ts';
 import { tokenKeys } from '../../src/ledger/keys.ts';
 import { isConnectionError } from '../../src/ledger/retry.ts';
-import type { RedisConnection } from '../../src/redis.ts';
+import type { RedisConnection } from '../../src/connections.ts';
 import { sleep } from '../../testkit/wait.ts';
 
 export type OpKind = 'transfer' | 'burn' | 'batch';

@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectRedis } from '../../src/redis.ts';
+import { connectRedis } from '../../src/connections.ts';
 import { tokenKeys } from '../../src/ledger/keys.ts';
 import { call, mint, testSecret } from '../http/support.ts';
 import { spawnTally, type TallyProcess } from '../../testkit/processes.ts';

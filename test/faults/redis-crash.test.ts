@@ -14,7 +14,7 @@ import { readdirSync, readFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ledger from '../../src/ledger/functions.ts';
 import { migrate } from '../../src/migrate/migrations.ts';
-import { connectRedis, type RedisConnection } from '../../src/redis.ts';
+import { connectRedis, type RedisConnection } from '../../src/connections.ts';
 import { type RedisServer, startRedis } from '../../testkit/redis-server.ts';
 import { sharedRedisUrl, uniqueSymbol } from '../../testkit/shared-redis.ts';
 import { sleep, until } from '../../testkit/wait.ts';

@@ -10,7 +10,7 @@ import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { createLedger } from '../../src/ledger/client.ts';
-import { connectRedis, type RedisConnection } from '../../src/redis.ts';
+import { connectRedis, type RedisConnection } from '../../src/connections.ts';
 import { freePort } from '../../testkit/free-port.ts';
 import { sharedRedisUrl } from '../../testkit/shared-redis.ts';
 import { sleep, until } from '../../testkit/wait.ts';

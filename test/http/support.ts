@@ -8,7 +8,7 @@ import { createJwtVerifier } from '../../src/auth/jwt.ts';
 import { loadConfig, type Config, type Env } from '../../src/config.ts';
 import { createLedger, type Ledger } from '../../src/ledger/client.ts';
 import { createLogger } from '../../src/logger.ts';
-import { connectRedis, type RedisConnection } from '../../src/redis.ts';
+import { connectRedis, type RedisConnection } from '../../src/connections.ts';
 import { closeServer, listenOnLoopback } from '../../testkit/http-server.ts';
 import { sharedRedisUrl, uniqueSymbol } from '../../testkit/shared-redis.ts';
 

@@ -7,7 +7,7 @@ import { connect } from '../../testkit/clients.ts';
 import { sharedRedisUrl, uniqueSymbol } from '../../testkit/shared-redis.ts';
 import * as ledger from '../../src/ledger/functions.ts';
 import { LedgerError } from '../../src/ledger/errors.ts';
-import type { RedisConnection } from '../../src/redis.ts';
+import type { RedisConnection } from '../../src/connections.ts';
 
 const MAX = (1n << 256n) - 1n;
 const accounts = ['treasury', 'alice', 'bob', 'carol', 'dave', 'a', 'ab'];

@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { type RedisServer, startRedis } from '../../testkit/redis-server.ts';
 import { until } from '../../testkit/wait.ts';
-import { connectRedis, type RedisConnection } from '../../src/redis.ts';
+import { connectRedis, type RedisConnection } from '../../src/connections.ts';
 import { migrate } from '../../src/migrate/migrations.ts';
 import * as ledger from '../../src/ledger/functions.ts';
 import { isConnectionError, withRetries } from '../../src/ledger/retry.ts';

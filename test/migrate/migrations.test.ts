@@ -8,7 +8,7 @@ import { type RedisClusterHandle, type RedisServer, startCluster, startRedis } f
 import { loadMigrations, migrate, type Migration } from '../../src/migrate/migrations.ts';
 import { librarySource } from '../../src/ledger/library.ts';
 import * as ledger from '../../src/ledger/functions.ts';
-import type { RedisConnection } from '../../src/redis.ts';
+import type { RedisConnection } from '../../src/connections.ts';
 
 describe('migrations', function () {
   this.timeout(60_000);

@@ -12,7 +12,7 @@ import { openIpfsStore, type IpfsStore } from '../../src/snapshots/ipfs-store.ts
 import { createRedisSnapshotStore } from '../../src/snapshots/store/redis.ts';
 import type { SnapshotStore } from '../../src/snapshots/store/metadata-store.ts';
 import { runSnapshot, type PipelineDeps } from '../../src/snapshots/pipeline.ts';
-import type { RedisConnection } from '../../src/redis.ts';
+import type { RedisConnection } from '../../src/connections.ts';
 
 const tokenId = '0.0.424242';
 const holderCount = 10_000;

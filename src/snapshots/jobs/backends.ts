@@ -7,9 +7,10 @@
 // Cluster client).
 import type { AgendaBackend } from 'agenda';
 import { RedisBackend, RedisNotificationChannel } from '@agendajs/redis-backend';
-import { Cluster, Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { MongoBackend } from '@agendajs/mongo-backend';
-import { MongoClient, type Db } from 'mongodb';
+import type { Db, MongoClient } from 'mongodb';
+import { connectIoRedis, connectMongo } from '../../connections.ts';
 import { SchedulerUnavailableError } from './errors.ts';
 import { mongoLock, redisLock, type Lock, type LockDoc } from './lock.ts';
 import type { ErrorReporter, SchedulerOptions } from './types.ts';
@@ -25,7 +26,6 @@ export interface BackendParts {
 }
 
 /** ioredis' default disconnectTimeout (2 s) would keep a process alive after a failed connection. */
-const disconnectTimeoutMs = 200;
 const mongoJobsCollection = 'agendaJobs';
 const mongoLocksCollection = 'agendaScheduleLocks';
 
@@ -34,23 +34,9 @@ export async function openBackend(options: SchedulerOptions, report: ErrorReport
   return options.mongoUrl ? mongoParts(options, report) : redisParts(options, report);
 }
 
-/**
- * The ioredis connection of the Redis backend: a cluster client when redisClusterUrls is given
- * (credentials from the first URL apply to every node), else a standalone one. Tally owns it.
- */
-function connectIoRedis(options: SchedulerOptions): Redis | Cluster {
-  const socket = { connectTimeout: options.readyTimeoutMs, disconnectTimeout: disconnectTimeoutMs };
-  const clusterUrls = options.redisClusterUrls ?? [];
-  if (clusterUrls.length === 0) return new Redis(options.redisUrl!, socket);
-  const first = new URL(clusterUrls[0]!);
-  return new Cluster(clusterUrls, {
-    redisOptions: {
-      ...socket,
-      username: first.username ? decodeURIComponent(first.username) : undefined,
-      password: first.password ? decodeURIComponent(first.password) : undefined,
-      tls: first.protocol === 'rediss:' ? {} : undefined,
-    },
-  });
+/** The ioredis connection of the Redis backend (src/connections.ts applies the timeouts). Tally owns it. */
+function connectBackendRedis(options: SchedulerOptions): Redis | Cluster {
+  return connectIoRedis({ url: options.redisUrl, clusterUrls: options.redisClusterUrls, connectTimeoutMs: options.readyTimeoutMs, commandTimeoutMs: options.commandTimeoutMs });
 }
 
 /** Errors of an ioredis client, reported once per outage (it emits one per reconnect attempt). */
@@ -66,7 +52,7 @@ function watchConnection(redis: Redis | Cluster, report: ErrorReporter): () => E
 }
 
 function redisParts(options: SchedulerOptions, report: ErrorReporter): BackendParts {
-  const redis = connectIoRedis(options);
+  const redis = connectBackendRedis(options);
   const lastError = watchConnection(redis, report);
   // The backend is typed for a standalone client; a Cluster serves the same commands, and the
   // hash-tagged prefix keeps every key (and every script) in one slot.
@@ -87,11 +73,10 @@ function redisParts(options: SchedulerOptions, report: ErrorReporter): BackendPa
 
 /** Connects to MongoDB and makes sure expired schedule locks are dropped (a TTL index). */
 async function openMongo(options: SchedulerOptions): Promise<{ client: MongoClient; db: Db }> {
-  const client = new MongoClient(options.mongoUrl!, { serverSelectionTimeoutMS: options.readyTimeoutMs, connectTimeoutMS: options.readyTimeoutMs });
+  let client: MongoClient;
   try {
-    await client.connect();
+    client = await connectMongo(options.mongoUrl!, options.readyTimeoutMs);
   } catch (error) {
-    await client.close().catch(() => {});
     throw new SchedulerUnavailableError(`MongoDB did not answer within ${options.readyTimeoutMs} ms: ${(error as Error).message}`, { cause: error });
   }
   const db: Db = client.db();
@@ -109,7 +94,7 @@ async function mongoParts(options: SchedulerOptions, report: ErrorReporter): Pro
   let channel: RedisNotificationChannel | undefined;
   let pubsub: Redis | Cluster | undefined;
   if (options.redisUrl || options.redisClusterUrls?.length) {
-    pubsub = connectIoRedis(options);
+    pubsub = connectBackendRedis(options);
     watchConnection(pubsub, report);
     channel = new RedisNotificationChannel({ redis: pubsub as Redis, channelName: options.channelName });
     channel.on('error', (error: Error) => report(error, 'notification channel'));

@@ -19,6 +19,8 @@ export interface SchedulerOptions {
   roles: { worker: boolean };
   /** How long createScheduler waits for the backend before failing. */
   readyTimeoutMs: number;
+  /** Each Redis command's reply is awaited at most this long (default 5 s). */
+  commandTimeoutMs?: number;
   /** Polling period for due jobs. Default 5 s. */
   processEveryMs?: number;
   /** Shortest accepted recurring interval. Default 60 s. */

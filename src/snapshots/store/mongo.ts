@@ -8,7 +8,8 @@
 // status the change was planned from), retried a few times when the status moved meanwhile.
 // Lists sort by (createdAt, snapshotId) descending; since an id begins with its creation ms,
 // a cursor (the last id) bounds both fields.
-import { MongoClient, type Collection, type Db, type Filter } from 'mongodb';
+import type { Collection, Db, Filter, MongoClient } from 'mongodb';
+import { connectMongo } from '../../connections.ts';
 import {
   buildCheckpoint, CheckpointRefusedError, buildRecord, buildSchedule, checkQuery, checkScheduleQuery, ConcurrentUpdateError,
   encodeCursor, idTimeMs, newId, planUpdate, SnapshotNotFoundError, withIdChecks,
@@ -114,8 +115,7 @@ async function openStore(options: MongoSnapshotStoreOptions): Promise<Ctx> {
   let db = options.db;
   if (!db) {
     if (!options.url) throw new Error('createMongoSnapshotStore needs url or db');
-    client = new MongoClient(options.url, { serverSelectionTimeoutMS: timeoutMs, connectTimeoutMS: timeoutMs });
-    await client.connect();
+    client = await connectMongo(options.url, timeoutMs);
     db = client.db();
   }
   const snapshots = db.collection<SnapshotDoc>(options.snapshotsCollection ?? 'snapshots');

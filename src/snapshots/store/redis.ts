@@ -16,7 +16,7 @@
 // so every key is in one slot and the MULTI and scripts below are valid; a prefix without one
 // is refused for a cluster connection.
 import { createHash } from 'node:crypto';
-import { isCluster, type RedisConnection } from '../../redis.ts';
+import { isCluster, type RedisConnection } from '../../connections.ts';
 import {
   buildCheckpoint, CheckpointRefusedError, buildRecord, buildSchedule, checkQuery, checkScheduleQuery, ConcurrentUpdateError,
   encodeCursor, newId, planUpdate, SnapshotNotFoundError, withIdChecks,
