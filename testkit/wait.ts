@@ -24,3 +24,13 @@ export async function until(predicate: () => boolean | Promise<boolean>, options
     await sleep(options.stepMs ?? stepMsDefault);
   }
 }
+
+/** The error the promise rejects with; throws when it fulfils instead. */
+export async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a rejection');
+}

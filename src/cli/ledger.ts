@@ -30,10 +30,11 @@ function integerOption(name: string, min: number, max: number) {
 }
 
 const json = (value: unknown) => JSON.stringify(value);
+const decimalsOf = (ledger: Ledger, symbol: string) => ledger.info(symbol).then((info) => info.decimals);
 
-export function registerLedgerCommands(program: Command, context: CliContext): void {
+/** `tally init`, `transfer`, `burn`. */
+function registerWriteCommands(program: Command, context: CliContext): void {
   const { withLedger, print } = context;
-  const decimalsOf = (ledger: Ledger, symbol: string) => ledger.info(symbol).then((info) => info.decimals);
 
   program.command('init')
     .description('create a token; the treasury receives the whole supply')
@@ -47,19 +48,6 @@ export function registerLedgerCommands(program: Command, context: CliContext): v
       const totalSupply = options.human ? toBaseUnits(options.supply, options.decimals) : options.supply;
       const outcome = await withLedger((ledger) => ledger.init(symbol, { name: options.name, decimals: options.decimals, totalSupply, treasury: options.treasury }));
       print(json({ symbol, created: outcome === 'created', totalSupply, treasury: options.treasury }));
-    });
-
-  program.command('balance')
-    .description("one account's balance")
-    .argument('<SYM>', 'token symbol')
-    .argument('<account>', 'ledger account')
-    .option('--human', 'print in tokens, using the token decimals')
-    .action(async (symbol: string, account: string, options: { human?: boolean }) => {
-      const text = await withLedger(async (ledger) => {
-        const balance = await ledger.balance(symbol, account);
-        return options.human ? fromBaseUnits(balance, await decimalsOf(ledger, symbol)) : balance;
-      });
-      print(text);
     });
 
   program.command('transfer')
@@ -96,6 +84,24 @@ export function registerLedgerCommands(program: Command, context: CliContext): v
       });
       print(json(receipt));
     });
+}
+
+/** `tally balance`, `top`. */
+function registerReadCommands(program: Command, context: CliContext): void {
+  const { withLedger, print } = context;
+
+  program.command('balance')
+    .description("one account's balance")
+    .argument('<SYM>', 'token symbol')
+    .argument('<account>', 'ledger account')
+    .option('--human', 'print in tokens, using the token decimals')
+    .action(async (symbol: string, account: string, options: { human?: boolean }) => {
+      const text = await withLedger(async (ledger) => {
+        const balance = await ledger.balance(symbol, account);
+        return options.human ? fromBaseUnits(balance, await decimalsOf(ledger, symbol)) : balance;
+      });
+      print(text);
+    });
 
   program.command('top')
     .description('the largest holders, one "account<TAB>balance" line each')
@@ -110,4 +116,9 @@ export function registerLedgerCommands(program: Command, context: CliContext): v
       });
       for (const line of lines) print(line);
     });
+}
+
+export function registerLedgerCommands(program: Command, context: CliContext): void {
+  registerWriteCommands(program, context);
+  registerReadCommands(program, context);
 }

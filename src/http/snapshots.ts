@@ -33,6 +33,7 @@ export const createScheduleBody = z.strictObject({
 const listSchedulesQuery = z.strictObject({ tokenId: z.string().min(1).max(tokenIdChars).optional(), limit: limitSchema(20, 100), cursor: cursorSchema.optional() });
 const idParams = z.strictObject({ id: idSchema });
 
+/** Snapshots: request, list, read, content. */
 function snapshotRoutes(service: SnapshotService): RouteSpec[] {
   const { store } = service;
 
@@ -76,6 +77,18 @@ function snapshotRoutes(service: SnapshotService): RouteSpec[] {
     pipeline(csv ? [source, ndjsonToCsv(), res] : [source, res], () => {});
   };
 
+  return [
+    { method: 'post', path: '/snapshots', handlers: [requestSnapshot] },
+    { method: 'get', path: '/snapshots', handlers: [list] },
+    { method: 'get', path: '/snapshots/:id', handlers: [get] },
+    { method: 'get', path: '/snapshots/:id/content', handlers: [content] },
+  ];
+}
+
+/** Schedules of recurring snapshots (admin). */
+function scheduleRoutes(service: SnapshotService): RouteSpec[] {
+  const { store } = service;
+
   const createSchedule: RequestHandler = async (req, res) => {
     const body = parse('body', createScheduleBody, req.body);
     const schedule = await service.createSchedule({ ...body, createdBy: callerOf(res).account });
@@ -102,10 +115,6 @@ function snapshotRoutes(service: SnapshotService): RouteSpec[] {
   };
 
   return [
-    { method: 'post', path: '/snapshots', handlers: [requestSnapshot] },
-    { method: 'get', path: '/snapshots', handlers: [list] },
-    { method: 'get', path: '/snapshots/:id', handlers: [get] },
-    { method: 'get', path: '/snapshots/:id/content', handlers: [content] },
     { method: 'post', path: '/snapshot-schedules', handlers: [requireAdmin, createSchedule] },
     { method: 'get', path: '/snapshot-schedules', handlers: [requireAdmin, listSchedules] },
     { method: 'get', path: '/snapshot-schedules/:id', handlers: [requireAdmin, getSchedule] },
@@ -113,8 +122,9 @@ function snapshotRoutes(service: SnapshotService): RouteSpec[] {
   ];
 }
 
+
 export function createSnapshotsRouter(service: SnapshotService) {
-  const routes = snapshotRoutes(service);
+  const routes = [...snapshotRoutes(service), ...scheduleRoutes(service)];
   return { router: routerFromSpecs(routes), routes };
 }
 

@@ -14,14 +14,8 @@ import {
 
 export interface TokensDeps { ledger: Ledger }
 
-function tokenRoutes({ ledger }: TokensDeps): RouteSpec[] {
-  const createToken: RequestHandler = async (req, res) => {
-    const body = parse('body', createTokenBody, req.body);
-    const { symbol, ...params } = body;
-    const outcome = await ledger.init(symbol, params);
-    res.status(outcome === 'created' ? 201 : 200).location(`/v1/tokens/${symbol}`).json(body);
-  };
-
+/** The routes that read a token: the list, its info, a balance, the holders, the events. */
+function readRoutes({ ledger }: TokensDeps): RouteSpec[] {
   const listTokens: RequestHandler = async (req, res) => {
     const query = parse('query', listTokensQuery, req.query);
     try {
@@ -65,6 +59,24 @@ function tokenRoutes({ ledger }: TokensDeps): RouteSpec[] {
     res.json({ events: page.events, next: page.next });
   };
 
+  return [
+    { method: 'get', path: '/tokens', handlers: [listTokens] },
+    { method: 'get', path: '/tokens/:sym', handlers: [tokenInfo] },
+    { method: 'get', path: '/tokens/:sym/balances/:account', handlers: [balance] },
+    { method: 'get', path: '/tokens/:sym/holders', handlers: [holders] },
+    { method: 'get', path: '/tokens/:sym/events', handlers: [events] },
+  ];
+}
+
+/** The routes that write: create a token, transfer, batch, burn. */
+function writeRoutes({ ledger }: TokensDeps): RouteSpec[] {
+  const createToken: RequestHandler = async (req, res) => {
+    const body = parse('body', createTokenBody, req.body);
+    const { symbol, ...params } = body;
+    const outcome = await ledger.init(symbol, params);
+    res.status(outcome === 'created' ? 201 : 200).location(`/v1/tokens/${symbol}`).json(body);
+  };
+
   const transfer: RequestHandler = async (req, res) => {
     const { sym } = parse('params', symbolParams, req.params);
     const body = parse('body', transferBody, req.body);
@@ -97,16 +109,16 @@ function tokenRoutes({ ledger }: TokensDeps): RouteSpec[] {
 
   return [
     { method: 'post', path: '/tokens', handlers: [requireAdmin, createToken] },
-    { method: 'get', path: '/tokens', handlers: [listTokens] },
-    { method: 'get', path: '/tokens/:sym', handlers: [tokenInfo] },
-    { method: 'get', path: '/tokens/:sym/balances/:account', handlers: [balance] },
-    { method: 'get', path: '/tokens/:sym/holders', handlers: [holders] },
-    { method: 'get', path: '/tokens/:sym/events', handlers: [events] },
     { method: 'post', path: '/tokens/:sym/transfers', handlers: [transfer] },
     { method: 'post', path: '/tokens/:sym/transfers/batch', handlers: [requireAdmin, transferBatch] },
     { method: 'post', path: '/tokens/:sym/burns', handlers: [burn] },
   ];
 }
+
+function tokenRoutes(deps: TokensDeps): RouteSpec[] {
+  return [...writeRoutes(deps), ...readRoutes(deps)];
+}
+
 
 /** Paths are relative to /v1. `routes` is exported for the OpenAPI coverage test. */
 export function createTokensRouter(deps: TokensDeps): { router: Router; routes: RouteSpec[] } {

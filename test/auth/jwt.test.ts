@@ -13,18 +13,11 @@ import { createJwtVerifier, InvalidTokenError, SigningKeysUnavailableError } fro
 import { createLogger } from '../../src/logger.ts';
 import { createRealtime } from '../../src/realtime/server.ts';
 import { sharedRedisUrl } from '../../testkit/shared-redis.ts';
+import { startJwksServer, type JwksServer } from '../../testkit/jwks-server.ts';
+import { rejectionOf } from '../../testkit/wait.ts';
 
 const secret = 'verifier-test-secret-that-is-long-enough-0123456789';
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
-
-async function rejected(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('the JWT verifier', () => {
   describe('with an HS256 secret, issuer and audience', () => {
@@ -53,7 +46,7 @@ describe('the JWT verifier', () => {
         [sign({ roles: ['admin'] }), 'the token has no usable sub claim'],
       ];
       for (const [token, message] of cases) {
-        const error = await rejected(verifier.verify(token));
+        const error = await rejectionOf(verifier.verify(token));
         expect(error, message).to.be.instanceOf(InvalidTokenError);
         expect(error.message).to.equal(message);
       }
@@ -61,38 +54,23 @@ describe('the JWT verifier', () => {
   });
 
   describe('with a JWKS URL', () => {
-    let jwks: Server;
-    let jwksUrl: string;
-    let jwksRequests = 0;
-    before(async () => {
-      const key = { ...rsa.publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'RS256', use: 'sig' };
-      jwks = createServer((_req, res) => {
-        jwksRequests++;
-        res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ keys: [key] }));
-      });
-      jwks.listen(0, '127.0.0.1');
-      await once(jwks, 'listening');
-      jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`;
-    });
-    after(async () => {
-      jwks.closeAllConnections();
-      await new Promise((resolve) => jwks.close(resolve));
-    });
+    let jwks: JwksServer;
+    before(async () => { jwks = await startJwksServer(rsa.publicKey, 'k1'); });
+    after(() => jwks.close());
     const signRs = (kid: string) => jwt.sign({ sub: 'alice' }, rsa.privateKey, { algorithm: 'RS256', keyid: kid, expiresIn: 60 });
 
     it('fetches the keys once for many tokens, and refuses an unknown kid as an invalid token', async () => {
-      const verifier = createJwtVerifier({ jwksUrl, algorithms: ['RS256'] });
-      const before = jwksRequests;
+      const verifier = createJwtVerifier({ jwksUrl: jwks.url, algorithms: ['RS256'] });
+      const before = jwks.requests();
       expect((await verifier.verify(signRs('k1'))).caller.account).to.equal('alice');
       expect((await verifier.verify(signRs('k1'))).caller.account).to.equal('alice');
-      expect(jwksRequests - before).to.equal(1);
-      expect(await rejected(verifier.verify(signRs('nope')))).to.be.instanceOf(InvalidTokenError);
+      expect(jwks.requests() - before).to.equal(1);
+      expect(await rejectionOf(verifier.verify(signRs('nope')))).to.be.instanceOf(InvalidTokenError);
     });
 
     it('reports an unreachable JWKS endpoint as unavailable keys, not as a bad token', async () => {
       const verifier = createJwtVerifier({ jwksUrl: 'http://127.0.0.1:9/jwks.json', algorithms: ['RS256'] });
-      const error = await rejected(verifier.verify(signRs('k1')));
+      const error = await rejectionOf(verifier.verify(signRs('k1')));
       expect(error).to.be.instanceOf(SigningKeysUnavailableError);
       expect((error as SigningKeysUnavailableError).code).to.equal('UNAVAILABLE');
     });

@@ -2,12 +2,10 @@
 // each key configuration (HS256 secret, RS256 / ES256 public key, JWKS) accepts only its own
 // algorithm, issuer and audience are enforced when set, and users cannot touch other accounts.
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
 import { call, forge, makeToken, mint, rawCall, startApp, testSecret, type TestApp } from './support.ts';
+import { startJwksServer, type JwksServer } from '../../testkit/jwks-server.ts';
 import { dumpToken } from '../../testkit/ledger-state.ts';
 
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -147,26 +145,16 @@ describe('HTTP security', () => {
 
   describe('JWKS (JWT_JWKS_URL)', () => {
     let app: TestApp;
-    let jwks: Server;
-    let jwksRequests = 0;
+    let jwks: JwksServer;
     let symbol: string;
     before(async () => {
-      const jwk = { ...rsa.publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'RS256', use: 'sig' };
-      jwks = createServer((_req, res) => {
-        jwksRequests++;
-        res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ keys: [jwk] }));
-      });
-      jwks.listen(0, '127.0.0.1');
-      await once(jwks, 'listening');
-      const { port } = jwks.address() as AddressInfo;
-      app = await startApp({ env: { JWT_SECRET: '', JWT_JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json` } });
+      jwks = await startJwksServer(rsa.publicKey, 'k1');
+      app = await startApp({ env: { JWT_SECRET: '', JWT_JWKS_URL: jwks.url } });
       symbol = await makeToken(app.ledger);
     });
     after(async () => {
       await app.close();
-      jwks.closeAllConnections();
-      await new Promise((resolve) => jwks.close(resolve));
+      await jwks.close();
     });
     const bearer = (token: string) => call(app.url, 'GET', `/v1/tokens/${symbol}`, { token });
 
@@ -174,7 +162,7 @@ describe('HTTP security', () => {
       const token = jwt.sign({ sub: 'alice' }, rsa.privateKey, { algorithm: 'RS256', keyid: 'k1', expiresIn: 60 });
       expect((await bearer(token)).status).to.equal(200);
       expect((await bearer(token)).status).to.equal(200);
-      expect(jwksRequests).to.equal(1);
+      expect(jwks.requests()).to.equal(1);
     });
 
     it('rejects an unknown kid, another key under the known kid, and HS256', async () => {

@@ -9,6 +9,7 @@ import {
   HederaTokenNotFoundError,
 } from '../../../src/snapshots/errors.ts';
 import { compareEntityIds, parseEntityId } from '../../../src/snapshots/hedera-ids.ts';
+import { rejectionOf } from '../../../testkit/wait.ts';
 import { type FakeHolder, type FakeMirrorNode, type FakeToken, generateHolders, startMirrorNode } from '../../../testkit/mirror-node.ts';
 
 const snapshotTimestamp = '1716885861.254421003';
@@ -43,14 +44,6 @@ async function readAll(client: MirrorClient, tokenId: string, timestamp: string,
   return { rows: pages.flatMap((p) => p.holders), pages };
 }
 
-async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('mirror client', function () {
   this.timeout(20_000);
