@@ -1,5 +1,4 @@
 // The `tally` command as users run it: bin/tally.js in a child process against the shared Redis.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import { UsageError } from '../src/cli/context.ts';
 import { fromBaseUnits, toBaseUnits } from '../src/cli/ledger.ts';
 import { createLedger, type Ledger } from '../src/ledger/client.ts';
 import { connectRedis, type RedisConnection } from '../src/connections.ts';
+import { startProcess } from '../testkit/processes.ts';
 import { sharedRedisUrl, uniqueSymbol } from '../testkit/shared-redis.ts';
 
 const bin = fileURLToPath(new URL('../bin/tally.js', import.meta.url));
@@ -17,21 +17,11 @@ const emptyDir = mkdtempSync(join(tmpdir(), 'tally-cli-'));
 
 interface Run { code: number | null; stdout: string; stderr: string }
 
-function tally(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    // An empty working directory: no .env of the developer's leaks in.
-    const child = spawn(process.execPath, [bin, ...args], {
-      cwd: emptyDir,
-      env: { PATH: process.env.PATH ?? '', REDIS_URL: sharedRedisUrl(), ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+async function tally(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  // An empty working directory: no .env of the developer's leaks in.
+  const proc = startProcess({ args: [bin, ...args], cwd: emptyDir, env: { PATH: process.env.PATH ?? '', REDIS_URL: sharedRedisUrl(), ...env } });
+  const { code } = await proc.exited;
+  return { code, stdout: proc.stdout(), stderr: proc.stderr() };
 }
 
 describe('tally CLI', function () {

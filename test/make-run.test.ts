@@ -3,16 +3,13 @@
 // DATA_DIR, migrates, serves; GET /healthz answers 200; SIGTERM stops the server and the
 // redis-server it started.
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { connect } from '../testkit/clients.ts';
 import { freePort } from '../testkit/free-port.ts';
-import { until } from '../testkit/wait.ts';
+import { startProcess } from '../testkit/processes.ts';
 
-const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 const startTimeoutMs = 90_000;
 
 describe('make run', function () {
@@ -23,14 +20,11 @@ describe('make run', function () {
     const port = await freePort();
     const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, TALLY_NAMESPACE: 'makerun', LOG_LEVEL: 'info', REDIS_APPENDFSYNC: 'always' };
     for (const name of ['REDIS_URL', 'REDIS_CLUSTER_URLS', 'JWT_SECRET', 'JWT_PUBLIC_KEY', 'JWT_JWKS_URL', 'MONGODB_URL']) delete env[name];
-    const child = spawn('make', ['--no-print-directory', 'run'], { cwd: repoRoot, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout!.on('data', (d) => { output += d; });
-    child.stderr!.on('data', (d) => { output += d; });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const child = startProcess({ command: 'make', args: ['--no-print-directory', 'run'], env });
+    const exited = child.exited.then(({ code }) => code);
     try {
-      await until(() => output.includes('tally listening on') || child.exitCode !== null, { what: '`make run` to listen', timeoutMs: startTimeoutMs, stepMs: 100 });
-      expect(output, output.slice(-3000)).to.include('tally listening on');
+      await child.waitFor(/tally listening on/, startTimeoutMs);
+      const output = child.output();
       const health = await fetch(`http://127.0.0.1:${port}/healthz`);
       expect(health.status).to.equal(200);
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
@@ -43,9 +37,9 @@ describe('make run', function () {
       expect(existsSync(join(dataDir, 'redis'))).to.equal(true);
       expect(readFileSync(join(dataDir, 'dev-jwt-secret'), 'utf8')).to.match(/^[0-9a-f]{64}$/);
 
-      process.kill(-child.pid!, 'SIGTERM');
+      process.kill(-child.pid, 'SIGTERM');
       const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000))]);
-      expect(code, output.slice(-2000)).to.not.equal('timeout');
+      expect(code, child.output().slice(-2000)).to.not.equal('timeout');
       const redisPort = Number(/on redis:\/\/127\.0\.0\.1:(\d+)/.exec(output)![1]);
       const stillUp = await fetch(`http://127.0.0.1:${port}/healthz`).then(() => true, () => false);
       expect(stillUp).to.equal(false);
@@ -58,7 +52,7 @@ describe('make run', function () {
       });
       expect(redisUp, 'the redis-server make run started is still running').to.equal(false);
     } finally {
-      if (child.exitCode === null) { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }
+      await child.kill9();
       rmSync(dataDir, { recursive: true, force: true });
     }
   });

@@ -72,7 +72,8 @@ export function startProcess(options: ProcessOptions): ManagedProcess {
   child.stderr?.on('data', (d) => { all += d; err += d; });
   if (options.onLine) createInterface({ input: child.stdout! }).on('line', options.onLine);
   child.stdin?.on('error', () => { /* the child is gone; exited reports it */ });
-  const exited = new Promise<ExitStatus>((resolve) => child.once('exit', (code, signal) => {
+  // 'close', not 'exit': by then every line the process wrote has been read.
+  const exited = new Promise<ExitStatus>((resolve) => child.once('close', (code, signal) => {
     started.delete(child);
     resolve({ code, signal });
   }));

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { SnapshotError } from './errors.ts';
 import type { HederaNetwork } from './hedera-ids.ts';
 import type { IpfsStore } from './ipfs-store.ts';
-import type { MirrorClient, TokenInfo } from './mirror/client.ts';
+import type { MirrorClient, HederaTokenInfo } from './mirror/client.ts';
 import type { SnapshotCheckpoint, SnapshotRecord, SnapshotStore } from './store/metadata-store.ts';
 import { headerLine, holderLine } from './snapshot-format.ts';
 
@@ -90,7 +90,7 @@ async function write(file: FileHandle, text: string, p: Progress): Promise<void>
   p.bytesWritten += bytes.length;
 }
 
-function header(token: TokenInfo, network: HederaNetwork | null, timestamp: string): string {
+function header(token: HederaTokenInfo, network: HederaNetwork | null, timestamp: string): string {
   return headerLine({ tokenId: token.tokenId, network, timestamp, name: token.name, symbol: token.symbol,
     decimals: token.decimals, totalSupply: token.totalSupply, type: token.type });
 }
@@ -135,7 +135,7 @@ export async function runSnapshot(snapshotId: string, deps: PipelineDeps): Promi
 }
 
 /** `reported`: the progress already recorded; a resumed run never reports less (no going back). */
-async function fetchHolders(snapshotId: string, deps: PipelineDeps, token: TokenInfo, file: FileHandle, p: Progress, reported: number): Promise<void> {
+async function fetchHolders(snapshotId: string, deps: PipelineDeps, token: HederaTokenInfo, file: FileHandle, p: Progress, reported: number): Promise<void> {
   const every = deps.checkpointEveryPages ?? checkpointEveryPages;
   const supply = BigInt(token.totalSupply);
   let lastProgress = reported;

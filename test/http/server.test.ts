@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 // The real server: `npm start` in a child process on a free port over the shared test Redis.
 // Requests are in flight (bodies half sent) when SIGTERM arrives: the server stops accepting,
 // every in-flight request still completes, and the process exits cleanly.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +11,7 @@ import { expect } from 'chai';
 import { createLedger } from '../../src/ledger/client.ts';
 import { connectRedis, type RedisConnection } from '../../src/connections.ts';
 import { freePort } from '../../testkit/free-port.ts';
+import { startProcess, type ManagedProcess } from '../../testkit/processes.ts';
 import { sharedRedisUrl } from '../../testkit/shared-redis.ts';
 import { sleep, until } from '../../testkit/wait.ts';
 import { makeToken, mint, testSecret } from './support.ts';
@@ -48,14 +48,12 @@ function openPost(port: number, path: string, token: string, body: string, first
 
 describe('npm start and graceful shutdown', function () {
   this.timeout(60_000);
-  let child: ChildProcess | undefined;
+  let child: ManagedProcess | undefined;
   let redis: RedisConnection;
 
   before(async () => { redis = await connectRedis({ url: sharedRedisUrl() }); });
   after(async () => {
-    if (child && child.exitCode === null && child.pid) {
-      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
-    }
+    await child?.kill9();
     redis.destroy();
   });
 
@@ -63,26 +61,18 @@ describe('npm start and graceful shutdown', function () {
     const ledger = createLedger(redis);
     const symbol = await makeToken(ledger, { supply: '1000000', treasury: 'alice' });
     const port = await freePort();
-    let output = '';
     // Its own process group: the signal goes to npm, its shell and node alike, as from a
     // terminal or a process supervisor.
-    child = spawn('npm', ['start'], {
-      cwd: repoRoot,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
+    child = startProcess({
+      command: 'npm', args: ['start'],
       env: {
         ...process.env, REDIS_URL: sharedRedisUrl(), REDIS_CLUSTER_URLS: '', PORT: String(port), HOST: '127.0.0.1',
         JWT_SECRET: testSecret, JWT_PUBLIC_KEY: '', JWT_JWKS_URL: '', RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'info', SHUTDOWN_TIMEOUT_MS: '15000',
         DATA_DIR: mkdtempSync(join(tmpdir(), 'tally-start-')), TALLY_NAMESPACE: 'starttest',
       },
     });
-    child.stdout!.on('data', (d) => { output += d; });
-    child.stderr!.on('data', (d) => { output += d; });
-    const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-      child!.once('close', (code, signal) => resolve({ code, signal }));
-    });
-    await until(() => output.includes('tally listening on') || child!.exitCode !== null, { what: 'the server to listen', timeoutMs: startTimeoutMs, stepMs: 20 });
-    expect(output).to.include(`tally listening on http://127.0.0.1:${port}`);
+    const closed = child.exited;
+    await child.waitFor(new RegExp(`tally listening on http://127\\.0\\.0\\.1:${port}`), startTimeoutMs);
 
     const alice = mint('alice');
     const body = JSON.stringify({ to: 'bob', amount: '3' });
@@ -94,8 +84,8 @@ describe('npm start and graceful shutdown', function () {
     for (const f of fast) f.req.end();
     await sleep(100);
 
-    process.kill(-child.pid!, 'SIGTERM');
-    await until(() => output.includes('no longer accepting connections'), { what: 'the listener to close', timeoutMs: 5_000, stepMs: 20 });
+    process.kill(-child.pid, 'SIGTERM');
+    await child.waitFor(/no longer accepting connections/, 5_000);
 
     // The listener is closed: a new connection is refused.
     const refused = await new Promise<string>((resolve) => {
@@ -111,7 +101,7 @@ describe('npm start and graceful shutdown', function () {
     for (const r of replies.slice(0, slowRequests)) expect(r.connection).to.equal('close');
 
     const exit = await closed;
-    expect(output).to.match(/"forced":false,"msg":"stopped"/);
+    expect(child.output()).to.match(/"forced":false,"msg":"stopped"/);
     // npm exits 0 when the start script execs node; with a shell in between npm receives the
     // SIGTERM itself and dies by it (node has still drained and exited 0, as logged above).
     const startScript = (JSON.parse(readFileSync(`${repoRoot}package.json`, 'utf8')) as { scripts: { start: string } }).scripts.start;

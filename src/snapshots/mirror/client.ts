@@ -58,7 +58,7 @@ export interface MirrorRequestEvent {
   error: string | null;
 }
 
-export interface TokenInfo {
+export interface HederaTokenInfo {
   tokenId: string;
   name: string;
   symbol: string;
@@ -91,7 +91,7 @@ export interface RequestOptions {
 
 export interface MirrorClient {
   readonly baseUrl: string;
-  getToken(tokenId: string, options?: RequestOptions): Promise<TokenInfo>;
+  getToken(tokenId: string, options?: RequestOptions): Promise<HederaTokenInfo>;
   /** Consensus timestamp of the latest balance snapshot, `seconds.nanoseconds`. */
   latestTimestamp(options?: RequestOptions): Promise<string>;
   balancePages(tokenId: string, timestamp: string, options?: BalancePagesOptions): AsyncGenerator<BalancePage>;
@@ -142,7 +142,7 @@ interface Base {
   href: string;
 }
 
-async function getToken(http: Http, base: Base, settings: Settings, tokenId: string, options: RequestOptions): Promise<TokenInfo> {
+async function getToken(http: Http, base: Base, settings: Settings, tokenId: string, options: RequestOptions): Promise<HederaTokenInfo> {
   const id = parseEntityId(tokenId, { network: settings.network }).id;
   const url = `${base.origin}${base.prefix}/api/v1/tokens/${id}`;
   const body = await http.getJson(url, { signal: options.signal, notFound: () => new HederaTokenNotFoundError(id) });
@@ -297,7 +297,7 @@ function parseCheckpoint(account: string): EntityId {
 
 // ---------------------------------------------------------------- token info
 
-function parseTokenInfo(body: unknown, tokenId: string): TokenInfo {
+function parseTokenInfo(body: unknown, tokenId: string): HederaTokenInfo {
   const answeredId = field(body, 'token_id');
   if (answeredId !== tokenId) {
     throw new MirrorProtocolError(`asked for token ${tokenId}, the mirror node answered ${describe(answeredId)}`);

@@ -1,7 +1,6 @@
 // The scheduler on real Redis (the shared test server): jobs, retries with backoff, recurring
 // jobs, the duplicate-free schedule() across processes, roles, readiness and a bounded stop.
 // Every test uses its own Agenda key prefix and channel, so tests never see each other's jobs.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { InvalidScheduleError, SchedulerUnavailableError } from '../../../src/snapshots/jobs/errors.ts';
@@ -13,7 +12,9 @@ import { connect } from '../../../testkit/clients.ts';
 import { freePort } from '../../../testkit/free-port.ts';
 import { type RedisClusterHandle, startCluster } from '../../../testkit/redis-server.ts';
 import { sharedRedisUrl } from '../../../testkit/shared-redis.ts';
+import { startProcess } from '../../../testkit/processes.ts';
 import { sleep, until } from '../../../testkit/wait.ts';
+import { withTimeout } from '../../../src/time.ts';
 
 const schedulerModule = new URL('../../../src/snapshots/jobs/scheduler.ts', import.meta.url).href;
 interface ChildResult { code: number | null; stdout: string; stderr: string; exitedAt: number }
@@ -26,27 +27,17 @@ interface Child {
   result: Promise<ChildResult>;
 }
 
+const childTimeoutMs = 20_000;
+
 /** Runs ESM code in a fresh Node process (same binary, type stripping on) with extra env. */
 function startChild(code: string, env: Record<string, string>): Child {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  let markReady = () => {};
-  const ready = new Promise<void>((resolve) => { markReady = resolve; });
-  child.stdout.on('data', (chunk) => {
-    stdout += chunk;
-    if (/^ready$/m.test(stdout)) markReady();
-  });
-  child.stderr.on('data', (chunk) => { stderr += chunk; });
-  const result = new Promise<ChildResult>((resolve, reject) => {
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`child timed out\n${stderr}`)); }, 20_000);
-    child.on('exit', (exitCode) => {
-      clearTimeout(timer);
-      markReady();
-      resolve({ code: exitCode, stdout: stdout.replace(/^ready\n/m, ''), stderr, exitedAt: Date.now() });
-    });
-  });
-  return { ready, send: (line) => { child.stdin.write(`${line}\n`); }, result };
+  const proc = startProcess({ args: ['--input-type=module', '-e', code], env: { ...process.env, ...env }, stdin: 'pipe', stopBy: 'stdin' });
+  // Also settles when the child exits first: the result then tells what happened.
+  const ready = proc.waitFor(/^ready$/m, childTimeoutMs).then(() => {}, () => {});
+  const result = withTimeout(proc.exited, childTimeoutMs, () => new Error(`child timed out\n${proc.stderr()}`))
+    .then(({ code: exitCode }) => ({ code: exitCode, stdout: proc.stdout().replace(/^ready\n/m, ''), stderr: proc.stderr(), exitedAt: Date.now() }))
+    .catch(async (error: Error) => { await proc.kill9(); throw error; });
+  return { ready, send: (line) => proc.send(line), result };
 }
 
 const runChild = (code: string, env: Record<string, string>) => {
