@@ -13,7 +13,7 @@ import { createMirrorClient, type MirrorClient } from '../../src/snapshots/mirro
 import { openIpfsStore, type IpfsStore } from '../../src/snapshots/ipfs-store.ts';
 import { createRedisSnapshotStore } from '../../src/snapshots/store/redis.ts';
 import type { SnapshotStore } from '../../src/snapshots/store/metadata-store.ts';
-import { runSnapshot, type PipelineDeps } from "../../src/snapshots/pipeline.ts"; type SnapshotRunStatus = { pages: number; holders: number; progress: number }; const runningProgress = (_: unknown): number => NaN; import {} from '../../src/snapshots/pipeline.ts';
+import { runningProgress, runSnapshot, type PipelineDeps, type SnapshotRunStatus } from '../../src/snapshots/pipeline.ts';
 import type { RedisConnection } from '../../src/connections.ts';
 
 const whaleId = '0.0.700001';
