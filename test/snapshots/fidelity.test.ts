@@ -3,18 +3,12 @@
 // balance snapshot: the header's token info is the token at that timestamp, a resumed run never
 // mixes rows of two balance snapshots, and a row that is no amount fails at once, for good.
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type FakeMirrorNode, generateHolders, startMirrorNode } from '../../testkit/mirror-node.ts';
-import { connect } from '../../testkit/clients.ts';
-import { sharedRedisUrl, uniqueSymbol } from '../../testkit/shared-redis.ts';
-import { createMirrorClient, type MirrorClient } from '../../src/snapshots/mirror/client.ts';
-import { openIpfsStore, type IpfsStore } from '../../src/snapshots/ipfs-store.ts';
-import { createRedisSnapshotStore } from '../../src/snapshots/store/redis.ts';
+import { type FakeMirrorNode, generateHolders } from '../../testkit/mirror-node.ts';
+import type { MirrorClient } from '../../src/snapshots/mirror/client.ts';
+import type { IpfsStore } from '../../src/snapshots/ipfs-store.ts';
 import type { SnapshotStore } from '../../src/snapshots/store/metadata-store.ts';
 import { isPermanentFailure, runSnapshot, type PipelineDeps } from '../../src/snapshots/pipeline.ts';
-import type { RedisConnection } from '../../src/connections.ts';
+import { collect, startPipelineRig, type PipelineRig } from './pipeline-rig.ts';
 
 const snapshotAt = '1716885861.254421003';
 const changingId = '0.0.600001';
@@ -22,12 +16,6 @@ const resumedId = '0.0.600002';
 const hugeId = '0.0.600003';
 const edgeId = '0.0.600004';
 const amountMax = 2n ** 256n - 1n;
-
-async function collect(source: AsyncIterable<Uint8Array>): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of source) chunks.push(Buffer.from(chunk));
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 async function failureOf(promise: Promise<unknown>): Promise<Error & { code?: string; retryable?: boolean }> {
   try { await promise; } catch (error) { return error as Error; }
@@ -38,37 +26,26 @@ describe('snapshot fidelity: one balance snapshot, one token state', function ()
   this.timeout(60_000);
   const holders = generateHolders({ count: 3_000, seed: 21 });
   const supply = holders.reduce((s, h) => s + h.balance, 0n);
+  let rig: PipelineRig;
   let node: FakeMirrorNode;
-  let redis: RedisConnection;
   let store: SnapshotStore;
   let ipfs: IpfsStore;
   let mirror: MirrorClient;
-  let dir: string;
-
-  const deps = (overrides: Partial<PipelineDeps> = {}): PipelineDeps =>
-    ({ store, mirror, ipfs, workDir: join(dir, 'work'), network: 'testnet', ...overrides });
+  const deps = (overrides: Partial<PipelineDeps> = {}) => rig.deps(overrides);
   const tokenRequests = () => node.stats.requestLog.filter((r) => r.path.startsWith('/api/v1/tokens/') && !r.path.endsWith('/balances'));
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'tally-fidelity-'));
-    node = await startMirrorNode({ snapshotTimestamp: snapshotAt, tokens: [
+    rig = await startPipelineRig({ snapshotTimestamp: snapshotAt, tokens: [
       { tokenId: changingId, name: 'Changing', symbol: 'CHG', decimals: 6, totalSupply: supply, holders },
       { tokenId: resumedId, name: 'Resumed', symbol: 'RES', decimals: 0, totalSupply: supply, holders },
       { tokenId: hugeId, name: 'Huge', symbol: 'HUGE', decimals: 0, totalSupply: amountMax, holders: [
         { account: '0.0.10', balance: 5n }, { account: '0.0.11', balance: amountMax + 1n },
       ] },
       { tokenId: edgeId, name: 'Edge', symbol: 'EDGE', decimals: 0, totalSupply: amountMax, holders: [{ account: '0.0.12', balance: amountMax }] },
-    ] });
-    redis = await connect(sharedRedisUrl());
-    store = createRedisSnapshotStore({ redis, keyPrefix: `test:fid:${uniqueSymbol().toLowerCase()}:` });
-    ipfs = await openIpfsStore({ dir: join(dir, 'ipfs') });
-    mirror = createMirrorClient({ baseUrl: node.url, rps: 0, requestTimeoutMs: 5_000, maxAttempts: 3, retryBaseDelayMs: 10, retryMaxDelayMs: 50, network: 'testnet' });
+    ] }, { maxAttempts: 3 });
+    ({ node, store, ipfs, mirror } = rig);
   });
-  after(async () => {
-    await mirror.close(); await ipfs.stop(); await node.close();
-    redis.destroy();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => rig.close());
 
   it('gives the same bytes and CID for the same token and timestamp after the live token info changed', async () => {
     node.resetStats();

@@ -3,18 +3,10 @@
 // pin it at 99% for the run; it never goes backwards and stays below 100 until completion. Real
 // parts: the local mirror node over HTTP, the Redis metadata store, the offline Helia importer.
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type FakeHolder, type FakeMirrorNode, startMirrorNode } from '../../testkit/mirror-node.ts';
-import { connect } from '../../testkit/clients.ts';
-import { sharedRedisUrl, uniqueSymbol } from '../../testkit/shared-redis.ts';
-import { createMirrorClient, type MirrorClient } from '../../src/snapshots/mirror/client.ts';
-import { openIpfsStore, type IpfsStore } from '../../src/snapshots/ipfs-store.ts';
-import { createRedisSnapshotStore } from '../../src/snapshots/store/redis.ts';
+import type { FakeHolder, FakeMirrorNode } from '../../testkit/mirror-node.ts';
 import type { SnapshotStore } from '../../src/snapshots/store/metadata-store.ts';
 import { runningProgress, runSnapshot, type PipelineDeps, type SnapshotRunStatus } from '../../src/snapshots/pipeline.ts';
-import type { RedisConnection } from '../../src/connections.ts';
+import { startPipelineRig, type PipelineRig } from './pipeline-rig.ts';
 
 const whaleId = '0.0.700001';
 const mintedId = '0.0.700002';
@@ -31,32 +23,19 @@ describe('snapshot progress', function () {
   this.timeout(60_000);
   const holders = whaleHolders();
   const supply = holders.reduce((s, h) => s + h.balance, 0n);
+  let rig: PipelineRig;
   let node: FakeMirrorNode;
-  let redis: RedisConnection;
   let store: SnapshotStore;
-  let ipfs: IpfsStore;
-  let mirror: MirrorClient;
-  let dir: string;
-
-  const deps = (overrides: Partial<PipelineDeps> = {}): PipelineDeps =>
-    ({ store, mirror, ipfs, workDir: join(dir, 'work'), network: 'testnet', ...overrides });
+  const deps = (overrides: Partial<PipelineDeps> = {}) => rig.deps(overrides);
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'tally-progress-'));
-    node = await startMirrorNode({ tokens: [
+    rig = await startPipelineRig({ tokens: [
       { tokenId: whaleId, name: 'Whale', symbol: 'WHL', decimals: 0, totalSupply: supply, holders },
       { tokenId: mintedId, name: 'Minted', symbol: 'MNT', decimals: 0, totalSupply: supply, holders },
     ] });
-    redis = await connect(sharedRedisUrl());
-    store = createRedisSnapshotStore({ redis, keyPrefix: `test:prog:${uniqueSymbol().toLowerCase()}:` });
-    ipfs = await openIpfsStore({ dir: join(dir, 'ipfs') });
-    mirror = createMirrorClient({ baseUrl: node.url, rps: 0, requestTimeoutMs: 5_000, maxAttempts: 3, retryBaseDelayMs: 10, network: 'testnet' });
+    ({ node, store } = rig);
   });
-  after(async () => {
-    await mirror.close(); await ipfs.stop(); await node.close();
-    redis.destroy();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => rig.close());
 
   it('does not sit at 99% when one holder owns most of the supply, and never goes backwards', async () => {
     node.resetStats();
