@@ -58,6 +58,7 @@ export const errorCatalog = {
   CONTENT_NOT_FOUND: entry('snapshots', 404, false, 'the content is not in the local IPFS store'),
   INVALID_SNAPSHOT_CONTENT: entry('snapshots', 422, false, 'bytes that do not follow the snapshot content contract'),
   SNAPSHOT_FAILED: entry('snapshots', 500, false, 'in a failed snapshot record: a failure that has no code of its own'),
+  MIRROR_SNAPSHOT_CHANGED: entry('snapshots', 502, true, 'a resumed snapshot found the mirror node answering from another balance snapshot than its checkpoint'),
 
   // Snapshot metadata (Redis or MongoDB).
   INVALID_ID: entry('store', 400, false, 'not an id the snapshot store issued'),

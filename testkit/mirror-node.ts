@@ -5,7 +5,9 @@
 // account.id replaced by gt:LAST (lt:LAST in desc order) and is set only on a full page,
 // unknown tokens answer 200 with an empty list on /balances and 404 on /tokens/{id},
 // balances are JSON numbers even above 2^53, a timestamp filter answers from the latest
-// balance snapshot at or before it. On top: a token-bucket rate limit answering 429 like the
+// balance snapshot at or before it; /tokens/{id}?timestamp= answers the token as it was then
+// (its info history, see updateToken), and /accounts lists every account the node knows (holders,
+// 0.0.2 and the treasury 0.0.98; order defaults to asc). On top: a token-bucket rate limit answering 429 like the
 // public gateway (Traefik: Retry-After seconds and X-Retry-In as a Go duration), and faults.
 
 import http from 'node:http';
@@ -86,6 +88,11 @@ export interface FakeMirrorNode {
   setFaults(faults: MirrorFaults): void;
   /** Records a newer balance snapshot; tokens not listed keep their holders. */
   publishSnapshot(timestamp: string, holdersByToken: Record<string, FakeHolder[]>): void;
+  /**
+   * Changes a token's info (name, supply, ...) from `timestamp` on, as a token update or a mint
+   * would: /tokens/{id} without `timestamp` answers the newest info, with one the info then.
+   */
+  updateToken(tokenId: string, timestamp: string, changes: Partial<Omit<FakeToken, 'tokenId' | 'holders'>>): void;
   latestSnapshotTimestamp(): string;
   resetStats(): void;
   close(): Promise<void>;
@@ -97,6 +104,10 @@ const limitMax = 100;
 const requestLogMax = 200_000;
 const defaultSnapshotTimestamp = '1716885861.254421003';
 const acceptedBalanceParams = new Set(['account.id', 'account.balance', 'account.publickey', 'limit', 'order', 'timestamp']);
+const acceptedTokenInfoParams = new Set(['timestamp']);
+const acceptedAccountParams = new Set(['account.balance', 'account.id', 'account.publickey', 'balance', 'limit', 'order']);
+/** Accounts every network has, whatever the tokens: 0.0.2 (treasury of hbar) and 0.0.98 (fees). */
+const systemAccounts = ['0.0.2', '0.0.98'];
 
 interface Entity {
   shard: bigint;
@@ -112,6 +123,8 @@ interface Row {
 
 interface TokenState {
   info: FakeToken;
+  /** Token info by consensus timestamp (ns), oldest first; the first one holds from 0. */
+  infoHistory: Array<{ atNs: bigint; info: FakeToken }>;
   /** Holder sets by snapshot timestamp (ns), each sorted by account. */
   history: Array<{ atNs: bigint; rows: Row[] }>;
 }
@@ -125,7 +138,7 @@ export async function startMirrorNode(options: StartMirrorNodeOptions): Promise<
   const tokens = new Map<string, TokenState>();
   for (const token of options.tokens) {
     const id = entityToString(parseEntityText(token.tokenId) ?? fail(`bad tokenId ${token.tokenId}`));
-    tokens.set(id, { info: token, history: [{ atNs: firstSnapshotNs, rows: toRows(token.holders) }] });
+    tokens.set(id, { info: token, infoHistory: [{ atNs: 0n, info: token }], history: [{ atNs: firstSnapshotNs, rows: toRows(token.holders) }] });
   }
   let faults: MirrorFaults = options.faults ?? {};
   const stats = emptyStats();
@@ -211,17 +224,67 @@ export async function startMirrorNode(options: StartMirrorNodeOptions): Promise<
     const balances = /^\/api\/v1\/tokens\/([^/]+)\/balances$/.exec(path);
     if (balances) return tokenBalances(decodeURIComponent(balances[1] as string), path, url);
     const token = /^\/api\/v1\/tokens\/([^/]+)$/.exec(path);
-    if (token) return tokenInfo(decodeURIComponent(token[1] as string));
+    if (token) return tokenInfo(decodeURIComponent(token[1] as string), url);
     if (path === '/api/v1/balances') return accountBalances(path, url);
+    if (path === '/api/v1/accounts') return accountList(path, url);
     return { status: 404, body: errorBody('Not found') };
   }
 
-  function tokenInfo(idText: string): { status: number; body: string } {
+  function tokenInfo(idText: string, url: URL): { status: number; body: string } {
     const entity = parseTokenPathId(idText);
     if (entity === null) return { status: 400, body: errorBody('Invalid parameter: tokenid') };
+    const query = parseQuery(url);
+    for (const key of query.keys()) {
+      if (!acceptedTokenInfoParams.has(key)) return { status: 400, body: errorBody(`Unknown query parameter: ${key}`) };
+    }
+    // tokenInfoTimestampQueryParam: ^((eq|lt|lte):)?\d{1,10}(\.\d{1,9})?$, the token as it was then.
+    const filters = values(query, 'timestamp');
+    const validFilter = (raw: string) => { const c = condition(raw); return c !== null && isOp(c.op, ['eq', 'lt', 'lte']) && /^\d{1,10}(\.\d{1,9})?$/.test(c.value); };
+    if (!filters.every(validFilter)) return { status: 400, body: errorBody('Invalid parameter: timestamp') };
     const state = tokens.get(entityToString(entity));
     if (state === undefined) return { status: 404, body: errorBody('Not found') };
-    return { status: 200, body: tokenInfoBody(state.info, entityToString(entity)) };
+    const upperNs = filters.reduce((upper, raw) => {
+      const c = condition(raw) as Condition;
+      const ns = parseTimestampNs(c.value) - (c.op === 'lt' ? 1n : 0n);
+      return ns < upper ? ns : upper;
+    }, 2n ** 63n - 1n);
+    const entry = state.infoHistory.findLast((e) => e.atNs <= upperNs);
+    if (entry === undefined) return { status: 404, body: errorBody('Not found') };
+    return { status: 200, body: tokenInfoBody(entry.info, entityToString(entity), entry.atNs) };
+  }
+
+  /** GET /api/v1/accounts: every known account, one AccountInfo each (balances are not modelled). */
+  function accountList(path: string, url: URL): { status: number; body: string } {
+    const query = parseQuery(url);
+    for (const key of query.keys()) {
+      if (!acceptedAccountParams.has(key)) return { status: 400, body: errorBody(`Unknown query parameter: ${key}`) };
+    }
+    const idsValid = values(query, 'account.id').every((raw) => {
+      const c = condition(raw);
+      return c !== null && isOp(c.op, ['eq', 'gt', 'gte', 'lt', 'lte', 'ne']) && parseEntityText(c.value) !== null;
+    });
+    if (!idsValid) return { status: 400, body: errorBody('Invalid parameter: account.id') };
+    if (!values(query, 'limit').every((raw) => /^\d{1,19}$/.test(raw) && BigInt(raw) > 0n)) return { status: 400, body: errorBody('Invalid parameter: limit') };
+    if (!values(query, 'order').every((raw) => /^(asc|desc)$/i.test(raw))) return { status: 400, body: errorBody('Invalid parameter: order') };
+    const limitText = values(query, 'limit').at(-1);
+    const limit = limitText === undefined ? limitDefault : Number(BigInt(limitText) > BigInt(limitMax) ? limitMax : limitText);
+    // /accounts orders ascending by default (orderQueryParam), unlike the balances endpoints.
+    const order = (values(query, 'order').at(-1) ?? 'asc').toLowerCase() === 'desc' ? 'desc' : 'asc';
+    const page = selectRows(knownAccounts(), values(query, 'account.id'), [], order, limit);
+    const next = page.length === limit ? nextLink(path, query, (page.at(-1) as Row).account, order) : null;
+    const timestamp = formatTimestamp(snapshotsNs.at(-1) as bigint);
+    return { status: 200, body: `{"accounts":[${page.map((row) => accountInfoBody(row.account, timestamp)).join(',')}],"links":{"next":${JSON.stringify(next)}}}` };
+  }
+
+  /** Every account any balance snapshot names, plus the system accounts, sorted by id. */
+  function knownAccounts(): Row[] {
+    const byId = new Map<string, Row>();
+    for (const account of systemAccounts) {
+      const entity = parseEntityText(account) as Entity;
+      byId.set(account, { entity, account, balance: 0n });
+    }
+    for (const state of tokens.values()) for (const entry of state.history) for (const row of entry.rows) byId.set(row.account, row);
+    return [...byId.values()].sort((a, b) => compareEntities(a.entity, b.entity));
   }
 
   function tokenBalances(idText: string, path: string, url: URL): { status: number; body: string } {
@@ -272,6 +335,13 @@ export async function startMirrorNode(options: StartMirrorNodeOptions): Promise<
         const state = tokens.get(tokenId) ?? fail(`unknown token ${tokenId}`);
         state.history.push({ atNs, rows: toRows(holders) });
       }
+    },
+    updateToken(tokenId, timestamp, changes) {
+      const state = tokens.get(tokenId) ?? fail(`unknown token ${tokenId}`);
+      const atNs = parseTimestampNs(timestamp);
+      if (atNs <= (state.infoHistory.at(-1) as { atNs: bigint }).atNs) fail('token updates must come in increasing timestamp order');
+      state.info = { ...state.info, ...changes };
+      state.infoHistory.push({ atNs, info: state.info });
     },
     latestSnapshotTimestamp: () => formatTimestamp(snapshotsNs.at(-1) as bigint),
     resetStats() {
@@ -544,8 +614,9 @@ function emptyPage(): string {
   return '{"timestamp":null,"balances":[],"links":{"next":null}}';
 }
 
-function tokenInfoBody(token: FakeToken, tokenId: string): string {
+function tokenInfoBody(token: FakeToken, tokenId: string, modifiedNs: bigint): string {
   // Field names and string-typed numbers as in tokens_id/no-params.json.
+  const modified = modifiedNs === 0n ? '1234567890.000000003' : formatTimestamp(modifiedNs);
   return JSON.stringify({
     token_id: tokenId,
     symbol: token.symbol,
@@ -557,7 +628,7 @@ function tokenInfoBody(token: FakeToken, tokenId: string): string {
     initial_supply: String(token.totalSupply),
     max_supply: '9223372036854775807',
     memo: '',
-    modified_timestamp: '1234567890.000000003',
+    modified_timestamp: modified,
     name: token.name,
     pause_status: 'NOT_APPLICABLE',
     supply_type: 'INFINITE',
@@ -565,6 +636,16 @@ function tokenInfoBody(token: FakeToken, tokenId: string): string {
     treasury_account_id: '0.0.98',
     type: token.type ?? 'FUNGIBLE_COMMON',
     custom_fees: { created_timestamp: '1234567890.000000002', fixed_fees: [], fractional_fees: [] },
+  });
+}
+
+/** An AccountInfo (OpenAPI schema) with every required field; balances are not modelled. */
+function accountInfoBody(account: string, timestamp: string): string {
+  return JSON.stringify({
+    account, alias: null, auto_renew_period: 7776000, balance: { balance: 0, timestamp, tokens: [] },
+    created_timestamp: '1234567890.000000001', decline_reward: false, deleted: false, ethereum_nonce: 0,
+    evm_address: null, expiry_timestamp: null, key: null, max_automatic_token_associations: 0, memo: '',
+    pending_reward: 0, receiver_sig_required: false, staked_account_id: null, staked_node_id: null, stake_period_start: null,
   });
 }
 

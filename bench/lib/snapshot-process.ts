@@ -67,6 +67,7 @@ function counting(mirror: MirrorClient, count: { holders: number; pages: number;
     baseUrl: mirror.baseUrl,
     getToken: (tokenId, options) => mirror.getToken(tokenId, options),
     latestTimestamp: (options) => mirror.latestTimestamp(options),
+    highestAccount: (options) => mirror.highestAccount(options),
     async *balancePages(tokenId, timestamp, options) {
       for await (const page of mirror.balancePages(tokenId, timestamp, options)) {
         count.holders += page.holders.length;

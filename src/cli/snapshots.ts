@@ -11,6 +11,7 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config.ts';
 import type { IpfsStore } from '../snapshots/ipfs-store.ts';
+import type { SnapshotRunStatus } from '../snapshots/pipeline.ts';
 import type { SnapshotStore } from '../snapshots/store/metadata-store.ts';
 import type { CliContext } from './context.ts';
 
@@ -50,6 +51,26 @@ async function withStore<T>(context: CliContext, config: Readonly<SnapshotCliCon
   });
 }
 
+/** Without a terminal (a log, CI) the bar prints one line this often instead of redrawing. */
+const barLineEveryMsNoTty = 5_000;
+
+/** What the bar shows beside the percentage: holders, pages, holders/s and an ETA (`timeLeft`: cli-progress owns `eta`). */
+export function barPayload(status: Pick<SnapshotRunStatus, 'holders' | 'pages' | 'progress'>, elapsedMs: number): Record<string, string> {
+  const seconds = elapsedMs / 1000;
+  const rate = seconds > 0 ? Math.round(status.holders / seconds) : 0;
+  // The percentage grows about evenly with pages read (it follows the account-id space too), so
+  // the time left is the time so far scaled by what is left of it.
+  const etaSeconds = status.progress > 0 ? Math.ceil((seconds * (100 - status.progress)) / status.progress) : null;
+  return { holders: String(status.holders), pages: String(status.pages), rate: String(rate), timeLeft: etaSeconds === null ? '?' : formatDuration(etaSeconds) };
+}
+
+function formatDuration(totalSeconds: number): string {
+  const h = Math.floor(totalSeconds / 3600);
+  const m = Math.floor((totalSeconds % 3600) / 60);
+  const s = totalSeconds % 60;
+  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(s).padStart(2, '0')}s` : `${s}s`;
+}
+
 async function runSnapshotCommand(context: CliContext, tokenIdArg: string, options: SnapshotOptions): Promise<void> {
   const config = snapshotConfig(context, options);
   const { hedera } = config;
@@ -62,23 +83,25 @@ async function runSnapshotCommand(context: CliContext, tokenIdArg: string, optio
     baseUrl: hedera.mirrorNodeUrl, rps: hedera.mirrorRps, requestTimeoutMs: hedera.mirrorTimeoutMs,
     maxAttempts: hedera.mirrorAttempts, retryBaseDelayMs: hedera.mirrorRetryBaseMs, network: hedera.network,
   });
-  // Also drawn (once a second, and at the end) when stderr is not a terminal, e.g. in a log.
-  const bar = new cliProgress.SingleBar({ stream: process.stderr, format: `snapshot ${tokenId} [{bar}] {percentage}%`, hideCursor: false,
-    noTTYOutput: true, notTTYSchedule: 1_000 }, cliProgress.Presets.shades_classic);
+  // Also drawn (one line every few seconds, and at the end) when stderr is not a terminal, e.g. in a log.
+  const bar = new cliProgress.SingleBar({ stream: process.stderr, hideCursor: false, noTTYOutput: true, notTTYSchedule: barLineEveryMsNoTty,
+    format: `snapshot ${tokenId} [{bar}] {percentage}% | {holders} holders | {pages} pages | {rate} holders/s | ETA {timeLeft}` }, cliProgress.Presets.shades_classic);
+  const startedMs = performance.now();
+  let status: SnapshotRunStatus = { holders: 0, pages: 0, progress: 0 };
   try {
     const done = await withStore(context, config, async (store) => {
       const record = await store.create({ tokenId, network: hedera.network, requestedTimestamp, requestedBy: context.env.USER ?? 'cli' });
       return withIpfs(config.dataDir, async (ipfs) => {
-        bar.start(100, 0);
+        bar.start(100, 0, barPayload(status, 0));
         try {
           const finished = await runSnapshot(record.snapshotId, {
             store, mirror, ipfs, network: hedera.network, workDir: join(config.dataDir, 'snapshots'),
-            onProgress: (progress) => { bar.update(progress); },
+            onPage: (next) => { status = next; bar.update(next.progress, barPayload(next, performance.now() - startedMs)); },
           }).catch(async (error: Error & { code?: string }) => {
             await store.update(record.snapshotId, { status: 'failed', error: { code: error.code ?? 'SNAPSHOT_FAILED', message: error.message.slice(0, 500) } }).catch(() => {});
             throw error;
           });
-          bar.update(100);
+          bar.update(100, { ...barPayload(status, performance.now() - startedMs), timeLeft: '0s' });
           return finished;
         } finally {
           bar.stop();

@@ -82,6 +82,23 @@ export class MirrorProtocolError extends SnapshotError {
   }
 }
 
+/**
+ * A resumed run found the mirror node answering from another balance snapshot than the one its
+ * checkpoint's rows came from (a restarted or re-ingested mirror node, another instance behind a
+ * load balancer). Reading on would mix two snapshots in one file, so the attempt fails; a later
+ * attempt reads on if the mirror node answers from the checkpoint's snapshot again.
+ */
+export class MirrorSnapshotChangedError extends SnapshotError {
+  readonly expectedTimestamp: string;
+  readonly answeredTimestamp: string;
+
+  constructor(expectedTimestamp: string, answeredTimestamp: string) {
+    super('MIRROR_SNAPSHOT_CHANGED', `the checkpoint's rows are from balance snapshot ${expectedTimestamp}, the mirror node now answers from ${answeredTimestamp}`);
+    this.expectedTimestamp = expectedTimestamp;
+    this.answeredTimestamp = answeredTimestamp;
+  }
+}
+
 /** A string that is not a CID. */
 export class InvalidCidError extends SnapshotError {
   constructor(text: string, options?: ErrorOptions) {

@@ -1,4 +1,4 @@
-// One snapshot, start to finish: token info -> balance pages at one pinned timestamp -> NDJSON on
+// One snapshot, start to finish: token info and balance pages at one pinned timestamp -> NDJSON on
 // disk (appended, fsynced at checkpoints) -> the IPFS importer (streamed from disk) -> the
 // metadata record. Memory stays bounded by one page: holders never sit in memory whole.
 //
@@ -7,10 +7,17 @@
 // A run that finds a checkpoint truncates the partial file to that length and reads on after
 // that account, so a resumed run writes the same bytes, hence the same CID, as an uninterrupted
 // one. When the partial file is missing (another machine, a wiped disk) the run starts over.
+//
+// Fidelity: the header's token info (name, decimals, totalSupply) is read at the consensus
+// timestamp the balances come from (`/tokens/{id}?timestamp=`), never today's token, and is also
+// the progress denominator; a resumed run insists on its checkpoint's balance snapshot
+// (MirrorSnapshotChangedError otherwise), so one file never mixes two snapshots.
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SnapshotError } from './errors.ts';
+import { MirrorProtocolError, SnapshotError } from './errors.ts';
+import { amountMax } from '../identifiers.ts';
+import { parseEntityId } from './hedera-ids.ts';
 import type { HederaNetwork } from './hedera-ids.ts';
 import type { IpfsStore } from './ipfs-store.ts';
 import type { MirrorClient, HederaTokenInfo } from './mirror/client.ts';
@@ -31,8 +38,19 @@ export interface PipelineDeps {
   network: HederaNetwork | null;
   /** Called when the progress percentage grows past the record's (0..99 while running). */
   onProgress?: (progress: number) => void | Promise<void>;
+  /** Called after every balances page (a progress bar's holders, pages and rate). */
+  onPage?: (status: SnapshotRunStatus) => void;
   signal?: AbortSignal;
   checkpointEveryPages?: number;
+}
+
+export interface SnapshotRunStatus {
+  /** Holders written so far, those before a checkpoint included. */
+  holders: number;
+  /** Balances pages read by this attempt. */
+  pages: number;
+  /** The percentage as reported (0..99 while running; never less than before). */
+  progress: number;
 }
 
 /** A failure that no retry can fix (unknown token, malformed id, a refused request). */
@@ -103,7 +121,6 @@ export async function runSnapshot(snapshotId: string, deps: PipelineDeps): Promi
   if (record.status === 'completed') return record;
   await store.update(snapshotId, { status: 'running', attempts: record.attempts + 1, error: null });
 
-  const token = await mirror.getToken(record.tokenId, { signal });
   const checkpoint = await store.getCheckpoint(snapshotId);
   let p = checkpoint ? progressFromCheckpoint(checkpoint) : null;
   const path = join(deps.workDir, `${snapshotId}.ndjson`);
@@ -117,7 +134,14 @@ export async function runSnapshot(snapshotId: string, deps: PipelineDeps): Promi
   }
 
   try {
-    await fetchHolders(snapshotId, deps, token, file, p, record.progress);
+    // A resumed run knows the snapshot its rows come from; a fresh one asks at the pinned
+    // timestamp, and again at the answered one should the balances come from an earlier snapshot.
+    const token = await mirror.getToken(record.tokenId, { signal, timestamp: p.consensusTimestamp ?? p.pinnedTimestamp });
+    const highestAccount = await mirror.highestAccount({ signal }).catch((error: unknown) => {
+      if (signal?.aborted) throw error;
+      return null; // progress then follows the supply share alone
+    });
+    await fetchHolders(snapshotId, deps, { token, highestAccount }, file, p, record.progress);
     await file.datasync();
   } finally {
     await file.close();
@@ -134,43 +158,90 @@ export async function runSnapshot(snapshotId: string, deps: PipelineDeps): Promi
   return done;
 }
 
+interface RunContext {
+  /** The token at the timestamp of the balances: the header and the progress denominator. */
+  token: HederaTokenInfo;
+  /** The highest account id on the network; null when the mirror node did not say. */
+  highestAccount: string | null;
+}
+
 /** `reported`: the progress already recorded; a resumed run never reports less (no going back). */
-async function fetchHolders(snapshotId: string, deps: PipelineDeps, token: HederaTokenInfo, file: FileHandle, p: Progress, reported: number): Promise<void> {
+async function fetchHolders(snapshotId: string, deps: PipelineDeps, run: RunContext, file: FileHandle, p: Progress, reported: number): Promise<void> {
   const every = deps.checkpointEveryPages ?? checkpointEveryPages;
-  const supply = BigInt(token.totalSupply);
   let lastProgress = reported;
   let pagesSinceCheckpoint = 0;
-  const pages = deps.mirror.balancePages(token.tokenId, p.pinnedTimestamp, {
+  let pagesRead = 0;
+  const pages = deps.mirror.balancePages(run.token.tokenId, p.pinnedTimestamp, {
     ...(p.afterAccount ? { afterAccount: p.afterAccount } : {}),
+    ...(p.bytesWritten > 0 && p.consensusTimestamp ? { expectedTimestamp: p.consensusTimestamp } : {}),
     ...(deps.signal ? { signal: deps.signal } : {}),
   });
   for await (const page of pages) {
-    if (p.bytesWritten === 0) {
-      // The header carries the timestamp the balances are from, so requests that land on the
-      // same mirror-node balance snapshot produce the same bytes.
-      p.consensusTimestamp = page.timestamp ?? p.pinnedTimestamp;
-      await write(file, header(token, deps.network, p.consensusTimestamp), p);
-      await deps.store.update(snapshotId, { consensusTimestamp: p.consensusTimestamp });
+    pagesRead += 1;
+    if (p.bytesWritten === 0) await writeHeader(snapshotId, deps, run, file, p, page.timestamp ?? p.pinnedTimestamp);
+    if (page.holders.length > 0) {
+      await write(file, page.holders.map(holderLine).join(''), p);
+      p.holders += page.holders.length;
+      for (const holder of page.holders) p.totalBalance += BigInt(holder.balance);
+      if (p.totalBalance > amountMax) throw new MirrorProtocolError(`the balances of token ${run.token.tokenId} add up to more than 2^256 - 1`);
+      p.afterAccount = page.lastAccount;
+      if (++pagesSinceCheckpoint >= every) {
+        await file.datasync();
+        await saveCheckpoint(deps.store, snapshotId, p);
+        pagesSinceCheckpoint = 0;
+      }
+      const progress = runningProgress({ totalBalance: p.totalBalance, totalSupply: BigInt(run.token.totalSupply), lastAccount: p.afterAccount, highestAccount: run.highestAccount });
+      if (progress > lastProgress) {
+        lastProgress = progress;
+        await deps.store.update(snapshotId, { progress });
+        await deps.onProgress?.(progress);
+      }
     }
-    if (page.holders.length === 0) continue;
-    await write(file, page.holders.map(holderLine).join(''), p);
-    p.holders += page.holders.length;
-    for (const holder of page.holders) p.totalBalance += BigInt(holder.balance);
-    p.afterAccount = page.lastAccount;
-    if (++pagesSinceCheckpoint >= every) {
-      await file.datasync();
-      await saveCheckpoint(deps.store, snapshotId, p);
-      pagesSinceCheckpoint = 0;
-    }
-    const progress = supply > 0n ? Math.min(progressRunningMax, Number((p.totalBalance * 100n) / supply)) : 0;
-    if (progress > lastProgress) {
-      lastProgress = progress;
-      await deps.store.update(snapshotId, { progress });
-      await deps.onProgress?.(progress);
-    }
+    deps.onPage?.({ holders: p.holders, pages: pagesRead, progress: lastProgress });
   }
-  if (p.bytesWritten === 0) {
-    p.consensusTimestamp = p.pinnedTimestamp;
-    await write(file, header(token, deps.network, p.pinnedTimestamp), p);
+  if (p.bytesWritten === 0) await writeHeader(snapshotId, deps, run, file, p, p.pinnedTimestamp);
+}
+
+/**
+ * Line 1, from the token as it was at `consensusTimestamp`, the balance snapshot the rows come
+ * from: requests that land on the same snapshot write the same bytes whatever happened to the
+ * token since (a mint, a rename). Replaces `run.token` when it was read at another timestamp.
+ */
+async function writeHeader(snapshotId: string, deps: PipelineDeps, run: RunContext, file: FileHandle, p: Progress, consensusTimestamp: string): Promise<void> {
+  if (consensusTimestamp !== p.pinnedTimestamp) {
+    run.token = await deps.mirror.getToken(run.token.tokenId, { timestamp: consensusTimestamp, ...(deps.signal ? { signal: deps.signal } : {}) });
   }
+  p.consensusTimestamp = consensusTimestamp;
+  await write(file, header(run.token, deps.network, consensusTimestamp), p);
+  await deps.store.update(snapshotId, { consensusTimestamp });
+}
+
+/**
+ * The running percentage (0..99): the mean of the share of the supply fetched and the share of
+ * the account-id space passed (holders arrive in account order). Either alone misleads: with one
+ * holder owning most of the supply the supply share says 99% after a page; with the holders packed
+ * at high ids the id share does. (shard, realm, num) reads as one number; on Hedera today every
+ * account is 0.0.N. A share that cannot be known (supply 0, no highest account) is left out.
+ */
+export function runningProgress(input: { totalBalance: bigint; totalSupply: bigint; lastAccount: string | null; highestAccount: string | null }): number {
+  const basisPoints = 10_000n;
+  const shares: bigint[] = [];
+  if (input.totalSupply > 0n) shares.push(min(basisPoints, (input.totalBalance * basisPoints) / input.totalSupply));
+  if (input.highestAccount !== null) {
+    const highest = accountPosition(input.highestAccount);
+    const last = input.lastAccount === null ? 0n : accountPosition(input.lastAccount);
+    if (highest > 0n) shares.push(min(basisPoints, (last * basisPoints) / highest));
+  }
+  if (shares.length === 0) return 0;
+  const mean = shares.reduce((sum, share) => sum + share, 0n) / BigInt(shares.length);
+  return Math.min(progressRunningMax, Number(mean / 100n));
+}
+
+function accountPosition(account: string): bigint {
+  const { shard, realm, num } = parseEntityId(account);
+  return (shard << 128n) | (realm << 64n) | num;
+}
+
+function min(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
 }

@@ -106,6 +106,51 @@ describe('fake mirror node', () => {
       expect(answer.status).to.equal(404);
       expect(answer.raw).to.equal(JSON.stringify(notFoundBody));
     });
+
+    it('answers the token as it was at `timestamp` (tokenInfoTimestampQueryParam), today\'s without one', async () => {
+      node.updateToken('0.0.2007', '1566560005.000000000', { name: 'T2007 renamed', totalSupply: 20000n });
+      const info = async (query: string) => {
+        const answer = await get(node, `/api/v1/tokens/0.0.2007${query}`);
+        expect(answer.status, query).to.equal(200);
+        const { name, total_supply, modified_timestamp } = answer.json as Record<string, string>;
+        return { name, total_supply, modified_timestamp };
+      };
+      const before = { name: 'T2007', total_supply: '10000', modified_timestamp: '1234567890.000000003' };
+      const after = { name: 'T2007 renamed', total_supply: '20000', modified_timestamp: '1566560005.000000000' };
+      expect(await info('')).to.deep.equal(after);
+      expect(await info('?timestamp=1566560004.999999999')).to.deep.equal(before);
+      expect(await info('?timestamp=1566560005')).to.deep.equal(after);
+      expect(await info('?timestamp=eq:1566560005.000000000')).to.deep.equal(after);
+      expect(await info('?timestamp=lte:1566560006')).to.deep.equal(after);
+      expect(await info('?timestamp=lt:1566560005')).to.deep.equal(before);
+      for (const query of ['?timestamp=gt:1566560005', '?timestamp=1566560005.0000000001', '?timestamp=abc']) {
+        const answer = await get(node, `/api/v1/tokens/0.0.2007${query}`);
+        expect(answer.status, query).to.equal(400);
+        expect(answer.json).to.deep.equal({ _status: { messages: [{ message: 'Invalid parameter: timestamp' }] } });
+      }
+      expect((await get(node, '/api/v1/tokens/0.0.2007?limit=1')).json).to.deep.equal({ _status: { messages: [{ message: 'Unknown query parameter: limit' }] } });
+    });
+  });
+
+  describe('GET /api/v1/accounts', () => {
+    it('answers the highest account id with order=desc&limit=1, in the AccountsResponse shape', async () => {
+      const answer = await get(node, '/api/v1/accounts?order=desc&limit=1');
+      expect(answer.status).to.equal(200);
+      const body = answer.json as { accounts: Array<Record<string, unknown>>; links: { next: string | null } };
+      expect(body.accounts.map((a) => a.account)).to.deep.equal(['0.0.98']); // the fee account; holders end at 0.0.23
+      expect(body.accounts[0]).to.include.keys('account', 'alias', 'auto_renew_period', 'balance', 'created_timestamp', 'decline_reward',
+        'deleted', 'ethereum_nonce', 'evm_address', 'expiry_timestamp', 'key', 'max_automatic_token_associations', 'memo',
+        'receiver_sig_required', 'staked_account_id', 'staked_node_id', 'stake_period_start');
+      expect(body.links.next).to.equal('/api/v1/accounts?order=desc&limit=1&account.id=lt:0.0.98');
+    });
+
+    it('orders ascending by default (orderQueryParam) and pages by account.id', async () => {
+      const first = (await get(node, '/api/v1/accounts?limit=3')).json as { accounts: Array<{ account: string }>; links: { next: string } };
+      expect(first.accounts.map((a) => a.account)).to.deep.equal(['0.0.1', '0.0.2', '0.0.4']);
+      const second = (await get(node, first.links.next)).json as { accounts: Array<{ account: string }> };
+      expect(second.accounts.map((a) => a.account)).to.deep.equal(['0.0.5', '0.0.6', '0.0.7']);
+      expect((await get(node, '/api/v1/accounts?timestamp=1')).status).to.equal(400); // no timestamp parameter on /accounts
+    });
   });
 
   describe('GET /api/v1/tokens/{id}/balances', () => {

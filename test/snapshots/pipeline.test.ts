@@ -1,27 +1,17 @@
 // The snapshot pipeline end to end, with real parts: the local mirror node over HTTP, the Redis
 // metadata store, the offline Helia importer on disk. No scheduler here (see jobs/scheduler.test.ts).
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type FakeHolder, type FakeMirrorNode, generateHolders, startMirrorNode } from '../../testkit/mirror-node.ts';
-import { connect } from '../../testkit/clients.ts';
-import { sharedRedisUrl } from '../../testkit/shared-redis.ts';
-import { createMirrorClient, type MirrorClient } from '../../src/snapshots/mirror/client.ts';
-import { openIpfsStore, type IpfsStore } from '../../src/snapshots/ipfs-store.ts';
-import { createRedisSnapshotStore } from '../../src/snapshots/store/redis.ts';
+import { type FakeHolder, type FakeMirrorNode, generateHolders } from '../../testkit/mirror-node.ts';
+import type { MirrorClient } from '../../src/snapshots/mirror/client.ts';
+import type { IpfsStore } from '../../src/snapshots/ipfs-store.ts';
 import type { SnapshotStore } from '../../src/snapshots/store/metadata-store.ts';
 import { runSnapshot, type PipelineDeps } from '../../src/snapshots/pipeline.ts';
-import type { RedisConnection } from '../../src/connections.ts';
+import { collect, startPipelineRig, type PipelineRig } from './pipeline-rig.ts';
 
 const tokenId = '0.0.424242';
 const holderCount = 10_000;
-
-async function collect(source: AsyncIterable<Uint8Array>): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of source) chunks.push(Buffer.from(chunk));
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 function expectedLines(holders: FakeHolder[]): string[] {
   const key = (a: string) => a.split('.').map(BigInt);
@@ -38,32 +28,22 @@ describe('snapshot pipeline', function () {
   this.timeout(60_000);
   const holders = generateHolders({ count: holderCount, seed: 11, zeroBalances: 50 });
   const totalSupply = holders.reduce((s, h) => s + h.balance, 0n) * 2n;
+  let rig: PipelineRig;
   let node: FakeMirrorNode;
-  let redis: RedisConnection;
   let store: SnapshotStore;
   let ipfs: IpfsStore;
   let mirror: MirrorClient;
   let dir: string;
-
-  const deps = (overrides: Partial<PipelineDeps> = {}): PipelineDeps =>
-    ({ store, mirror, ipfs, workDir: join(dir, 'work'), network: 'testnet', ...overrides });
+  const deps = (overrides: Partial<PipelineDeps> = {}) => rig.deps(overrides);
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'tally-pipeline-'));
-    node = await startMirrorNode({ tokens: [
+    rig = await startPipelineRig({ tokens: [
       { tokenId, name: 'Big Token', symbol: 'BIG', decimals: 8, totalSupply, holders },
       { tokenId: '0.0.5', name: 'Empty', symbol: 'EMPTY', decimals: 0, totalSupply: 0n, holders: [] },
     ] });
-    redis = await connect(sharedRedisUrl());
-    store = createRedisSnapshotStore({ redis, keyPrefix: 'test:pipe:' });
-    ipfs = await openIpfsStore({ dir: join(dir, 'ipfs') });
-    mirror = createMirrorClient({ baseUrl: node.url, rps: 0, requestTimeoutMs: 5_000, maxAttempts: 5, retryBaseDelayMs: 10, retryMaxDelayMs: 50, network: 'testnet' });
+    ({ node, store, ipfs, mirror, dir } = rig);
   });
-  after(async () => {
-    await mirror.close(); await ipfs.stop(); await node.close();
-    redis.destroy();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => rig.close());
 
   it('snapshots 10,000 holders exactly, at one timestamp, and twice to the same CID', async () => {
     node.resetStats();
@@ -86,7 +66,9 @@ describe('snapshot pipeline', function () {
     expect(pinned.size).to.equal(1);
     expect(node.stats.balanceTimestamps.length).to.be.at.least(holderCount / 100);
     expect(progress).to.deep.equal([...progress].sort((a, b) => a - b));
-    expect(progress.at(-1)).to.be.within(45, 50);
+    // The mean of the supply share (half the supply is held: 50%) and the account-id share (the
+    // last holder is the highest account: 100%).
+    expect(progress.at(-1)).to.be.within(70, 75);
 
     const second = await store.create({ tokenId, network: 'testnet', requestedTimestamp: done.consensusTimestamp });
     const again = await runSnapshot(second.snapshotId, deps());

@@ -175,6 +175,25 @@ describe('snapshots through the API and the worker', function () {
     expect(car.stdout.length).to.be.greaterThan(bytes.length);
   });
 
+  it('tally snapshot shows holders, pages, rate and ETA, one line every few seconds without a terminal', async () => {
+    // 26 pages at 4 requests/s: about 7 s, so at least one line besides the first and the last.
+    const cliEnv = { ...process.env, ...env, MIRROR_RPS: '4' };
+    const startedMs = performance.now();
+    const { stderr } = await run(process.execPath, ['bin/tally.js', 'snapshot', tokenId], { cwd: repoRoot, env: cliEnv });
+    const elapsedS = (performance.now() - startedMs) / 1000;
+    const lines = stderr.split('\n').filter((l) => l.startsWith('snapshot '));
+    const pattern = /^snapshot 0\.0\.777001 \[[^\]]*\] (\d+)% \| (\d+) holders \| (\d+) pages \| (\d+) holders\/s \| ETA (\S+)$/;
+    for (const line of lines) expect(line).to.match(pattern);
+    const parsed = lines.map((l) => pattern.exec(l)!.slice(1));
+    expect(parsed.at(-1)!.slice(0, 3)).to.deep.equal(['100', '2500', '26']);
+    expect(Number(parsed.at(-1)![3])).to.be.greaterThan(0);
+    const middle = parsed.slice(1, -1);
+    expect(middle.length).to.be.at.least(1);
+    expect(middle.some(([percent, holdersSoFar, pagesSoFar, , eta]) => Number(percent) > 0 && Number(holdersSoFar) > 0 && Number(pagesSoFar) > 0 && /^\d+(s|m\d\ds)$/.test(eta!))).to.equal(true);
+    // One line per 5 s, plus the first and the last: not one per page.
+    expect(lines.length).to.be.at.most(Math.ceil(elapsedS / 5) + 2);
+  });
+
   it('tally snapshot fails clearly for an unknown token and a malformed id', async () => {
     const cliEnv = { ...process.env, ...env };
     for (const [id, pattern] of [['0.0.424', /not found/], ['0.0.x', /HIP-15|entity id|token id/i]] as const) {

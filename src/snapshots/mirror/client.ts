@@ -1,5 +1,5 @@
-// The Hedera mirror node REST client of the snapshot pipeline (SPEC §7): token info, the
-// latest balance snapshot timestamp, and every holder of a token at one pinned timestamp,
+// The Hedera mirror node REST client of the snapshot pipeline (SPEC §7): token info at a
+// timestamp, the latest balance snapshot timestamp, the highest account id, and every holder of a token at one pinned timestamp,
 // page by page. Polite (client-wide rate limit, retries with backoff honouring Retry-After
 // and X-Retry-In, a timeout on every request), exact (lossless JSON: balances exceed 2^53)
 // and suspicious (next links may not leave the configured origin and path; pages must share
@@ -12,6 +12,7 @@ import type { RetryContext } from 'p-retry';
 import {
   HederaTokenNotFoundError,
   MirrorProtocolError,
+  MirrorSnapshotChangedError,
   MirrorRequestError,
   MirrorUnavailableError,
   SnapshotError,
@@ -21,6 +22,7 @@ import type { EntityId, HederaNetwork } from '../hedera-ids.ts';
 import { fetchHttpGet, nodeHttpGet, type HttpAnswer, type HttpGet } from './http.ts';
 import type { Holder } from '../snapshot-format.ts';
 import { sleep } from '../../time.ts';
+import { isAmount } from '../../identifiers.ts';
 
 /** Rows per balances page: the mirror node's maximum (larger limits are silently capped). */
 export const balancePageRows = 100;
@@ -82,7 +84,17 @@ export interface BalancePage {
 export interface BalancePagesOptions {
   /** Start after this account (`account.id=gt:X`), to resume from a checkpoint. */
   afterAccount?: string;
+  /**
+   * The balance snapshot the pages must come from (a resumed run's checkpoint): a page from any
+   * other fails with MirrorSnapshotChangedError before its rows reach the caller.
+   */
+  expectedTimestamp?: string;
   signal?: AbortSignal;
+}
+
+export interface TokenRequestOptions extends RequestOptions {
+  /** The token as it was at this consensus timestamp (`?timestamp=`); absent: today's token. */
+  timestamp?: string;
 }
 
 export interface RequestOptions {
@@ -91,9 +103,11 @@ export interface RequestOptions {
 
 export interface MirrorClient {
   readonly baseUrl: string;
-  getToken(tokenId: string, options?: RequestOptions): Promise<HederaTokenInfo>;
+  getToken(tokenId: string, options?: TokenRequestOptions): Promise<HederaTokenInfo>;
   /** Consensus timestamp of the latest balance snapshot, `seconds.nanoseconds`. */
   latestTimestamp(options?: RequestOptions): Promise<string>;
+  /** The highest account id on the network (`/accounts?order=desc&limit=1`), null when there is none. */
+  highestAccount(options?: RequestOptions): Promise<string | null>;
   balancePages(tokenId: string, timestamp: string, options?: BalancePagesOptions): AsyncGenerator<BalancePage>;
   /** Stops the rate limiter; later calls fail. */
   close(): Promise<void>;
@@ -107,9 +121,6 @@ const defaults = {
   responseBytesMax: 4 * 1024 * 1024,
 };
 const retryableStatuses = new Set([429, 500, 502, 503, 504]);
-const amountPattern = /^(0|[1-9][0-9]*)$/;
-/** Amounts are at most 78 digits (SPEC §2); Hedera's own are int64. */
-const amountDigitsMax = 78;
 /** Token names and symbols are at most 100 bytes on Hedera; this only stops junk. */
 const tokenTextCharsMax = 1000;
 const tokenTypes = new Set(['FUNGIBLE_COMMON', 'NON_FUNGIBLE_UNIQUE']);
@@ -128,6 +139,7 @@ export function createMirrorClient(options: MirrorClientOptions): MirrorClient {
     baseUrl: base.href,
     getToken: (tokenId, requestOptions = {}) => getToken(http, base, settings, tokenId, requestOptions),
     latestTimestamp: (requestOptions = {}) => latestTimestamp(http, base, requestOptions),
+    highestAccount: (requestOptions = {}) => highestAccount(http, base, requestOptions),
     balancePages: (tokenId, timestamp, pageOptions = {}) => balancePages(http, base, settings, tokenId, timestamp, pageOptions),
     close: () => http.close(),
   };
@@ -142,9 +154,13 @@ interface Base {
   href: string;
 }
 
-async function getToken(http: Http, base: Base, settings: Settings, tokenId: string, options: RequestOptions): Promise<HederaTokenInfo> {
+async function getToken(http: Http, base: Base, settings: Settings, tokenId: string, options: TokenRequestOptions): Promise<HederaTokenInfo> {
   const id = parseEntityId(tokenId, { network: settings.network }).id;
-  const url = `${base.origin}${base.prefix}/api/v1/tokens/${id}`;
+  const { timestamp } = options;
+  if (timestamp !== undefined && (typeof timestamp !== 'string' || !timestampPattern.test(timestamp))) {
+    throw new MirrorProtocolError(`timestamp ${describe(timestamp)} is not seconds.nanoseconds`);
+  }
+  const url = `${base.origin}${base.prefix}/api/v1/tokens/${id}${timestamp === undefined ? '' : `?timestamp=${timestamp}`}`;
   const body = await http.getJson(url, { signal: options.signal, notFound: () => new HederaTokenNotFoundError(id) });
   return parseTokenInfo(body, id);
 }
@@ -163,6 +179,18 @@ async function latestTimestamp(http: Http, base: Base, options: RequestOptions):
   return timestamp;
 }
 
+async function highestAccount(http: Http, base: Base, options: RequestOptions): Promise<string | null> {
+  const body = await http.getJson(`${base.origin}${base.prefix}/api/v1/accounts?order=desc&limit=1`, { signal: options.signal });
+  const accounts = field(body, 'accounts');
+  if (!Array.isArray(accounts) || accounts.length > 1) throw new MirrorProtocolError('accounts must be an array of at most 1 row');
+  if (accounts.length === 0) return null;
+  const account = field(accounts[0], 'account');
+  if (typeof account !== 'string' || !isCanonicalEntityId(account)) {
+    throw new MirrorProtocolError(`accounts row has an invalid account ${describe(account)}`);
+  }
+  return account;
+}
+
 async function* balancePages(
   http: Http,
   base: Base,
@@ -176,10 +204,15 @@ async function* balancePages(
     throw new MirrorProtocolError(`timestamp ${describe(timestamp)} is not seconds.nanoseconds`);
   }
   const after = options.afterAccount === undefined ? null : parseCheckpoint(options.afterAccount);
+  const expected = options.expectedTimestamp ?? null;
+  if (expected !== null && (typeof expected !== 'string' || !timestampPattern.test(expected))) {
+    throw new MirrorProtocolError(`expected timestamp ${describe(expected)} is not seconds.nanoseconds`);
+  }
   const cursor: Cursor = {
     path: `/api/v1/tokens/${id}/balances`,
     fixedQuery: `account.balance=gt:0&order=asc&limit=${balancePageRows}&timestamp=${timestamp}`,
     requestedTimestamp: timestamp,
+    expectedTimestamp: expected,
     answeredTimestamp: null,
     last: after,
   };
@@ -202,6 +235,8 @@ interface Cursor {
   /** The query every page shares; only account.id moves. */
   fixedQuery: string;
   requestedTimestamp: string;
+  /** The snapshot a resumed run's earlier pages came from; null on a fresh run. */
+  expectedTimestamp: string | null;
   answeredTimestamp: string | null;
   last: EntityId | null;
 }
@@ -235,8 +270,9 @@ function readBalanceRow(row: unknown): Holder {
   if (typeof account !== 'string' || !isCanonicalEntityId(account)) {
     throw new MirrorProtocolError(`balance row has an invalid account ${describe(account)}`);
   }
-  if (!isLosslessNumber(balance) || balance.value.length > amountDigitsMax || !amountPattern.test(balance.value)) {
-    throw new MirrorProtocolError(`balance of ${account} is not a non-negative integer: ${describe(balance)}`);
+  // Above 2^256 - 1 is no amount (SPEC §2): a permanent failure now, not after the IPFS import.
+  if (!isLosslessNumber(balance) || !isAmount(balance.value)) {
+    throw new MirrorProtocolError(`balance of ${account} is not an integer in 0..2^256-1: ${describe(balance)}`);
   }
   return { account, balance: balance.value };
 }
@@ -250,6 +286,9 @@ function pinTimestamp(answered: unknown, rowCount: number, cursor: Cursor): void
   if (cursor.answeredTimestamp === null) {
     if (timestampNs(answered) > timestampNs(cursor.requestedTimestamp)) {
       throw new MirrorProtocolError(`asked for balances at ${cursor.requestedTimestamp}, got a snapshot from ${answered}`);
+    }
+    if (cursor.expectedTimestamp !== null && answered !== cursor.expectedTimestamp) {
+      throw new MirrorSnapshotChangedError(cursor.expectedTimestamp, answered);
     }
     cursor.answeredTimestamp = answered;
   } else if (answered !== cursor.answeredTimestamp) {
@@ -331,8 +370,8 @@ function tokenDecimals(value: unknown): number {
 
 function tokenAmount(value: unknown, name: string): string {
   const text = isLosslessNumber(value) ? value.value : value;
-  if (typeof text !== 'string' || text.length > amountDigitsMax || !amountPattern.test(text)) {
-    throw new MirrorProtocolError(`token ${name} ${describe(value)} is not a non-negative integer`);
+  if (!isAmount(text)) {
+    throw new MirrorProtocolError(`token ${name} ${describe(value)} is not an integer in 0..2^256-1`);
   }
   return text;
 }
