@@ -6,21 +6,18 @@ import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
 import { UsageError } from '../src/cli/context.ts';
 import { fromBaseUnits, toBaseUnits } from '../src/cli/ledger.ts';
-import { createLedger, type Ledger } from '../src/ledger/client.ts';
-import { connectRedis, type RedisConnection } from '../src/connections.ts';
-import { sharedRedisUrl, uniqueSymbol } from '../testkit/shared-redis.ts';
-import { tally } from './cli/tally.ts';
+import type { Ledger } from '../src/ledger/client.ts';
+import { uniqueSymbol } from '../testkit/shared-redis.ts';
+import { tally, useSharedLedger } from './cli/tally.ts';
 
 describe('tally CLI', function () {
   this.timeout(30_000);
-  let redis: RedisConnection;
+  const sharedLedger = useSharedLedger();
   let ledger: Ledger;
 
   before(async () => {
-    redis = await connectRedis({ url: sharedRedisUrl() });
-    ledger = createLedger(redis);
+    ledger = sharedLedger();
   });
-  after(() => { redis.destroy(); });
 
   it('--help lists the ledger commands and exits 0', async () => {
     const run = await tally(['--help']);

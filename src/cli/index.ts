@@ -84,7 +84,7 @@ export function buildProgram(context: CliContext): Command {
   return program;
 }
 
-function report(error: unknown, outputClosed: AbortSignal): number {
+function report(error: unknown): number {
   if (error instanceof CommanderError) {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return exitOk;
     // `tally help top` (0) or the help printed for a bare `tally` (1).
@@ -92,7 +92,7 @@ function report(error: unknown, outputClosed: AbortSignal): number {
     return exitUsage; // commander already printed the message
   }
   // The reader went away mid-write (a pipeline to stdout rejects with it): not a failure.
-  if (isClosedPipe(error) || (outputClosed.aborted && (error as { code?: string }).code === 'ERR_STREAM_DESTROYED')) return exitOk;
+  if (isClosedPipe(error)) return exitOk;
   if (error instanceof UsageError || error instanceof ConfigError) {
     process.stderr.write(`tally: ${error.message}\n`);
     return exitUsage;
@@ -112,6 +112,6 @@ export async function run(argv: string[] = process.argv, env: Env = readEnv()): 
     await buildProgram(createContext(env, outputClosed)).parseAsync(argv);
     return exitOk;
   } catch (error) {
-    return report(error, outputClosed);
+    return report(error);
   }
 }

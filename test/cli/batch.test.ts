@@ -4,24 +4,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { batchInputBytesMax } from '../../src/cli/batch.ts';
-import { createLedger, type Ledger } from '../../src/ledger/client.ts';
-import { connectRedis, type RedisConnection } from '../../src/connections.ts';
-import { sharedRedisUrl, uniqueSymbol } from '../../testkit/shared-redis.ts';
-import { tally } from './tally.ts';
+import type { Ledger } from '../../src/ledger/client.ts';
+import { uniqueSymbol } from '../../testkit/shared-redis.ts';
+import { tally, useSharedLedger } from './tally.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tally-batch-'));
 const file = (name: string, text: string) => { const path = join(dir, name); writeFileSync(path, text); return path; };
 
 describe('tally batch', function () {
   this.timeout(30_000);
-  let redis: RedisConnection;
+  const sharedLedger = useSharedLedger();
   let ledger: Ledger;
 
   before(async () => {
-    redis = await connectRedis({ url: sharedRedisUrl() });
-    ledger = createLedger(redis);
+    ledger = sharedLedger();
   });
-  after(() => { redis.destroy(); });
 
   const freshToken = async (decimals = 0) => {
     const sym = uniqueSymbol('CLB');

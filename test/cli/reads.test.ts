@@ -1,27 +1,24 @@
 // `tally info`, `supply`, `tokens` and `events` (with --follow) as child processes.
 import { expect } from 'chai';
-import { createLedger, type Ledger } from '../../src/ledger/client.ts';
-import { connectRedis, type RedisConnection } from '../../src/connections.ts';
-import { sharedRedisUrl, uniqueSymbol } from '../../testkit/shared-redis.ts';
-import { startTally, tally } from './tally.ts';
+import type { Ledger } from '../../src/ledger/client.ts';
+import { uniqueSymbol } from '../../testkit/shared-redis.ts';
+import { startTally, tally, useSharedLedger } from './tally.ts';
 
 const lines = (text: string) => text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
 
 describe('tally info, supply, tokens, events', function () {
   this.timeout(30_000);
-  let redis: RedisConnection;
+  const sharedLedger = useSharedLedger();
   let ledger: Ledger;
   let sym: string;
 
   before(async () => {
-    redis = await connectRedis({ url: sharedRedisUrl() });
-    ledger = createLedger(redis);
+    ledger = sharedLedger();
     sym = uniqueSymbol('CLR');
     await ledger.init(sym, { name: 'Reads', decimals: 2, totalSupply: '100000', treasury: 'alice' });
     await ledger.transfer(sym, { from: 'alice', to: 'bob', amount: '150' });
     await ledger.burn(sym, { account: 'bob', amount: '50' });
   });
-  after(() => { redis.destroy(); });
 
   it('info prints the token as one JSON line, supplies in tokens with --human', async () => {
     const [plain, human] = await Promise.all([tally(['info', sym]), tally(['info', sym, '--human'])]);

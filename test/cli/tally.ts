@@ -4,6 +4,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { connectRedis, type RedisConnection } from '../../src/connections.ts';
+import { createLedger, type Ledger } from '../../src/ledger/client.ts';
 import { startProcess, type ManagedProcess } from '../../testkit/processes.ts';
 import { sharedRedisUrl } from '../../testkit/shared-redis.ts';
 
@@ -38,4 +40,16 @@ export async function tally(args: string[], env: Record<string, string> = {}, op
   if (options.stdin !== undefined) proc.child.stdin!.end(options.stdin);
   const { code } = await proc.exited;
   return { code, stdout: proc.stdout(), stderr: proc.stderr() };
+}
+
+/** Registers hooks that connect a ledger to the shared Redis for the suite; `ledger()` is it. */
+export function useSharedLedger(): () => Ledger {
+  let redis: RedisConnection | undefined;
+  let ledger: Ledger | undefined;
+  before(async () => {
+    redis = await connectRedis({ url: sharedRedisUrl() });
+    ledger = createLedger(redis);
+  });
+  after(() => { redis?.destroy(); });
+  return () => ledger!;
 }
