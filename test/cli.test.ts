@@ -2,38 +2,22 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
 import { UsageError } from '../src/cli/context.ts';
 import { fromBaseUnits, toBaseUnits } from '../src/cli/ledger.ts';
-import { createLedger, type Ledger } from '../src/ledger/client.ts';
-import { connectRedis, type RedisConnection } from '../src/connections.ts';
-import { startProcess } from '../testkit/processes.ts';
-import { sharedRedisUrl, uniqueSymbol } from '../testkit/shared-redis.ts';
-
-const bin = fileURLToPath(new URL('../bin/tally.js', import.meta.url));
-const emptyDir = mkdtempSync(join(tmpdir(), 'tally-cli-'));
-
-interface Run { code: number | null; stdout: string; stderr: string }
-
-async function tally(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  // An empty working directory: no .env of the developer's leaks in.
-  const proc = startProcess({ args: [bin, ...args], cwd: emptyDir, env: { PATH: process.env.PATH ?? '', REDIS_URL: sharedRedisUrl(), ...env } });
-  const { code } = await proc.exited;
-  return { code, stdout: proc.stdout(), stderr: proc.stderr() };
-}
+import type { Ledger } from '../src/ledger/client.ts';
+import { uniqueSymbol } from '../testkit/shared-redis.ts';
+import { tally, useSharedLedger } from './cli/tally.ts';
 
 describe('tally CLI', function () {
   this.timeout(30_000);
-  let redis: RedisConnection;
+  const sharedLedger = useSharedLedger();
   let ledger: Ledger;
 
   before(async () => {
-    redis = await connectRedis({ url: sharedRedisUrl() });
-    ledger = createLedger(redis);
+    ledger = sharedLedger();
   });
-  after(() => { redis.destroy(); });
 
   it('--help lists the ledger commands and exits 0', async () => {
     const run = await tally(['--help']);

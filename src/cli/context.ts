@@ -8,6 +8,8 @@ export interface CliContext {
   env: Env;
   /** Connects to Redis for the duration of `fn`, then closes. */
   withLedger<T>(fn: (ledger: Ledger, redis: RedisConnection) => Promise<T>): Promise<T>;
+  /** Aborted once stdout's reader has gone away (EPIPE); print is a no-op from then on. */
+  outputClosed: AbortSignal;
   /** One line on stdout. */
   print(line: string): void;
 }

@@ -1,12 +1,18 @@
-// The `tally` command (bin/tally.js): the ledger from a terminal (src/cli/ledger.ts), a dev JWT
-// (token.ts), and snapshots (snapshots.ts), each a plain module registered here. Redis comes from
+// The `tally` command (bin/tally.js): the ledger from a terminal (src/cli/ledger.ts, reads in
+// inspect.ts, batches in batch.ts), a dev JWT (token.ts), snapshots (snapshots.ts) and shell
+// completion (completion.ts), each a plain module registered here. Redis comes from
 // REDIS_URL or REDIS_CLUSTER_URLS (or a .env file), read by src/config.ts like everything else.
-// Exit codes: 0 ok, 1 ledger or connection error (the code is printed), 2 usage.
+// Exit codes: 0 ok, 1 ledger or connection error (the code is printed), 2 usage. A closed stdout
+// (`tally cat <cid> | head`) is a normal end: output stops and the exit is 0.
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig, readEnv, type Env } from '../config.ts';
 import { TallyError } from '../errors.ts';
 import { withTimeout } from '../time.ts';
 import { UsageError, type CliContext } from './context.ts';
+import { registerBatchCommand } from './batch.ts';
+import { registerCompletionCommand } from './completion.ts';
+import { registerInspectCommands } from './inspect.ts';
 import { registerLedgerCommands } from './ledger.ts';
 import { registerSnapshotCommands } from './snapshots.ts';
 import { registerTokenCommand } from './token.ts';
@@ -19,10 +25,28 @@ const connectDeadlineMs = 5_000;
 
 class ConnectError extends Error {}
 
-function createContext(env: Env): CliContext {
+/** The product version: package.json's "version". */
+export function productVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+const isClosedPipe = (error: unknown) => (error as { code?: string } | null)?.code === 'EPIPE';
+
+/** Aborts when the reader of stdout goes away (EPIPE); other stdout errors stay fatal. */
+function watchStdout(): AbortSignal {
+  const closed = new AbortController();
+  process.stdout.on('error', (error) => {
+    if (!isClosedPipe(error)) throw error;
+    closed.abort();
+  });
+  return closed.signal;
+}
+
+function createContext(env: Env, outputClosed: AbortSignal): CliContext {
   return {
     env,
-    print: (line) => { process.stdout.write(`${line}\n`); },
+    outputClosed,
+    print: (line) => { if (!outputClosed.aborted) process.stdout.write(`${line}\n`); },
     async withLedger(fn) {
       const target = loadConfig(env, ['redis']).redis;
       // Loaded here so that --help and `tally token` start fast.
@@ -46,11 +70,15 @@ function createContext(env: Env): CliContext {
 export function buildProgram(context: CliContext): Command {
   const program = new Command('tally')
     .description('Tally: an exact token ledger on Redis. Amounts are base-unit integers unless --human.')
+    .version(productVersion(), '-V, --version', 'print the version')
     .showHelpAfterError('(run tally --help for usage)')
     .exitOverride();
   registerLedgerCommands(program, context);
+  registerInspectCommands(program, context);
+  registerBatchCommand(program, context);
   registerTokenCommand(program, context);
   registerSnapshotCommands(program, context);
+  registerCompletionCommand(program, context);
   // Sub-commands inherit exitOverride only when set before they are added; set it on each.
   for (const command of program.commands) command.exitOverride();
   return program;
@@ -59,8 +87,12 @@ export function buildProgram(context: CliContext): Command {
 function report(error: unknown): number {
   if (error instanceof CommanderError) {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return exitOk;
+    // `tally help top` (0) or the help printed for a bare `tally` (1).
+    if (error.code === 'commander.help' && error.exitCode === 0) return exitOk;
     return exitUsage; // commander already printed the message
   }
+  // The reader went away mid-write (a pipeline to stdout rejects with it): not a failure.
+  if (isClosedPipe(error)) return exitOk;
   if (error instanceof UsageError || error instanceof ConfigError) {
     process.stderr.write(`tally: ${error.message}\n`);
     return exitUsage;
@@ -75,8 +107,9 @@ function report(error: unknown): number {
 
 /** Runs the command line; resolves with the exit code. */
 export async function run(argv: string[] = process.argv, env: Env = readEnv()): Promise<number> {
+  const outputClosed = watchStdout();
   try {
-    await buildProgram(createContext(env)).parseAsync(argv);
+    await buildProgram(createContext(env, outputClosed)).parseAsync(argv);
     return exitOk;
   } catch (error) {
     return report(error);

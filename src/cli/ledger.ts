@@ -20,7 +20,7 @@ export function fromBaseUnits(amount: string, decimals: number): string {
   return new Big(amount).shiftedBy(-decimals).toFixed();
 }
 
-function integerOption(name: string, min: number, max: number) {
+export function integerOption(name: string, min: number, max: number) {
   return (value: string) => {
     if (!/^[0-9]{1,10}$/.test(value) || Number(value) < min || Number(value) > max) {
       throw new InvalidArgumentError(`${name} must be an integer in ${min}..${max}`);
@@ -29,8 +29,8 @@ function integerOption(name: string, min: number, max: number) {
   };
 }
 
-const json = (value: unknown) => JSON.stringify(value);
-const decimalsOf = (ledger: Ledger, symbol: string) => ledger.info(symbol).then((info) => info.decimals);
+export const json = (value: unknown) => JSON.stringify(value);
+export const decimalsOf = (ledger: Ledger, symbol: string) => ledger.info(symbol).then((info) => info.decimals);
 
 /** `tally init`, `transfer`, `burn`. */
 function registerWriteCommands(program: Command, context: CliContext): void {
