@@ -1,4 +1,4 @@
-// The Hedera mirror node REST client of the snapshot pipeline (SPEC §7): token info, the
+// The Hedera mirror node REST client of the snapshot pipeline (docs/snapshot-format.md): token info, the
 // latest balance snapshot timestamp, and every holder of a token at one pinned timestamp,
 // page by page. Polite (client-wide rate limit, retries with backoff honouring Retry-After
 // and X-Retry-In, a timeout on every request), exact (lossless JSON: balances exceed 2^53)
@@ -108,7 +108,7 @@ const defaults = {
 };
 const retryableStatuses = new Set([429, 500, 502, 503, 504]);
 const amountPattern = /^(0|[1-9][0-9]*)$/;
-/** Amounts are at most 78 digits (SPEC §2); Hedera's own are int64. */
+/** Amounts are at most 78 digits (docs/ledger-functions.md); Hedera's own are int64. */
 const amountDigitsMax = 78;
 /** Token names and symbols are at most 100 bytes on Hedera; this only stops junk. */
 const tokenTextCharsMax = 1000;
@@ -220,7 +220,7 @@ function readBalancePage(body: unknown, cursor: Cursor): { holders: Holder[]; ne
       throw new MirrorProtocolError(`balances out of order: ${entity.id} after ${cursor.last.id}`);
     }
     cursor.last = entity;
-    // Zero balances are filtered by account.balance=gt:0; drop any that slip through (SPEC §7).
+    // Zero balances are filtered by account.balance=gt:0; drop any that slip through (docs/snapshot-format.md).
     if (holder.balance !== '0') holders.push(holder);
   }
   const next = field(field(body, 'links'), 'next');
