@@ -4,6 +4,7 @@
 // deployment is fixed in one round; loadConfig(env, sections) reads just those sections.
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { z } from 'zod';
 import type { LogLevel } from './logger.ts';
@@ -350,11 +351,19 @@ export function loadConfig(env: Env, only: readonly ConfigSection[] = allSection
   return deepFreeze(config as Partial<Config>);
 }
 
+/** The file `make run` (scripts/run.sh) writes under DATA_DIR while it runs: the REDIS_URL and
+ * JWT_SECRET it serves with, so that the CLI reaches the same Redis with the same secret. */
+export const runEnvFileName = 'tally.env';
+
 /**
- * The process environment over an optional .env file (real variables win; the file is only
- * read, never written into process.env).
+ * The process environment over an optional .env file, over DATA_DIR/tally.env when `make run`
+ * wrote one (real variables win, then the user's .env; files are only read, never written
+ * into process.env). A relative DATA_DIR is resolved beside the .env file.
  */
-export function readEnv(processEnv: Env = process.env, dotenvPath = '.env'): Env {
+export function readEnv(processEnv: Env = process.env, dotenvPath = '.env', withRunFile = true): Env {
   const fromFile = existsSync(dotenvPath) ? parseDotenv(readFileSync(dotenvPath)) : {};
-  return { ...fromFile, ...processEnv };
+  const env = { ...fromFile, ...processEnv };
+  const runFile = resolve(dirname(dotenvPath), env.DATA_DIR || 'data', runEnvFileName);
+  const fromRun = withRunFile && existsSync(runFile) ? parseDotenv(readFileSync(runFile)) : {};
+  return { ...fromRun, ...env };
 }

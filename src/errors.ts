@@ -5,7 +5,7 @@
 // test/errors.test.ts fails when a code is raised, answered or documented without being here,
 // and test/ledger/errors.test.ts when the Lua sources and the `ledger` entries disagree.
 //
-// `layer` says which part raises the code: `ledger` (the Lua library, SPEC §4), `http` (the REST
+// `layer` says which part raises the code: `ledger` (the Lua library, docs/ledger-functions.md), `http` (the REST
 // layer itself), `snapshots` (Hedera ids, the mirror node, IPFS, the content format, snapshot
 // records), `store` (snapshot metadata), `jobs` (the scheduler).
 
@@ -22,7 +22,7 @@ const entry = <L extends ErrorLayer>(layer: L, status: number, retryable: boolea
   ({ layer, status, retryable, description }) as const;
 
 export const errorCatalog = {
-  // The ledger library (SPEC §4), in the order the functions check them.
+  // The ledger library (docs/ledger-functions.md), in the order the functions check them.
   INVALID_TOKEN: entry('ledger', 400, false, 'key not of the form token:{SYM}, or bad name / decimals / supply at init'),
   INVALID_ARGUMENT: entry('ledger', 400, false, 'wrong argument count, bad limit, bad opId, bad batch shape (also any other malformed field or query)'),
   INVALID_ACCOUNT: entry('ledger', 400, false, 'account fails the account rule'),

@@ -1,4 +1,4 @@
-// The identifier and amount rules of SPEC §2 and §3, shared by the ledger, the REST layer and the
+// The identifier and amount rules of docs/ledger-functions.md, shared by the ledger, the REST layer and the
 // snapshot store (the Lua library applies the same rules in _lib.lua).
 
 export const symbolPattern = /^[A-Z0-9][A-Z0-9_-]{0,31}$/;

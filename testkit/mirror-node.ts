@@ -1,6 +1,6 @@
 // A local Hedera mirror node speaking the real REST API v1 over generated holders, for tests
 // and benchmarks. It follows the mirror node's own code and fixtures
-// (../shared/hedera/examples): order defaults to desc, limit defaults to 25 and is silently
+// (test/fixtures/hedera-mirror): order defaults to desc, limit defaults to 25 and is silently
 // capped at 100, links.next is the request path keeping every query parameter with
 // account.id replaced by gt:LAST (lt:LAST in desc order) and is set only on a full page,
 // unknown tokens answer 200 with an empty list on /balances and 404 on /tokens/{id},

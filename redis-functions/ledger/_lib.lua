@@ -19,7 +19,7 @@ local BATCH_LEGS_MAX = 1000
 local OP_TTL_SECONDS_DEFAULT = 86400
 local OP_TTL_SECONDS_MAX = 31536000
 
--- The error codes of the contract, in precedence order (SPEC §4).
+-- The error codes of the contract, in precedence order (docs/ledger-functions.md).
 local ERROR_CODES = {
   INVALID_TOKEN = true, INVALID_ARGUMENT = true, INVALID_ACCOUNT = true, INVALID_AMOUNT = true,
   SAME_ACCOUNT = true, TOKEN_NOT_FOUND = true, TOKEN_EXISTS = true, OP_CONFLICT = true,

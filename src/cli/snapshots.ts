@@ -1,4 +1,4 @@
-// `tally snapshot`, `tally cat`, `tally car` (SPEC §9). `snapshot` runs one snapshot in this
+// `tally snapshot`, `tally cat`, `tally car` (docs/commands.md). `snapshot` runs one snapshot in this
 // process, with a progress bar on stderr and one JSON line on stdout; the record goes to the
 // configured store (MongoDB when MONGODB_URL is set, else Redis), the bytes to the Helia store
 // under DATA_DIR/ipfs, shared with the server on the same machine. The mirror node settings are

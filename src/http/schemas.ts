@@ -1,4 +1,4 @@
-// Request schemas (zod 4): identifiers and amounts follow SPEC §2/§3 exactly, as strings; objects
+// Request schemas (zod 4): identifiers and amounts follow docs/ledger-functions.md exactly, as strings; objects
 // are strict (unknown keys are rejected). The OpenAPI document reuses the body schemas.
 import { z } from 'zod';
 import { accountPattern, amountPattern, isAmount, opIdPattern, symbolPattern } from '../identifiers.ts';

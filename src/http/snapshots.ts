@@ -1,4 +1,4 @@
-// The snapshot routes of SPEC §5: requests (any user), reads (any user), content streamed from
+// The snapshot routes of docs/rest.md: requests (any user), reads (any user), content streamed from
 // IPFS (NDJSON, or CSV on Accept: text/csv), and recurring schedules (admins).
 import { Readable, pipeline } from 'node:stream';
 import type { RequestHandler } from 'express';
@@ -143,7 +143,7 @@ const unknownId = ['INVALID_ARGUMENT', 'INVALID_ID', 'NOT_FOUND'] as const;
 const scheduleWrite = ['FORBIDDEN', 'SCHEDULER_UNAVAILABLE', 'SCHEDULE_BUSY'] as const;
 
 export const snapshotsOpenApi: OpenApiAddition = {
-  schemas: { SnapshotRecord: { type: 'object', description: 'The metadata record of SPEC §7' } },
+  schemas: { SnapshotRecord: { type: 'object', description: 'The metadata record of docs/snapshot-format.md' } },
   paths: {
     '/v1/snapshots': {
       post: { summary: 'Request a snapshot of every holder of a Hedera token', security: bearer,

@@ -1,4 +1,4 @@
-// The /v1/tokens routes of SPEC §5. Each handler: validate (zod, strict), authorize, call the
+// The /v1/tokens routes of docs/rest.md. Each handler: validate (zod, strict), authorize, call the
 // ledger, answer. Write answers are built only from the ledger's reply, so an idempotent replay
 // (same Idempotency-Key, same parameters: the Lua returns the recorded reply) gets the same
 // status and the same body as the first call.

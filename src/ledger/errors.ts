@@ -5,7 +5,7 @@ import { codesOf, errorCatalog, TallyError, type CodeOf, type ErrorCatalogEntry 
 
 export type LedgerErrorCode = CodeOf<'ledger'>;
 
-/** The ledger codes in the order the functions check them (SPEC §4). */
+/** The ledger codes in the order the functions check them (docs/ledger-functions.md). */
 export const ledgerErrorCodes: readonly LedgerErrorCode[] = codesOf('ledger');
 
 /** The catalog's ledger entries. */

@@ -1,6 +1,6 @@
 // Emits `snapshots_events` from any process (API or worker) through the Socket.IO Redis
 // emitter: the adapter of every API instance delivers each event to its own sockets in the
-// snapshot's rooms, once per socket. Payloads are exactly SPEC §6's (src/snapshots/events.ts).
+// snapshot's rooms, once per socket. Payloads are exactly docs/socket-io.md's (src/snapshots/events.ts).
 import { Emitter } from '@socket.io/redis-emitter';
 import type { RedisClientType } from 'redis';
 import type { SnapshotEventSink } from '../snapshots/events.ts';

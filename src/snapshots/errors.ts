@@ -27,7 +27,7 @@ export class EntityIdChecksumError extends SnapshotError {
 
 /**
  * The mirror node answered 404 for the token. Its own code, HEDERA_TOKEN_NOT_FOUND: the ledger's
- * TOKEN_NOT_FOUND (SPEC §4) means a Tally token.
+ * TOKEN_NOT_FOUND (docs/ledger-functions.md) means a Tally token.
  */
 export class HederaTokenNotFoundError extends SnapshotError {
   readonly tokenId: string;
@@ -116,7 +116,7 @@ export class ContentNotFoundError extends SnapshotError {
   }
 }
 
-/** Bytes that do not follow the snapshot content contract (SPEC §7). */
+/** Bytes that do not follow the snapshot content contract (docs/snapshot-format.md). */
 export class SnapshotFormatError extends SnapshotError {
   constructor(message: string) {
     super('INVALID_SNAPSHOT_CONTENT', message);

@@ -1,4 +1,4 @@
-// What a snapshot job reports while it runs: SPEC §6's `snapshots_events`. The snapshot service
+// What a snapshot job reports while it runs: docs/socket-io.md's `snapshots_events`. The snapshot service
 // emits through a SnapshotEventSink it is given; src/realtime/snapshot-events.ts implements
 // the sink over Socket.IO (any process, any API instance), tests may collect events in memory.
 

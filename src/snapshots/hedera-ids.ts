@@ -1,4 +1,4 @@
-// Hedera entity ids (accounts, tokens): HIP-15 syntax, checksums and ordering (SPEC §3); the
+// Hedera entity ids (accounts, tokens): HIP-15 syntax, checksums and ordering (docs/ledger-functions.md); the
 // networks and the consensus timestamp form.
 // https://hips.hedera.com/hip/hip-15 — implemented here because @hashgraph/sdk is 220 MB and
 // silently accepts malformed ids (PITFALLS.md).
@@ -15,7 +15,7 @@ const ledgerIdByNetwork: Readonly<Record<HederaNetwork, Uint8Array>> = {
   previewnet: Uint8Array.of(0x02),
 };
 
-/** The HIP-15 input regex, as in SPEC §3: no leading zeros, lowercase 5-letter checksum. */
+/** The HIP-15 input regex, as in docs/ledger-functions.md: no leading zeros, lowercase 5-letter checksum. */
 const entityIdPattern = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([a-z]{5}))?$/;
 
 /** A consensus timestamp as the mirror node writes it: `seconds.nanoseconds` (nanoseconds optional). */
@@ -81,7 +81,7 @@ export function withChecksum(entity: EntityId | string, network: HederaNetwork):
   return `${id}-${entityChecksum(id, network)}`;
 }
 
-/** Orders ids by (shard, realm, num) ascending — the snapshot line order of SPEC §7. */
+/** Orders ids by (shard, realm, num) ascending — the snapshot line order of docs/snapshot-format.md. */
 export function compareEntityIds(a: EntityId, b: EntityId): number {
   return compareBigints(a.shard, b.shard) || compareBigints(a.realm, b.realm) || compareBigints(a.num, b.num);
 }

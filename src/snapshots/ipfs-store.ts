@@ -2,7 +2,7 @@
 // datastore on disk. Every DAG parameter that shapes a CID is pinned here (CIDv1, raw
 // leaves, fixed 1 MiB chunks, balanced layout of 1024 links) rather than left to library
 // defaults, so the same bytes give the same CID in any process and any future version
-// (SPEC §7). Bytes stream in and out: nothing holds a whole snapshot in memory.
+// (docs/snapshot-format.md). Bytes stream in and out: nothing holds a whole snapshot in memory.
 
 import { join } from 'node:path';
 import { car } from '@helia/car';

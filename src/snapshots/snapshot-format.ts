@@ -1,4 +1,4 @@
-// The snapshot content contract (SPEC §7): UTF-8 NDJSON, `\n` line ends, no spaces, keys in
+// The snapshot content contract (docs/snapshot-format.md): UTF-8 NDJSON, `\n` line ends, no spaces, keys in
 // a fixed order. Line 1 describes the token and timestamp; then one line per holder with a
 // balance > 0, sorted by (shard, realm, num). The same token and timestamp must give the same
 // bytes, hence the same CID, so every byte here is deliberate.
@@ -33,7 +33,7 @@ export const lineCharsMax = 64 * 1024;
 
 const amountPattern = /^(0|[1-9][0-9]*)$/;
 const positiveAmountPattern = /^[1-9][0-9]*$/;
-/** Amounts are at most 78 digits (SPEC §2). */
+/** Amounts are at most 78 digits (docs/ledger-functions.md). */
 const amountDigitsMax = 78;
 /** A holder line exactly as holderLine writes it; parsing with a regex keeps the CSV path strict and fast. */
 const holderLinePattern = /^\{"account":"((?:0|[1-9]\d*)\.(?:0|[1-9]\d*)\.(?:0|[1-9]\d*))","balance":"([1-9]\d*)"\}$/;

@@ -1,6 +1,6 @@
 // The ledger entries of the one error catalog (src/errors.ts) and the codes the Lua sources
 // raise must be the same set; the Lua list of contract codes follows the catalog's order (the
-// precedence order of SPEC §4).
+// precedence order of docs/ledger-functions.md).
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { codesOf, errorCatalog } from '../../src/errors.ts';

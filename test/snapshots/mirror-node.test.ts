@@ -1,13 +1,12 @@
 // The fake mirror node (test/support/mirror-node.ts) against the mirror node's own REST spec
-// fixtures (../shared/hedera/examples, Apache-2.0). The expected answers are inlined so the
-// suite runs anywhere; when the shared fixtures are present, the inlined copies are checked
-// against them too.
+// fixtures (test/fixtures/hedera-mirror, Apache-2.0). The expected answers are inlined; the
+// inlined copies are checked against the fixtures too.
 
 import { expect } from 'chai';
 import { existsSync, readFileSync } from 'node:fs';
 import { type FakeMirrorNode, startMirrorNode } from '../../testkit/mirror-node.ts';
 
-const fixturesDir = new URL('../../../shared/hedera/examples/', import.meta.url);
+const fixturesDir = new URL('../fixtures/hedera-mirror/', import.meta.url);
 
 // tokens_id/not-found.json and tokens_id_balances/invalid-token-id.json
 const notFoundBody = { _status: { messages: [{ message: 'Not found' }] } };

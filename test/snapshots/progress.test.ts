@@ -55,7 +55,7 @@ describe('snapshot progress', function () {
     const halfway = statuses[Math.floor(pages / 2)]!.progress;
     expect(halfway).to.be.within(50, 80);
     expect(statuses.filter((s) => s.progress >= 99).length).to.be.below(pages / 10);
-    // SPEC §6: 0..99 while running, each value once, ascending.
+    // docs/socket-io.md: 0..99 while running, each value once, ascending.
     expect(reported).to.deep.equal([...new Set(reported)].sort((a, b) => a - b));
     expect(Math.max(...reported)).to.be.at.most(99);
     expect(reported.length).to.be.at.least(30);

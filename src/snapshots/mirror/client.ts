@@ -1,4 +1,4 @@
-// The Hedera mirror node REST client of the snapshot pipeline (SPEC §7): token info at a
+// The Hedera mirror node REST client of the snapshot pipeline (docs/snapshot-format.md): token info at a
 // timestamp, the latest balance snapshot timestamp, the highest account id, and every holder of a token at one pinned timestamp,
 // page by page. Polite (client-wide rate limit, retries with backoff honouring Retry-After
 // and X-Retry-In, a timeout on every request), exact (lossless JSON: balances exceed 2^53)
@@ -255,7 +255,7 @@ function readBalancePage(body: unknown, cursor: Cursor): { holders: Holder[]; ne
       throw new MirrorProtocolError(`balances out of order: ${entity.id} after ${cursor.last.id}`);
     }
     cursor.last = entity;
-    // Zero balances are filtered by account.balance=gt:0; drop any that slip through (SPEC §7).
+    // Zero balances are filtered by account.balance=gt:0; drop any that slip through (docs/snapshot-format.md).
     if (holder.balance !== '0') holders.push(holder);
   }
   const next = field(field(body, 'links'), 'next');
@@ -270,7 +270,7 @@ function readBalanceRow(row: unknown): Holder {
   if (typeof account !== 'string' || !isCanonicalEntityId(account)) {
     throw new MirrorProtocolError(`balance row has an invalid account ${describe(account)}`);
   }
-  // Above 2^256 - 1 is no amount (SPEC §2): a permanent failure now, not after the IPFS import.
+  // Above 2^256 - 1 is no amount (docs/ledger-functions.md): a permanent failure now, not after the IPFS import.
   if (!isLosslessNumber(balance) || !isAmount(balance.value)) {
     throw new MirrorProtocolError(`balance of ${account} is not an integer in 0..2^256-1: ${describe(balance)}`);
   }

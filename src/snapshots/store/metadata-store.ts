@@ -1,4 +1,4 @@
-// The snapshot metadata store (SPEC §7): one interface, two implementations
+// The snapshot metadata store (docs/snapshot-format.md): one interface, two implementations
 // (store/redis.ts, store/mongo.ts) that pass the same contract tests.
 // This file holds what both share: the record and its types, the status machine, input
 // validation, id and cursor encoding, and the typed errors.
@@ -36,7 +36,7 @@ export const statusTransitions: Readonly<Record<SnapshotStatus, readonly Snapsho
 /** Why a snapshot failed, as its record stores it. */
 export interface SnapshotFailure { code: string; message: string }
 
-/** The metadata record of SPEC §7, exactly these fields. */
+/** The metadata record of docs/snapshot-format.md, exactly these fields. */
 export interface SnapshotRecord {
   snapshotId: string;
   tokenId: string;
@@ -49,7 +49,7 @@ export interface SnapshotRecord {
   /** 0..100. */
   progress: number;
   holders: number | null;
-  /** Base-unit integer as a decimal string (SPEC §2). */
+  /** Base-unit integer as a decimal string (docs/ledger-functions.md). */
   totalBalance: string | null;
   cid: string | null;
   bytes: number | null;

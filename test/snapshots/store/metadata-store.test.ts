@@ -38,7 +38,7 @@ export function snapshotStoreContract(factory: StoreFactory): void {
     store.create({ tokenId, network: 'testnet', requestedTimestamp: '1700000000.123456789', requestedBy });
 
   describe('create and get', () => {
-    it('stores a queued record with exactly the SPEC §7 fields', async () => {
+    it('stores a queued record with exactly the docs/snapshot-format.md fields', async () => {
       const tokenId = token();
       const record = await store.create({ tokenId, network: 'mainnet', requestedBy: 'alice' });
       expect(Object.keys(record).sort()).to.deep.equal([...snapshotRecordFields].sort());
