@@ -39,13 +39,16 @@ if [ "$need_redis" = 1 ] && ! command -v redis-server >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq redis-server >&2
 fi
 
+# The stamp holds a hash of the manifests it was installed from: a checkout that only touches
+# their modification times (git does) must not reinstall.
 stamp=node_modules/.tally-installed
-if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then
+manifests_hash=$(cat package.json package-lock.json 2>/dev/null | sha256sum | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$manifests_hash" ]; then
   echo "bootstrap: installing npm dependencies with Node $(node -v)" >&2
   if [ -f package-lock.json ]; then
     npm ci --no-audit --no-fund --loglevel=error >&2
   else
     npm install --no-audit --no-fund --loglevel=error >&2
   fi
-  mkdir -p node_modules && touch "$stamp"
+  mkdir -p node_modules && echo "$manifests_hash" > "$stamp"
 fi
