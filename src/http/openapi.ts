@@ -2,9 +2,11 @@
 // generated from the same zod schemas that validate them; error responses name codes of the
 // one catalog (src/errors.ts), and the Error schema lists every code of it with its status.
 // Extensions (snapshot routes) merge their own paths.
-// test/http/openapi.test.ts fails when a registered route is missing here.
+// test/http/ops.test.ts fails when a registered route is missing here; test/http/openapi.test.ts
+// lints the document (refs, security schemes, operationIds, path parameters).
 import { z } from 'zod';
 import { errorCatalog, type ErrorCode } from '../errors.ts';
+import { tallyVersion } from '../version.ts';
 import { batchBody, burnBody, createTokenBody, pageLimitMax, transferBody } from './schemas.ts';
 
 type Json = Record<string, unknown>;
@@ -151,7 +153,12 @@ const tokenPaths: Record<string, Json> = {
 };
 
 const publicPaths: Record<string, Json> = {
-  '/healthz': { get: { summary: 'Liveness', operationId: 'healthz', security: [], responses: { 200: json({ type: 'object' }, 'alive') } } },
+  '/healthz': {
+    get: {
+      summary: 'Liveness, with the version of this server', operationId: 'healthz', security: [],
+      responses: { 200: json({ type: 'object', properties: { status: { const: 'ok' }, version: { type: 'string' } }, required: ['status', 'version'] }, 'alive') },
+    },
+  },
   '/readyz': {
     get: {
       summary: 'Readiness: Redis answers and the ledger library is loaded (plus extension checks)',
@@ -221,7 +228,7 @@ export function openApiDocument(additions: OpenApiAddition[] = []): Json {
     openapi: '3.1.0',
     info: {
       title: 'Tally',
-      version: '1.0.0',
+      version: tallyVersion,
       description: 'An exact, atomic, idempotent token ledger on Redis Functions. Amounts are base-unit integers as decimal strings.',
     },
     servers: [{ url: '/' }],
