@@ -1,14 +1,15 @@
 // The /v1/tokens routes of SPEC §5. Each handler: validate (zod, strict), authorize, call the
 // ledger, answer. Write answers are built only from the ledger's reply, so an idempotent replay
 // (same Idempotency-Key, same parameters: the Lua returns the recorded reply) gets the same
-// status and the same body as the first call.
+// status and the same body as the first call. Idempotency keys are scoped to the caller (idempotency.ts).
 import type { RequestHandler, Router } from 'express';
 import type { Ledger } from '../ledger/client.ts';
 import { callerOf, requireAdmin, requireSelfOrAdmin } from './auth.ts';
 import { HttpError } from './errors.ts';
+import { callerOpId } from './idempotency.ts';
 import { routerFromSpecs, type RouteSpec } from './routes.ts';
 import {
-  balanceParams, batchBody, burnBody, createTokenBody, eventsQuery, holdersQuery, idempotencyKey,
+  balanceParams, batchBody, burnBody, createTokenBody, eventsQuery, holdersQuery,
   listTokensQuery, parse, symbolParams, transferBody,
 } from './schemas.ts';
 
@@ -80,8 +81,8 @@ function writeRoutes({ ledger }: TokensDeps): RouteSpec[] {
   const transfer: RequestHandler = async (req, res) => {
     const { sym } = parse('params', symbolParams, req.params);
     const body = parse('body', transferBody, req.body);
-    const opId = idempotencyKey(req.get('idempotency-key'));
     const caller = callerOf(res);
+    const opId = callerOpId(caller, req.get('idempotency-key'));
     const from = body.from ?? caller.account;
     requireSelfOrAdmin(caller, from);
     const receipt = await ledger.transfer(sym, { from, to: body.to, amount: body.amount, ...(opId ? { opId } : {}) });
@@ -91,7 +92,7 @@ function writeRoutes({ ledger }: TokensDeps): RouteSpec[] {
   const transferBatch: RequestHandler = async (req, res) => {
     const { sym } = parse('params', symbolParams, req.params);
     const body = parse('body', batchBody, req.body);
-    const opId = idempotencyKey(req.get('idempotency-key'));
+    const opId = callerOpId(callerOf(res), req.get('idempotency-key'));
     const receipt = await ledger.transferBatch(sym, { legs: body.legs, ...(opId ? { opId } : {}) });
     res.status(201).json({ eventId: receipt.eventId, legs: receipt.legs });
   };
@@ -99,8 +100,8 @@ function writeRoutes({ ledger }: TokensDeps): RouteSpec[] {
   const burn: RequestHandler = async (req, res) => {
     const { sym } = parse('params', symbolParams, req.params);
     const body = parse('body', burnBody, req.body);
-    const opId = idempotencyKey(req.get('idempotency-key'));
     const caller = callerOf(res);
+    const opId = callerOpId(caller, req.get('idempotency-key'));
     const account = body.account ?? caller.account;
     requireSelfOrAdmin(caller, account);
     const receipt = await ledger.burn(sym, { account, amount: body.amount, ...(opId ? { opId } : {}) });
