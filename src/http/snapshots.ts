@@ -4,7 +4,7 @@ import { Readable, pipeline } from 'node:stream';
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import type { SnapshotService } from '../snapshots/service.ts';
-import { snapshotStatuses, idPattern } from '../snapshots/store/metadata-store.ts';
+import { InvalidCursorError, snapshotStatuses, idPattern } from '../snapshots/store/metadata-store.ts';
 import { ndjsonToCsv } from '../snapshots/snapshot-format.ts';
 import { callerOf, requireAdmin } from './auth.ts';
 import { HttpError } from './errors.ts';
@@ -33,6 +33,16 @@ export const createScheduleBody = z.strictObject({
 const listSchedulesQuery = z.strictObject({ tokenId: z.string().min(1).max(tokenIdChars).optional(), limit: limitSchema(20, 100), cursor: cursorSchema.optional() });
 const idParams = z.strictObject({ id: idSchema });
 
+/** The store names its own field (nextCursor); REST clients know it as `next`. */
+async function listed<T>(page: Promise<T>): Promise<T> {
+  try {
+    return await page;
+  } catch (error) {
+    if (error instanceof InvalidCursorError) throw new HttpError('INVALID_CURSOR', 'query.cursor: must be the next of a previous page, unchanged');
+    throw error;
+  }
+}
+
 /** Snapshots: request, list, read, content. */
 function snapshotRoutes(service: SnapshotService): RouteSpec[] {
   const { store } = service;
@@ -45,8 +55,8 @@ function snapshotRoutes(service: SnapshotService): RouteSpec[] {
 
   const list: RequestHandler = async (req, res) => {
     const query = parse('query', listSnapshotsQuery, req.query);
-    const page = await store.list({ limit: query.limit,
-      ...(query.tokenId ? { tokenId: query.tokenId } : {}), ...(query.status ? { status: query.status } : {}), ...(query.cursor ? { cursor: query.cursor } : {}) });
+    const page = await listed(store.list({ limit: query.limit,
+      ...(query.tokenId ? { tokenId: query.tokenId } : {}), ...(query.status ? { status: query.status } : {}), ...(query.cursor ? { cursor: query.cursor } : {}) }));
     res.json({ snapshots: page.items, next: page.nextCursor });
   };
 
@@ -97,7 +107,7 @@ function scheduleRoutes(service: SnapshotService): RouteSpec[] {
 
   const listSchedules: RequestHandler = async (req, res) => {
     const query = parse('query', listSchedulesQuery, req.query);
-    const page = await store.listSchedules({ limit: query.limit, ...(query.tokenId ? { tokenId: query.tokenId } : {}), ...(query.cursor ? { cursor: query.cursor } : {}) });
+    const page = await listed(store.listSchedules({ limit: query.limit, ...(query.tokenId ? { tokenId: query.tokenId } : {}), ...(query.cursor ? { cursor: query.cursor } : {}) }));
     res.json({ schedules: page.items, next: page.nextCursor });
   };
 

@@ -9,7 +9,7 @@ import { HttpError } from './errors.ts';
 import { callerOpId } from './idempotency.ts';
 import { routerFromSpecs, type RouteSpec } from './routes.ts';
 import {
-  balanceParams, batchBody, burnBody, createTokenBody, eventsQuery, holdersQuery,
+  balanceParams, batchBody, burnBody, createTokenBody, encodeHoldersCursor, eventsQuery, holdersQuery,
   listTokensQuery, parse, symbolParams, transferBody,
 } from './schemas.ts';
 
@@ -23,7 +23,7 @@ function readRoutes({ ledger }: TokensDeps): RouteSpec[] {
       const page = await ledger.listTokens({ limit: query.limit, ...(query.cursor ? { cursor: query.cursor } : {}) });
       res.json({ symbols: page.symbols, next: page.cursor });
     } catch (error) {
-      if (error instanceof RangeError) throw new HttpError('INVALID_ARGUMENT', 'query.cursor: must be a cursor returned by a previous page');
+      if (error instanceof RangeError) throw new HttpError('INVALID_ARGUMENT', 'query.cursor: must be the next of a previous page (a token symbol)');
       throw error;
     }
   };
@@ -41,8 +41,9 @@ function readRoutes({ ledger }: TokensDeps): RouteSpec[] {
 
   const holders: RequestHandler = async (req, res) => {
     const { sym } = parse('params', symbolParams, req.params);
-    const { limit } = parse('query', holdersQuery, req.query);
-    res.json({ holders: await ledger.top(sym, limit) });
+    const { limit, cursor } = parse('query', holdersQuery, req.query);
+    const page = await ledger.holdersPage(sym, { limit, ...(cursor ? { after: cursor } : {}) });
+    res.json({ holders: page.holders, next: page.next ? encodeHoldersCursor(page.next) : null });
   };
 
   const events: RequestHandler = async (req, res) => {
@@ -57,7 +58,8 @@ function readRoutes({ ledger }: TokensDeps): RouteSpec[] {
       ...(query.after ? { after: query.after } : {}),
       ...(query.account ? { account: query.account } : {}),
     });
-    res.json({ events: page.events, next: page.next });
+    // `next` is null once the log's end is reached; `tail` is always where to poll for new events.
+    res.json({ events: page.events, next: page.end ? null : page.next, tail: page.next });
   };
 
   return [
