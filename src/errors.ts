@@ -41,6 +41,7 @@ export const errorCatalog = {
   METHOD_NOT_ALLOWED: entry('http', 405, false, 'the route exists but not with this method'),
   NOT_READY: entry('http', 409, true, 'the resource exists but is not ready for this (e.g. the content of a snapshot still running)'),
   PAYLOAD_TOO_LARGE: entry('http', 413, false, 'the body exceeds BODY_LIMIT_BYTES'),
+  HEADERS_TOO_LARGE: entry('http', 431, false, 'the request headers exceed the server limit (16 KB; a huge JWT, say)'),
   UNSUPPORTED_MEDIA_TYPE: entry('http', 415, false, 'the body is not application/json (UTF-8)'),
   RATE_LIMITED: entry('http', 429, true, 'too many requests from this client in the current minute'),
   INTERNAL: entry('http', 500, false, 'an unexpected failure (logged with a request id)'),

@@ -4,6 +4,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
+import { answerClientErrors } from './http/client-errors.ts';
 import type { Logger } from './logger.ts';
 
 const idleSweepIntervalMs = 50;
@@ -22,6 +23,7 @@ export interface Listening {
 /** Serves handler on port and host; resolves once listening. */
 export async function listen(handler: RequestListener, port: number, host: string, logger: Logger): Promise<Listening> {
   const server = createServer(handler);
+  answerClientErrors(server);
   const tracker = trackConnections(server);
   server.listen(port, host);
   await once(server, 'listening');

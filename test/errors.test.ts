@@ -31,6 +31,7 @@ const notErrorCodes: Record<string, string[]> = {
   'HTTP methods': ['HEAD'],
   'JWT algorithms and key types': ['ES256', 'HS256', 'JWT', 'RS256', 'RSA'],
   'Node socket errno codes (classified as UNAVAILABLE)': ['EAI_AGAIN', 'ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE', 'ETIMEDOUT'],
+  'Node HTTP parser errors (answered as catalog codes by src/http/client-errors.ts)': ['ERR_HTTP_REQUEST_TIMEOUT', 'HPE_HEADER_OVERFLOW'],
   'process signals': ['SIGINT', 'SIGTERM'],
   'Hedera token types': ['FUNGIBLE_COMMON', 'NON_FUNGIBLE_UNIQUE'],
   'other words': ['IPFS', 'TALLY', 'UTC'],

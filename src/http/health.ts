@@ -1,4 +1,4 @@
-// GET /healthz: the process is alive (no dependency is touched).
+// GET /healthz: the process is alive (no dependency is touched), with the product version.
 // GET /readyz: Redis answers PING (every master of a cluster) and the ledger library answers
 // ledger_version, plus any check an extension adds (the snapshot store, IPFS); 503 otherwise,
 // and 503 as soon as a graceful shutdown starts so load balancers stop sending traffic.
@@ -6,6 +6,7 @@ import { Router } from 'express';
 import type { Ledger } from '../ledger/client.ts';
 import { isCluster, type RedisConnection } from '../connections.ts';
 import { withTimeout } from '../time.ts';
+import { tallyVersion } from '../version.ts';
 
 const checkTimeoutMs = 2_000;
 
@@ -36,7 +37,7 @@ export function createHealthRouter(deps: HealthDeps): Router {
   };
 
   router.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+    res.json({ status: 'ok', version: tallyVersion });
   });
 
   router.get('/readyz', async (_req, res) => {

@@ -2,9 +2,11 @@
 // generated from the same zod schemas that validate them; error responses name codes of the
 // one catalog (src/errors.ts), and the Error schema lists every code of it with its status.
 // Extensions (snapshot routes) merge their own paths.
-// test/http/openapi.test.ts fails when a registered route is missing here.
+// test/http/ops.test.ts fails when a registered route is missing here; test/http/openapi.test.ts
+// lints the document (refs, security schemes, operationIds, path parameters).
 import { z } from 'zod';
 import { errorCatalog, type ErrorCode } from '../errors.ts';
+import { tallyVersion } from '../version.ts';
 import { batchBody, burnBody, createTokenBody, pageLimitMax, transferBody } from './schemas.ts';
 
 type Json = Record<string, unknown>;
@@ -57,11 +59,11 @@ const tokenPaths: Record<string, Json> = {
       },
     },
     get: {
-      summary: 'List token symbols, one page at a time',
+      summary: 'List token symbols in ascending order, one page at a time',
       operationId: 'listTokens',
-      parameters: [param('cursor', 'the `next` of the previous page', { type: 'string' }, 'query'), limitParam],
+      parameters: [param('cursor', 'the `next` of the previous page (the last symbol it held)', ref('Symbol'), 'query'), limitParam],
       responses: {
-        200: json({ type: 'object', properties: { symbols: { type: 'array', items: ref('Symbol') }, next: { type: ['string', 'null'] } }, required: ['symbols', 'next'] }, 'a page of symbols; next is null after the last page'),
+        200: json({ type: 'object', properties: { symbols: { type: 'array', items: ref('Symbol') }, next: { type: ['string', 'null'] } }, required: ['symbols', 'next'] }, 'at most limit symbols, ascending; next is null on the last page'),
         ...errors('INVALID_ARGUMENT'),
       },
     },
@@ -87,11 +89,11 @@ const tokenPaths: Record<string, Json> = {
   },
   '/v1/tokens/{sym}/holders': {
     get: {
-      summary: 'Top holders, balance descending (ties by account ascending)',
+      summary: 'Top holders, balance descending (ties by account ascending), one page at a time; pages reach the top 1000 holders',
       operationId: 'getHolders',
-      parameters: [symParam, limitParam],
+      parameters: [symParam, limitParam, param('cursor', 'the `next` of the previous page', { type: 'string' }, 'query')],
       responses: {
-        200: json({ type: 'object', properties: { holders: { type: 'array', items: ref('Holder') } }, required: ['holders'] }, 'the holders'),
+        200: json({ type: 'object', properties: { holders: { type: 'array', items: ref('Holder') }, next: { type: ['string', 'null'] } }, required: ['holders', 'next'] }, 'the holders after the cursor; next is null on the last page (or at the 1000th holder)'),
         ...errors(...invalidInput, 'TOKEN_NOT_FOUND'),
       },
     },
@@ -107,7 +109,15 @@ const tokenPaths: Record<string, Json> = {
         param('account', 'only events touching this account (required for non-admins: their own)', ref('Account'), 'query'),
       ],
       responses: {
-        200: json({ type: 'object', properties: { events: { type: 'array', items: ref('Event') }, next: { type: 'string' } }, required: ['events', 'next'] }, 'events, oldest first; pass next as after to read on'),
+        200: json({
+          type: 'object',
+          properties: {
+            events: { type: 'array', items: ref('Event') },
+            next: { type: ['string', 'null'], description: 'pass as after for the next page; null once the end of the log is reached' },
+            tail: { type: 'string', description: 'always set: pass as after to poll for events committed later (tailing)' },
+          },
+          required: ['events', 'next', 'tail'],
+        }, 'events, oldest first'),
         ...errors(...invalidInput, 'FORBIDDEN', 'TOKEN_NOT_FOUND'),
       },
     },
@@ -151,7 +161,12 @@ const tokenPaths: Record<string, Json> = {
 };
 
 const publicPaths: Record<string, Json> = {
-  '/healthz': { get: { summary: 'Liveness', operationId: 'healthz', security: [], responses: { 200: json({ type: 'object' }, 'alive') } } },
+  '/healthz': {
+    get: {
+      summary: 'Liveness, with the version of this server', operationId: 'healthz', security: [],
+      responses: { 200: json({ type: 'object', properties: { status: { const: 'ok' }, version: { type: 'string' } }, required: ['status', 'version'] }, 'alive') },
+    },
+  },
   '/readyz': {
     get: {
       summary: 'Readiness: Redis answers and the ledger library is loaded (plus extension checks)',
@@ -221,7 +236,7 @@ export function openApiDocument(additions: OpenApiAddition[] = []): Json {
     openapi: '3.1.0',
     info: {
       title: 'Tally',
-      version: '1.0.0',
+      version: tallyVersion,
       description: 'An exact, atomic, idempotent token ledger on Redis Functions. Amounts are base-unit integers as decimal strings.',
     },
     servers: [{ url: '/' }],

@@ -62,11 +62,24 @@ export const symbolParams = z.strictObject({ sym: symbolSchema });
 export const balanceParams = z.strictObject({ sym: symbolSchema, account: accountSchema });
 
 export const listTokensQuery = z.strictObject({
-  cursor: z.string().regex(/^[0-9]{1,4}:[0-9]{1,20}$/, { error: 'must be a cursor returned by a previous page' }).optional(),
+  cursor: z.string().regex(symbolPattern, { error: 'must be the next of a previous page (a token symbol)' }).optional(),
   limit: limitSchema(100),
 });
 
-export const holdersQuery = z.strictObject({ limit: limitSchema(100) });
+/**
+ * A holders cursor, `ranked.balance.account`: how many holders the pages so far covered, then
+ * the balance and account of the last one (the account may hold dots; the balance cannot).
+ */
+const holdersCursorPattern = new RegExp(`^([0-9]{1,4})\\.(0|[1-9][0-9]{0,77})\\.(${accountPattern.source.replace(/^\^|\$$/g, '')})$`);
+export const holdersCursorSchema = z.string()
+  .regex(holdersCursorPattern, { error: 'must be the next of a previous page', abort: true })
+  .transform((text) => {
+    const [, ranked, balance, account] = holdersCursorPattern.exec(text)!;
+    return { ranked: Number(ranked), balance: balance!, account: account! };
+  });
+export const encodeHoldersCursor = (c: { ranked: number; balance: string; account: string }): string => `${c.ranked}.${c.balance}.${c.account}`;
+
+export const holdersQuery = z.strictObject({ limit: limitSchema(100), cursor: holdersCursorSchema.optional() });
 
 export const eventsQuery = z.strictObject({
   after: z.string().regex(/^(-|[0-9]{1,20}-[0-9]{1,20})$/, { error: "must be '-' or an event id such as 1700000000000-0" }).optional(),

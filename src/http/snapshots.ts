@@ -4,7 +4,7 @@ import { Readable, pipeline } from 'node:stream';
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import type { SnapshotService } from '../snapshots/service.ts';
-import { snapshotStatuses, idPattern } from '../snapshots/store/metadata-store.ts';
+import { InvalidCursorError, snapshotStatuses, idPattern } from '../snapshots/store/metadata-store.ts';
 import { ndjsonToCsv } from '../snapshots/snapshot-format.ts';
 import { callerOf, requireAdmin } from './auth.ts';
 import { HttpError } from './errors.ts';
@@ -33,6 +33,16 @@ export const createScheduleBody = z.strictObject({
 const listSchedulesQuery = z.strictObject({ tokenId: z.string().min(1).max(tokenIdChars).optional(), limit: limitSchema(20, 100), cursor: cursorSchema.optional() });
 const idParams = z.strictObject({ id: idSchema });
 
+/** The store names its own field (nextCursor); REST clients know it as `next`. */
+async function listed<T>(page: Promise<T>): Promise<T> {
+  try {
+    return await page;
+  } catch (error) {
+    if (error instanceof InvalidCursorError) throw new HttpError('INVALID_CURSOR', 'query.cursor: must be the next of a previous page, unchanged');
+    throw error;
+  }
+}
+
 /** Snapshots: request, list, read, content. */
 function snapshotRoutes(service: SnapshotService): RouteSpec[] {
   const { store } = service;
@@ -45,8 +55,8 @@ function snapshotRoutes(service: SnapshotService): RouteSpec[] {
 
   const list: RequestHandler = async (req, res) => {
     const query = parse('query', listSnapshotsQuery, req.query);
-    const page = await store.list({ limit: query.limit,
-      ...(query.tokenId ? { tokenId: query.tokenId } : {}), ...(query.status ? { status: query.status } : {}), ...(query.cursor ? { cursor: query.cursor } : {}) });
+    const page = await listed(store.list({ limit: query.limit,
+      ...(query.tokenId ? { tokenId: query.tokenId } : {}), ...(query.status ? { status: query.status } : {}), ...(query.cursor ? { cursor: query.cursor } : {}) }));
     res.json({ snapshots: page.items, next: page.nextCursor });
   };
 
@@ -97,7 +107,7 @@ function scheduleRoutes(service: SnapshotService): RouteSpec[] {
 
   const listSchedules: RequestHandler = async (req, res) => {
     const query = parse('query', listSchedulesQuery, req.query);
-    const page = await store.listSchedules({ limit: query.limit, ...(query.tokenId ? { tokenId: query.tokenId } : {}), ...(query.cursor ? { cursor: query.cursor } : {}) });
+    const page = await listed(store.listSchedules({ limit: query.limit, ...(query.tokenId ? { tokenId: query.tokenId } : {}), ...(query.cursor ? { cursor: query.cursor } : {}) }));
     res.json({ schedules: page.items, next: page.nextCursor });
   };
 
@@ -135,36 +145,40 @@ const jsonSchema = (schema: z.ZodType) => {
 const ok = (status: number, description: string, schema: Record<string, unknown> = { type: 'object' }) =>
   ({ [String(status)]: { description, content: { 'application/json': { schema } } } });
 const idParam = [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }];
-const bearer = [{ bearerAuth: [] }];
+const query = (name: string, description: string) => ({ name, in: 'query', required: false, description, schema: { type: 'string' } });
+const limitParam = (max: number) => query('limit', `1..${max}, default 20`);
+const cursorParam = query('cursor', 'the `next` of the previous page');
 // The codes each route may answer besides those of every route (src/http/openapi.ts errors).
 const invalidBody = ['INVALID_ARGUMENT', 'INVALID_JSON', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'] as const;
 const invalidTokenId = ['INVALID_ENTITY_ID', 'INVALID_CHECKSUM'] as const;
 const unknownId = ['INVALID_ARGUMENT', 'INVALID_ID', 'NOT_FOUND'] as const;
 const scheduleWrite = ['FORBIDDEN', 'SCHEDULER_UNAVAILABLE', 'SCHEDULE_BUSY'] as const;
 
+// Every operation uses the document's global `bearer` security (src/http/openapi.ts).
 export const snapshotsOpenApi: OpenApiAddition = {
   schemas: { SnapshotRecord: { type: 'object', description: 'The metadata record of docs/snapshot-format.md' } },
   paths: {
     '/v1/snapshots': {
-      post: { summary: 'Request a snapshot of every holder of a Hedera token', security: bearer,
+      post: { summary: 'Request a snapshot of every holder of a Hedera token', operationId: 'requestSnapshot',
         requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(requestSnapshotBody) } } },
         responses: { ...ok(202, 'queued', { type: 'object', properties: { snapshotId: { type: 'string' }, jobId: { type: 'string' } } }), ...errors(...invalidBody, ...invalidTokenId, 'INVALID_TIMESTAMP', 'SCHEDULER_UNAVAILABLE') } },
-      get: { summary: 'List snapshots, newest first', security: bearer,
-        parameters: ['tokenId', 'status', 'limit', 'cursor'].map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } })),
-        responses: { ...ok(200, 'a page'), ...errors('INVALID_ARGUMENT', 'INVALID_CURSOR') } },
+      get: { summary: 'List snapshots, newest first', operationId: 'listSnapshots',
+        parameters: [query('tokenId', 'only this token'), query('status', 'only this status'), limitParam(100), cursorParam],
+        responses: { ...ok(200, 'a page; next is null after the last page'), ...errors('INVALID_ARGUMENT', 'INVALID_CURSOR') } },
     },
-    '/v1/snapshots/{id}': { get: { summary: 'A snapshot record', security: bearer, parameters: idParam, responses: { ...ok(200, 'the record', { $ref: '#/components/schemas/SnapshotRecord' }), ...errors(...unknownId) } } },
-    '/v1/snapshots/{id}/content': { get: { summary: 'The stored bytes (NDJSON, or CSV on Accept: text/csv)', security: bearer, parameters: idParam,
+    '/v1/snapshots/{id}': { get: { summary: 'A snapshot record', operationId: 'getSnapshot', parameters: idParam, responses: { ...ok(200, 'the record', { $ref: '#/components/schemas/SnapshotRecord' }), ...errors(...unknownId) } } },
+    '/v1/snapshots/{id}/content': { get: { summary: 'The stored bytes (NDJSON, or CSV on Accept: text/csv)', operationId: 'getSnapshotContent', parameters: idParam,
       responses: { 200: { description: 'the snapshot', content: { 'application/x-ndjson': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } } } }, ...errors(...unknownId, 'NOT_READY', 'CONTENT_NOT_FOUND') } } },
     '/v1/snapshot-schedules': {
-      post: { summary: 'Create a recurring snapshot (admin)', security: bearer,
+      post: { summary: 'Create a recurring snapshot (admin)', operationId: 'createSnapshotSchedule',
         requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(createScheduleBody) } } },
         responses: { ...ok(201, 'created'), ...errors(...invalidBody, ...invalidTokenId, 'INVALID_SCHEDULE', ...scheduleWrite) } },
-      get: { summary: 'List recurring snapshots (admin)', security: bearer, responses: { ...ok(200, 'a page'), ...errors('INVALID_ARGUMENT', 'INVALID_CURSOR', 'FORBIDDEN') } },
+      get: { summary: 'List recurring snapshots (admin)', operationId: 'listSnapshotSchedules', parameters: [query('tokenId', 'only this token'), limitParam(100), cursorParam],
+        responses: { ...ok(200, 'a page; next is null after the last page'), ...errors('INVALID_ARGUMENT', 'INVALID_CURSOR', 'FORBIDDEN') } },
     },
     '/v1/snapshot-schedules/{id}': {
-      get: { summary: 'A recurring snapshot (admin)', security: bearer, parameters: idParam, responses: { ...ok(200, 'the schedule'), ...errors(...unknownId, 'FORBIDDEN') } },
-      delete: { summary: 'Delete a recurring snapshot (admin)', security: bearer, parameters: idParam, responses: { 204: { description: 'deleted' }, ...errors(...unknownId, ...scheduleWrite) } },
+      get: { summary: 'A recurring snapshot (admin)', operationId: 'getSnapshotSchedule', parameters: idParam, responses: { ...ok(200, 'the schedule'), ...errors(...unknownId, 'FORBIDDEN') } },
+      delete: { summary: 'Delete a recurring snapshot (admin)', operationId: 'deleteSnapshotSchedule', parameters: idParam, responses: { 204: { description: 'deleted' }, ...errors(...unknownId, ...scheduleWrite) } },
     },
   },
 };

@@ -1,14 +1,15 @@
 // The /v1/tokens routes of docs/rest.md. Each handler: validate (zod, strict), authorize, call the
 // ledger, answer. Write answers are built only from the ledger's reply, so an idempotent replay
 // (same Idempotency-Key, same parameters: the Lua returns the recorded reply) gets the same
-// status and the same body as the first call.
+// status and the same body as the first call. Idempotency keys are scoped to the caller (idempotency.ts).
 import type { RequestHandler, Router } from 'express';
 import type { Ledger } from '../ledger/client.ts';
 import { callerOf, requireAdmin, requireSelfOrAdmin } from './auth.ts';
 import { HttpError } from './errors.ts';
+import { callerOpId } from './idempotency.ts';
 import { routerFromSpecs, type RouteSpec } from './routes.ts';
 import {
-  balanceParams, batchBody, burnBody, createTokenBody, eventsQuery, holdersQuery, idempotencyKey,
+  balanceParams, batchBody, burnBody, createTokenBody, encodeHoldersCursor, eventsQuery, holdersQuery,
   listTokensQuery, parse, symbolParams, transferBody,
 } from './schemas.ts';
 
@@ -22,7 +23,7 @@ function readRoutes({ ledger }: TokensDeps): RouteSpec[] {
       const page = await ledger.listTokens({ limit: query.limit, ...(query.cursor ? { cursor: query.cursor } : {}) });
       res.json({ symbols: page.symbols, next: page.cursor });
     } catch (error) {
-      if (error instanceof RangeError) throw new HttpError('INVALID_ARGUMENT', 'query.cursor: must be a cursor returned by a previous page');
+      if (error instanceof RangeError) throw new HttpError('INVALID_ARGUMENT', 'query.cursor: must be the next of a previous page (a token symbol)');
       throw error;
     }
   };
@@ -40,8 +41,9 @@ function readRoutes({ ledger }: TokensDeps): RouteSpec[] {
 
   const holders: RequestHandler = async (req, res) => {
     const { sym } = parse('params', symbolParams, req.params);
-    const { limit } = parse('query', holdersQuery, req.query);
-    res.json({ holders: await ledger.top(sym, limit) });
+    const { limit, cursor } = parse('query', holdersQuery, req.query);
+    const page = await ledger.holdersPage(sym, { limit, ...(cursor ? { after: cursor } : {}) });
+    res.json({ holders: page.holders, next: page.next ? encodeHoldersCursor(page.next) : null });
   };
 
   const events: RequestHandler = async (req, res) => {
@@ -56,7 +58,8 @@ function readRoutes({ ledger }: TokensDeps): RouteSpec[] {
       ...(query.after ? { after: query.after } : {}),
       ...(query.account ? { account: query.account } : {}),
     });
-    res.json({ events: page.events, next: page.next });
+    // `next` is null once the log's end is reached; `tail` is always where to poll for new events.
+    res.json({ events: page.events, next: page.end ? null : page.next, tail: page.next });
   };
 
   return [
@@ -80,8 +83,8 @@ function writeRoutes({ ledger }: TokensDeps): RouteSpec[] {
   const transfer: RequestHandler = async (req, res) => {
     const { sym } = parse('params', symbolParams, req.params);
     const body = parse('body', transferBody, req.body);
-    const opId = idempotencyKey(req.get('idempotency-key'));
     const caller = callerOf(res);
+    const opId = callerOpId(caller, req.get('idempotency-key'));
     const from = body.from ?? caller.account;
     requireSelfOrAdmin(caller, from);
     const receipt = await ledger.transfer(sym, { from, to: body.to, amount: body.amount, ...(opId ? { opId } : {}) });
@@ -91,7 +94,7 @@ function writeRoutes({ ledger }: TokensDeps): RouteSpec[] {
   const transferBatch: RequestHandler = async (req, res) => {
     const { sym } = parse('params', symbolParams, req.params);
     const body = parse('body', batchBody, req.body);
-    const opId = idempotencyKey(req.get('idempotency-key'));
+    const opId = callerOpId(callerOf(res), req.get('idempotency-key'));
     const receipt = await ledger.transferBatch(sym, { legs: body.legs, ...(opId ? { opId } : {}) });
     res.status(201).json({ eventId: receipt.eventId, legs: receipt.legs });
   };
@@ -99,8 +102,8 @@ function writeRoutes({ ledger }: TokensDeps): RouteSpec[] {
   const burn: RequestHandler = async (req, res) => {
     const { sym } = parse('params', symbolParams, req.params);
     const body = parse('body', burnBody, req.body);
-    const opId = idempotencyKey(req.get('idempotency-key'));
     const caller = callerOf(res);
+    const opId = callerOpId(caller, req.get('idempotency-key'));
     const account = body.account ?? caller.account;
     requireSelfOrAdmin(caller, account);
     const receipt = await ledger.burn(sym, { account, amount: body.amount, ...(opId ? { opId } : {}) });

@@ -2,6 +2,7 @@
 // are given. Each method is the function of the same name in functions.ts.
 import type { RedisConnection } from '../connections.ts';
 import * as fn from './functions.ts';
+import { holdersPage, type HoldersCursor } from './holders.ts';
 import { listTokens } from './tokens.ts';
 
 export function createLedger(redis: RedisConnection) {
@@ -14,6 +15,7 @@ export function createLedger(redis: RedisConnection) {
     burn: (symbol: string, burn: { account: string; amount: string; opId?: string }) => fn.burn(redis, symbol, burn),
     transferBatch: (symbol: string, batch: { legs: fn.TransferLeg[]; opId?: string }) => fn.transferBatch(redis, symbol, batch),
     top: (symbol: string, limit: number) => fn.top(redis, symbol, limit),
+    holdersPage: (symbol: string, query: { limit: number; after?: HoldersCursor }) => holdersPage(redis, symbol, query),
     events: (symbol: string, query: { after?: string; count: number; account?: string }) => fn.events(redis, symbol, query),
     version: () => fn.version(redis),
     listTokens: (query: { cursor?: string; limit: number }) => listTokens(redis, query),

@@ -50,6 +50,8 @@ export interface EventsPage {
   events: LedgerEvent[];
   /** The afterId to pass to read on from where this page stopped. */
   next: string;
+  /** True when the page reached the end of the log (fewer than `count` entries, no scan bound hit). */
+  end: boolean;
 }
 
 type Reply = unknown;
@@ -155,13 +157,14 @@ export async function events(redis: RedisConnection, symbol: string, query: { af
   const args = [after, String(query.count)];
   if (query.account !== undefined) args.push(query.account);
   const reply = await call(redis, 'ledger_events', symbol, args, 'read') as [string, unknown][];
-  const page: EventsPage = { events: [], next: after };
+  const page: EventsPage = { events: [], next: after, end: true };
   for (const [id, rawFields] of reply) {
     const fields = rawFields instanceof Map ? new Map([...rawFields].map(([k, v]) => [String(k), String(v)])) : pairs(strings(rawFields));
     page.next = String(id);
-    if (fields.get('type') === 'cursor') break;
+    if (fields.get('type') === 'cursor') { page.end = false; break; }
     page.events.push(parseEvent(String(id), fields));
   }
+  if (page.events.length >= query.count) page.end = false;
   return page;
 }
 

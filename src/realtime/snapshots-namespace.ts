@@ -2,7 +2,7 @@
 // events of the snapshots it requested, or all of them. `subscribe(snapshotId, ack)` follows
 // any snapshot the caller may read (every authenticated user may read every snapshot).
 import type { Namespace } from 'socket.io';
-import type { ErrorCode } from '../errors.ts';
+import { TallyError, type ErrorCode } from '../errors.ts';
 import { idPattern } from '../snapshots/store/metadata-store.ts';
 import type { AuthedSocket } from './socket-auth.ts';
 
@@ -20,6 +20,15 @@ export const snapshotRooms = {
 
 // Ack codes are catalog codes (src/errors.ts), like the REST error bodies.
 type Ack = (reply: { ok: true } | { error: { code: ErrorCode; message: string } }) => void;
+
+/** A reader that says "not found" by throwing is answered NOT_FOUND; only a failing store is UNAVAILABLE. */
+function readFailure(error: unknown, snapshotId: string): { code: ErrorCode; message: string } {
+  if (error instanceof TallyError && (error.code === 'SNAPSHOT_NOT_FOUND' || error.code === 'NOT_FOUND')) {
+    return { code: 'NOT_FOUND', message: `snapshot ${snapshotId} does not exist` };
+  }
+  if (error instanceof TallyError && !error.retryable) return { code: error.code, message: error.message };
+  return { code: 'UNAVAILABLE', message: 'the snapshot store is unavailable, try again' };
+}
 
 export function attachSnapshotsNamespace(nsp: Namespace, snapshots: SnapshotReader | undefined): void {
   nsp.on('connection', (rawSocket) => {
@@ -42,8 +51,8 @@ export function attachSnapshotsNamespace(nsp: Namespace, snapshots: SnapshotRead
         followed++;
         await socket.join(snapshotRooms.snapshot(snapshotId));
         reply({ ok: true });
-      } catch {
-        reply({ error: { code: 'UNAVAILABLE', message: 'the snapshot store is unavailable, try again' } });
+      } catch (error) {
+        reply({ error: readFailure(error, snapshotId) });
       }
     });
   });

@@ -19,6 +19,7 @@ import { type RedisServer, startRedis } from '../../testkit/redis-server.ts';
 import { uniqueSymbol } from '../../testkit/shared-redis.ts';
 import { sleep } from '../../testkit/wait.ts';
 import { report } from './support.ts';
+import { callerOpId } from '../../src/http/idempotency.ts';
 
 const pauseMs = 3_000; // longer than startApp's 2 s command timeout, shorter than two of them
 
@@ -62,7 +63,8 @@ describe('faults: HTTP writes while Redis does not answer', function () {
     expect(Date.now() - startedMs).to.be.above(pauseMs - 200); // it did wait out the pause
     expect(reply.body.fromBalance).to.equal('990');
     expect(await fcallCalls() - callsBefore, 'FCALLs: the timed-out one and its repeat').to.equal(2);
-    const found = (await logged()).filter((e) => e.opId === 'paused-1').length;
+    const opId = callerOpId({ account: 'alice', admin: false }, 'paused-1');
+    const found = (await logged()).filter((e) => e.opId === opId).length;
     report('HTTP transfer with Idempotency-Key, Redis paused past the timeout', { attempted: 1, acknowledged: 1, found, lost: 1 - found, fcalls: 2 });
     expect(found).to.equal(1);
     expect(await app.ledger.balance(symbol, 'bob')).to.equal('10');

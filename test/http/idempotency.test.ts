@@ -1,7 +1,10 @@
 // Idempotency-Key over HTTP: a repeat answers the same status and body and moves funds once,
 // even concurrently and after balances changed; the same key with another body is 409; a
-// failed call records nothing, so its retry runs.
+// failed call records nothing, so its retry runs; a key belongs to its caller (sub), so another
+// caller's identical key neither conflicts nor replays.
+import { createHash } from 'node:crypto';
 import { expect } from 'chai';
+import { opIdPattern } from '../../src/identifiers.ts';
 import { call, makeToken, mint, startApp, type TestApp } from './support.ts';
 import { dumpToken } from '../../testkit/ledger-state.ts';
 
@@ -38,13 +41,53 @@ describe('HTTP idempotency', () => {
       expect(reply.status).to.equal(409);
       expect(reply.body.error.code).to.equal('OP_CONFLICT');
     }
-    // The parameters are what the ledger sees: the same key for another source account conflicts,
-    // while an admin naming the same source gets the recorded answer.
-    expect((await post(path, { to: 'bob', amount: '100' }, 'order-2', admin)).status).to.equal(409);
-    const sameParams = await post(path, { from: 'alice', to: 'bob', amount: '100' }, 'order-2', admin);
-    expect(sameParams.status).to.equal(201);
-    expect(sameParams.text).to.equal((await post(path, { to: 'bob', amount: '100' }, 'order-2')).text);
     expect(await dumpToken(app.redis, symbol)).to.deep.equal(before);
+  });
+
+  it('a key belongs to its caller: bob using order-42 first neither blocks nor answers alice\'s order-42', async () => {
+    const symbol = await makeToken(app.ledger, { supply: '1000', treasury: 'alice' });
+    const path = `/v1/tokens/${symbol}/transfers`;
+    await app.ledger.transfer(symbol, { from: 'alice', to: 'bob', amount: '100' });
+    const bobs = await post(path, { to: 'carol', amount: '10' }, 'order-42', mint('bob'));
+    expect(bobs.status).to.equal(201);
+    const alices = await post(path, { to: 'carol', amount: '20' }, 'order-42');
+    expect(alices.status, alices.text).to.equal(201);
+    expect(alices.body).to.include({ fromBalance: '880', toBalance: '30' });
+    // Identical parameters from another caller are not a replay either.
+    const sameAsBob = await post(path, { from: 'bob', to: 'carol', amount: '10' }, 'order-42', admin);
+    expect(sameAsBob.status).to.equal(201);
+    expect(sameAsBob.body.eventId).to.not.equal(bobs.body.eventId);
+    // Each caller's own repeat still replays.
+    expect((await post(path, { to: 'carol', amount: '10' }, 'order-42', mint('bob'))).text).to.equal(bobs.text);
+    expect((await post(path, { to: 'carol', amount: '20' }, 'order-42')).text).to.equal(alices.text);
+    expect(await app.ledger.balance(symbol, 'carol')).to.equal('40');
+  });
+
+  it('an admin acting for an account is scoped by the admin\'s own sub, for transfers, burns and batches', async () => {
+    const symbol = await makeToken(app.ledger, { supply: '1000' });
+    const first = await post(`/v1/tokens/${symbol}/burns`, { amount: '5' }, 'same-key');
+    const forAlice = await post(`/v1/tokens/${symbol}/burns`, { account: 'alice', amount: '5' }, 'same-key', admin);
+    expect([first.status, forAlice.status]).to.deep.equal([201, 201]);
+    expect(forAlice.body.circulatingSupply).to.equal('990');
+    const again = await post(`/v1/tokens/${symbol}/burns`, { account: 'alice', amount: '5' }, 'same-key', admin);
+    expect(again.text).to.equal(forAlice.text);
+    const batch = { legs: [{ from: 'alice', to: 'bob', amount: '1' }] };
+    const otherAdmin = mint('ops2', { admin: true });
+    const a = await post(`/v1/tokens/${symbol}/transfers/batch`, batch, 'batch-key', admin);
+    const b = await post(`/v1/tokens/${symbol}/transfers/batch`, batch, 'batch-key', otherAdmin);
+    expect([a.status, b.status]).to.deep.equal([201, 201]);
+    expect(b.body.eventId).to.not.equal(a.body.eventId);
+    expect(await app.ledger.balance(symbol, 'bob')).to.equal('2');
+  });
+
+  it('the ledger opId of a REST key is rest:<sha256 of sub, newline, key>, within the opId rule', async () => {
+    const symbol = await makeToken(app.ledger, { supply: '1000' });
+    const key = 'k'.repeat(128);
+    expect((await post(`/v1/tokens/${symbol}/burns`, { amount: '1' }, key)).status).to.equal(201);
+    const { events } = await app.ledger.events(symbol, { count: 10 });
+    const expected = `rest:${createHash('sha256').update(`alice\n${key}`).digest('hex')}`;
+    expect(events.at(-1)?.opId).to.equal(expected);
+    expect(expected).to.match(opIdPattern);
   });
 
   it('transfer: 20 concurrent requests with one key all get the same answer; funds move once', async () => {

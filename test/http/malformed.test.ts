@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { errorCatalog } from '../../src/errors.ts';
 import { makeToken, mint, rawCall, startApp, type Reply, type TestApp } from './support.ts';
 import { dumpToken } from '../../testkit/ledger-state.ts';
+import { callerOpId } from '../../src/http/idempotency.ts';
 
 interface Case {
   name: string;
@@ -28,7 +29,8 @@ describe('HTTP malformed input', () => {
   before(async () => {
     app = await startApp({ env: { BODY_LIMIT_BYTES: String(64 * 1024) } });
     symbol = await makeToken(app.ledger, { supply: '1000000', treasury: 'alice' });
-    await app.ledger.transfer(symbol, { from: 'alice', to: 'bob', amount: '10', opId: 'seed-op' });
+    // The opId the admin's Idempotency-Key 'seed-op' becomes (keys are scoped to their caller).
+    await app.ledger.transfer(symbol, { from: 'alice', to: 'bob', amount: '10', opId: callerOpId({ account: 'ops', admin: true }, 'seed-op')! });
   });
   after(async () => { await app.close(); });
 

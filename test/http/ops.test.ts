@@ -25,7 +25,7 @@ describe('HTTP operations', () => {
     after(async () => { await app.close(); });
 
     it('GET /healthz and /readyz answer 200 without a token', async () => {
-      expect((await call(app.url, 'GET', '/healthz')).body).to.deep.equal({ status: 'ok' });
+      expect((await call(app.url, 'GET', '/healthz')).body).to.deep.equal({ status: 'ok', version: JSON.parse(readFileSync('package.json', 'utf8')).version });
       const ready = await call(app.url, 'GET', '/readyz');
       expect(ready.status).to.equal(200);
       expect(ready.body.status).to.equal('ready');

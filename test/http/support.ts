@@ -4,6 +4,7 @@ import { createHmac } from 'node:crypto';
 import { createServer, request as httpRequest } from 'node:http';
 import jwt from 'jsonwebtoken';
 import { createApp, type AppDeps } from '../../src/app.ts';
+import { answerClientErrors } from '../../src/http/client-errors.ts';
 import { createJwtVerifier } from '../../src/auth/jwt.ts';
 import { loadConfig, type Config, type Env } from '../../src/config.ts';
 import { createLedger, type Ledger } from '../../src/ledger/client.ts';
@@ -48,6 +49,7 @@ export async function startApp(options: StartOptions = {}): Promise<TestApp> {
     rateLimitPrefix: options.rateLimitPrefix ?? `test:rl:${uniqueSymbol()}:`,
   });
   const server = createServer(app);
+  answerClientErrors(server);
   return {
     url: await listenOnLoopback(server),
     config,

@@ -116,7 +116,7 @@ describe('HTTP /v1/tokens', () => {
       await app.ledger.transfer(symbol, { from: 'alice', to: 'bob', amount: '300' });
       await app.ledger.transfer(symbol, { from: 'alice', to: 'carol', amount: '300' });
       const all = await get(`/v1/tokens/${symbol}/holders`, bob);
-      expect(all.body).to.deep.equal({ holders: [{ account: 'alice', balance: '400' }, { account: 'bob', balance: '300' }, { account: 'carol', balance: '300' }] });
+      expect(all.body).to.deep.equal({ holders: [{ account: 'alice', balance: '400' }, { account: 'bob', balance: '300' }, { account: 'carol', balance: '300' }], next: null });
       expect((await get(`/v1/tokens/${symbol}/holders?limit=1`, bob)).body.holders).to.have.length(1);
       expectError(await get(`/v1/tokens/${symbol}/holders?limit=0`, bob), 400, 'INVALID_ARGUMENT');
       expectError(await get(`/v1/tokens/${symbol}/holders?limit=1001`, bob), 400, 'INVALID_ARGUMENT');

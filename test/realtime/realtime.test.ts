@@ -12,7 +12,7 @@ import { sharedRedisUrl, uniqueSymbol } from '../../testkit/shared-redis.ts';
 import { sleep, until } from '../../testkit/wait.ts';
 import { createRealtime, type Realtime } from '../../src/realtime/server.ts';
 import { createJwtVerifier } from '../../src/auth/jwt.ts';
-import { newId } from '../../src/snapshots/store/metadata-store.ts';
+import { newId, SnapshotNotFoundError } from '../../src/snapshots/store/metadata-store.ts';
 import { createSnapshotEventEmitter } from '../../src/realtime/snapshot-events.ts';
 import * as ledger from '../../src/ledger/functions.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -31,7 +31,14 @@ async function startInstance(pubsub: RedisClientType, snapshotIds: Set<string>):
     pubsub,
     verifier: createJwtVerifier(jwtConfig),
     logger: createLogger('silent'),
-    snapshots: { exists: async (id) => snapshotIds.has(id) },
+    snapshots: {
+      // Ids of the form ...-000000000001 play a store that says not-found by throwing; ...-000000000002 a store that is down.
+      exists: async (id) => {
+        if (id.endsWith('-000000000001')) throw new SnapshotNotFoundError(id);
+        if (id.endsWith('-000000000002')) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+        return snapshotIds.has(id);
+      },
+    },
     tokenExists: async (symbol) => (await pubsub.exists(`token:{${symbol}}`)) === 1,
     channelPrefix: 'tally-test-io',
   });
@@ -119,6 +126,10 @@ describe('realtime (Socket.IO)', function () {
       expect(ack).to.deep.equal({ ok: true });
       expect(await follower.emitWithAck('subscribe', newId().id)).to.have.nested.property('error.code', 'NOT_FOUND');
       expect(await follower.emitWithAck('subscribe', '../etc')).to.have.nested.property('error.code', 'INVALID_ARGUMENT');
+      // Unknown is NOT_FOUND however the store says it; only a store that fails is UNAVAILABLE.
+      const v7 = newId().id.slice(0, -12);
+      expect(await follower.emitWithAck('subscribe', `${v7}000000000001`)).to.have.nested.property('error.code', 'NOT_FOUND');
+      expect(await follower.emitWithAck('subscribe', `${v7}000000000002`)).to.have.nested.property('error.code', 'UNAVAILABLE');
 
       const received = new Map<Socket, unknown[]>([[owner, []], [other, []], [admin, []], [follower, []]]);
       for (const [socket, list] of received) socket.on('snapshots_events', (e: unknown) => list.push(e));
