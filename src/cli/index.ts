@@ -4,11 +4,11 @@
 // REDIS_URL or REDIS_CLUSTER_URLS (or a .env file), read by src/config.ts like everything else.
 // Exit codes: 0 ok, 1 ledger or connection error (the code is printed), 2 usage. A closed stdout
 // (`tally cat <cid> | head`) is a normal end: output stops and the exit is 0.
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig, readEnv, type Env } from '../config.ts';
 import { TallyError } from '../errors.ts';
 import { withTimeout } from '../time.ts';
+import { tallyVersion } from '../version.ts';
 import { UsageError, type CliContext } from './context.ts';
 import { registerBatchCommand } from './batch.ts';
 import { registerCompletionCommand } from './completion.ts';
@@ -24,11 +24,6 @@ const commandTimeoutMs = 10_000;
 const connectDeadlineMs = 5_000;
 
 class ConnectError extends Error {}
-
-/** The product version: package.json's "version". */
-export function productVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-}
 
 const isClosedPipe = (error: unknown) => (error as { code?: string } | null)?.code === 'EPIPE';
 
@@ -70,7 +65,7 @@ function createContext(env: Env, outputClosed: AbortSignal): CliContext {
 export function buildProgram(context: CliContext): Command {
   const program = new Command('tally')
     .description('Tally: an exact token ledger on Redis. Amounts are base-unit integers unless --human.')
-    .version(productVersion(), '-V, --version', 'print the version')
+    .version(tallyVersion, '-V, --version', 'print the version')
     .showHelpAfterError('(run tally --help for usage)')
     .exitOverride();
   registerLedgerCommands(program, context);

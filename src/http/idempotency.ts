@@ -1,4 +1,4 @@
-// REST idempotency keys belong to their caller (SPEC §11): the ledger opId of a request is
+// REST idempotency keys belong to their caller (docs/rest.md): the ledger opId of a request is
 // `rest:` + hex SHA-256 of `sub`, a newline and the Idempotency-Key, so another caller's identical
 // key neither conflicts nor replays, and nobody can probe which keys others used. An admin acting
 // for an account (`from` / `account` in the body, or a batch) is scoped by the admin's own `sub`,
