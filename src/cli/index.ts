@@ -10,6 +10,7 @@ import { TallyError } from '../errors.ts';
 import { withTimeout } from '../time.ts';
 import { tallyVersion } from '../version.ts';
 import { UsageError, type CliContext } from './context.ts';
+import { AuditFailedError, registerAuditCommand } from './audit.ts';
 import { registerBatchCommand } from './batch.ts';
 import { registerCompletionCommand } from './completion.ts';
 import { registerInspectCommands } from './inspect.ts';
@@ -71,6 +72,7 @@ export function buildProgram(context: CliContext): Command {
   registerLedgerCommands(program, context);
   registerInspectCommands(program, context);
   registerBatchCommand(program, context);
+  registerAuditCommand(program, context);
   registerTokenCommand(program, context);
   registerSnapshotCommands(program, context);
   registerCompletionCommand(program, context);
@@ -91,6 +93,10 @@ function report(error: unknown): number {
   if (error instanceof UsageError || error instanceof ConfigError) {
     process.stderr.write(`tally: ${error.message}\n`);
     return exitUsage;
+  }
+  if (error instanceof AuditFailedError) {
+    process.stderr.write(`tally: ${error.message}\n`);
+    return exitFailure;
   }
   if (error instanceof TallyError) {
     process.stderr.write(`tally: ${error.code}: ${error.message}\n`);
