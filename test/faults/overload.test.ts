@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectRedis } from '../../src/connections.ts';
+import { callerOpId } from '../../src/http/idempotency.ts';
 import { tokenKeys } from '../../src/ledger/keys.ts';
 import { call, mint, testSecret } from '../http/support.ts';
 import { spawnTally, type TallyProcess } from '../../testkit/processes.ts';
@@ -96,7 +97,7 @@ describe('faults: a burst far above the rate limit', function () {
         if (!response.headers.get('retry-after')) missingRetryAfter += 1;
         if (!text.includes('"RATE_LIMITED"')) wrongBody += 1;
       }
-      if (response.status === 201) acceptedOps.push(opId);
+      if (response.status === 201) acceptedOps.push(callerOpId({ account: `attacker-${suffix}`, admin: false }, opId)!);
     };
     // During the burst: health checks, another user's reads, and memory samples.
     const healthMs: number[] = [];

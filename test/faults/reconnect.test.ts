@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
 import { migrate } from '../../src/migrate/migrations.ts';
+import { callerOpId } from '../../src/http/idempotency.ts';
 import { createSnapshotEventEmitter } from '../../src/realtime/snapshot-events.ts';
 import { call, mint, testSecret } from '../http/support.ts';
 import { type FakeMirrorNode, generateHolders, startMirrorNode } from '../../testkit/mirror-node.ts';
@@ -22,6 +23,9 @@ import { report } from './support.ts';
 
 const tokenId = '0.0.770001';
 const slowTokenId = '0.0.770002';
+
+/** The ledger opId of the admin's Idempotency-Key (REST keys are scoped to their caller). */
+const scoped = (key: string) => callerOpId({ account: 'ops', admin: true }, key)!;
 
 interface LedgerEvent { id: string; from?: string; to?: string; amount?: string; opId?: string }
 interface SnapshotEvent { type: string; payload: { snapshotId: string; cid?: string } }
@@ -124,11 +128,11 @@ describe('faults: every process reconnects after a Redis restart', function () {
       const reply = await call(url, 'POST', `/v1/tokens/${symbol}/transfers`, {
         token: admin, body: { from: 'treasury', to: 'alice', amount: '1' }, headers: { 'idempotency-key': opId },
       });
-      if (reply.status === 201) acknowledged.add(opId);
+      if (reply.status === 201) acknowledged.add(scoped(opId));
       return reply;
     };
     expect((await move('before-1')).status).to.equal(201);
-    await until(() => transfers.some((e) => e.opId === 'before-1'), { what: 'the relayed transfer before the outage', timeoutMs: 5_000 });
+    await until(() => transfers.some((e) => e.opId === scoped('before-1')), { what: 'the relayed transfer before the outage', timeoutMs: 5_000 });
     const before = await snapshot();
     expect(before.record.status).to.equal('completed');
     await until(() => snapshotEvents.some((e) => e.type === 'snapshots_completed' && e.payload.snapshotId === before.snapshotId), { what: 'the completed event before the outage', timeoutMs: 5_000 });
@@ -160,9 +164,9 @@ describe('faults: every process reconnects after a Redis restart', function () {
     // The op that failed with 503 never ran: a retry with its key applies it now, once.
     expect((await move('during-1')).status).to.equal(201);
     expect((await move('after-1')).status).to.equal(201);
-    await until(() => transfers.some((e) => e.opId === 'after-1') && transfers.some((e) => e.opId === 'during-1'),
+    await until(() => transfers.some((e) => e.opId === scoped('after-1')) && transfers.some((e) => e.opId === scoped('during-1')),
       { what: 'the relayed transfers after the restart, on the socket opened before it', timeoutMs: 10_000 });
-    expect(transfers.filter((e) => e.opId === 'after-1')).to.have.length(1);
+    expect(transfers.filter((e) => e.opId === scoped('after-1'))).to.have.length(1);
 
     // A socket connected after the restart subscribes too.
     const late = await open(url, '/ledger', admin);
@@ -171,7 +175,7 @@ describe('faults: every process reconnects after a Redis restart', function () {
     late.on('transfer', (event: LedgerEvent) => lateTransfers.push(event));
     expect(await subscribe(late, symbol)).to.deep.equal({ ok: true });
     expect((await move('after-2')).status).to.equal(201);
-    await until(() => lateTransfers.some((e) => e.opId === 'after-2'), { what: 'the relayed transfer on a new socket', timeoutMs: 5_000 });
+    await until(() => lateTransfers.some((e) => e.opId === scoped('after-2')), { what: 'the relayed transfer on a new socket', timeoutMs: 5_000 });
 
     // The worker takes jobs again, and its events reach this API's client through the adapter.
     const after = await snapshot();
