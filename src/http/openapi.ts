@@ -238,6 +238,7 @@ export function openApiDocument(additions: OpenApiAddition[] = []): Json {
       title: 'Tally',
       version: tallyVersion,
       description: 'An exact, atomic, idempotent token ledger on Redis Functions. Amounts are base-unit integers as decimal strings.',
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],

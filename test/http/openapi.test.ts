@@ -1,5 +1,5 @@
-// The OpenAPI document is well-formed, checked structurally (no validator package is a
-// dependency): every $ref resolves, every security requirement names a defined scheme, every
+// The OpenAPI document is well-formed, checked structurally beside redocly lint
+// (test/http/openapi-lint.test.ts): every $ref resolves, every security requirement names a defined scheme, every
 // operation has a unique operationId and a described 2xx response, and path templates and path
 // parameters agree. One version is reported everywhere: package.json, the ledger library
 // (LIBRARY_VERSION and ledger_version), /openapi.json and /healthz.
