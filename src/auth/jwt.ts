@@ -44,6 +44,8 @@ export interface JwtVerifier {
   readonly options: jwt.VerifyOptions & { algorithms: Algorithm[] };
   /** The verification key for a token's header; throws SigningKeysUnavailableError when JWKS is down. */
   keyFor(header: JwtHeader): Promise<KeyObject | string | undefined>;
+  /** The one key of a secret or a public key (no JWKS): REST hands it to express-jwt as is, which spares a lookup per request. */
+  readonly staticKey?: KeyObject;
   /** Verifies a compact JWT; throws InvalidTokenError or SigningKeysUnavailableError. */
   verify(token: unknown): Promise<VerifiedToken>;
 }
@@ -56,15 +58,14 @@ const subCharsMax = 256;
 
 // Keys become KeyObjects once here: given a string, jsonwebtoken first tries createPublicKey
 // on every verification and builds the secret key from the exception it throws.
-function keySource(config: JwtConfig): (header: JwtHeader) => Promise<KeyObject | string | undefined> {
-  if (config.secret) {
-    const key = createSecretKey(Buffer.from(config.secret, 'utf8'));
-    return async () => key;
-  }
-  if (config.publicKey) {
-    const key = createPublicKey(config.publicKey);
-    return async () => key;
-  }
+function staticKeyOf(config: JwtConfig): KeyObject | undefined {
+  if (config.secret) return createSecretKey(Buffer.from(config.secret, 'utf8'));
+  if (config.publicKey) return createPublicKey(config.publicKey);
+  return undefined;
+}
+
+function keySource(config: JwtConfig, staticKey: KeyObject | undefined): (header: JwtHeader) => Promise<KeyObject | string | undefined> {
+  if (staticKey) return async () => staticKey;
   if (!config.jwksUrl) throw new Error('auth: the JWT configuration has no key source');
   const client = jwksRsa({
     jwksUri: config.jwksUrl, cache: true, cacheMaxAge: jwksCacheMaxAgeMs, rateLimit: true, jwksRequestsPerMinute, timeout: jwksTimeoutMs,
@@ -101,7 +102,8 @@ function describe(error: unknown): string {
 }
 
 export function createJwtVerifier(config: JwtConfig): JwtVerifier {
-  const keyFor = keySource(config);
+  const staticKey = staticKeyOf(config);
+  const keyFor = keySource(config, staticKey);
   const options = {
     algorithms: config.algorithms as Algorithm[],
     ...(config.issuer ? { issuer: config.issuer } : {}),
@@ -130,5 +132,5 @@ export function createJwtVerifier(config: JwtConfig): JwtVerifier {
     if (!caller) throw new InvalidTokenError('the token has no usable sub claim');
     return { caller, ...(typeof claims.exp === 'number' ? { expiresAtMs: claims.exp * 1000 } : {}) };
   };
-  return { options, keyFor, verify };
+  return { options, keyFor, verify, ...(staticKey ? { staticKey } : {}) };
 }

@@ -22,14 +22,14 @@ export interface Auth {
 /** REST authentication over the one verifier (src/auth/jwt.ts): express-jwt with its key lookup and options. */
 export function createAuth(verifier: JwtVerifier): Auth {
   const verify = expressjwt({
-    secret: async (_req, token) => {
+    secret: verifier.staticKey ?? (async (_req, token) => {
       try {
         return await verifier.keyFor(token?.header ?? { alg: 'none' });
       } catch (error) {
         if (error instanceof SigningKeysUnavailableError) throw new HttpError('UNAVAILABLE', error.message);
         throw error;
       }
-    },
+    }),
     ...verifier.options,
     credentialsRequired: true,
   });
