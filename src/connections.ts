@@ -5,8 +5,10 @@
 //   answering without closing the socket, paused or cut off, would hold a request forever);
 // - a plain node-redis client for Pub/Sub (Socket.IO's adapter and emitter duplicate it);
 // - ioredis for Agenda's Redis backend, and MongoDB clients, each with the same bounds.
-import { Cluster, Redis } from 'ioredis';
-import { MongoClient } from 'mongodb';
+// ioredis and mongodb are loaded when first needed: most processes (the CLI, migrations, a
+// snapshot run on the Redis store) use neither.
+import type { Cluster, Redis } from 'ioredis';
+import type { MongoClient } from 'mongodb';
 import { createClient, createCluster, TimeoutError, type RedisClientType, type RedisClusterType } from 'redis';
 import { withTimeout } from './time.ts';
 
@@ -100,15 +102,16 @@ export async function connectPubSub(url: string, options: { queueMax: number; co
  * ioredis (for Agenda's Redis backend): a cluster client when clusterUrls is given (credentials
  * of the first URL apply to every node), else a standalone one; commandTimeout bounds each reply.
  */
-export function connectIoRedis(target: { url?: string; clusterUrls?: string[]; connectTimeoutMs: number; commandTimeoutMs?: number }): Redis | Cluster {
+export async function connectIoRedis(target: { url?: string; clusterUrls?: string[]; connectTimeoutMs: number; commandTimeoutMs?: number }): Promise<Redis | Cluster> {
+  const ioredis = await import('ioredis');
   const options = { connectTimeout: target.connectTimeoutMs, commandTimeout: target.commandTimeoutMs ?? commandTimeoutMsDefault, disconnectTimeout: 200 };
   const clusterUrls = target.clusterUrls ?? [];
   if (clusterUrls.length === 0) {
     if (!target.url) throw new Error('connectIoRedis: a url or clusterUrls is required');
-    return new Redis(target.url, options);
+    return new ioredis.Redis(target.url, options);
   }
   const first = new URL(clusterUrls[0]!);
-  return new Cluster(clusterUrls, {
+  return new ioredis.Cluster(clusterUrls, {
     redisOptions: {
       ...options,
       username: first.username ? decodeURIComponent(first.username) : undefined,
@@ -120,7 +123,8 @@ export function connectIoRedis(target: { url?: string; clusterUrls?: string[]; c
 
 /** A MongoDB client whose server selection, connection and each operation are bounded by timeoutMs. */
 export async function connectMongo(url: string, timeoutMs: number): Promise<MongoClient> {
-  const client = new MongoClient(url, { serverSelectionTimeoutMS: timeoutMs, connectTimeoutMS: timeoutMs, socketTimeoutMS: timeoutMs, timeoutMS: timeoutMs });
+  const { MongoClient: Client } = await import('mongodb');
+  const client = new Client(url, { serverSelectionTimeoutMS: timeoutMs, connectTimeoutMS: timeoutMs, socketTimeoutMS: timeoutMs, timeoutMS: timeoutMs });
   try {
     await client.connect();
     return client;

@@ -35,7 +35,7 @@ export async function openBackend(options: SchedulerOptions, report: ErrorReport
 }
 
 /** The ioredis connection of the Redis backend (src/connections.ts applies the timeouts). Tally owns it. */
-function connectBackendRedis(options: SchedulerOptions): Redis | Cluster {
+function connectBackendRedis(options: SchedulerOptions): Promise<Redis | Cluster> {
   return connectIoRedis({ url: options.redisUrl, clusterUrls: options.redisClusterUrls, connectTimeoutMs: options.readyTimeoutMs, commandTimeoutMs: options.commandTimeoutMs });
 }
 
@@ -51,8 +51,8 @@ function watchConnection(redis: Redis | Cluster, report: ErrorReporter): () => E
   return () => lastError;
 }
 
-function redisParts(options: SchedulerOptions, report: ErrorReporter): BackendParts {
-  const redis = connectBackendRedis(options);
+async function redisParts(options: SchedulerOptions, report: ErrorReporter): Promise<BackendParts> {
+  const redis = await connectBackendRedis(options);
   const lastError = watchConnection(redis, report);
   // The backend is typed for a standalone client; a Cluster serves the same commands, and the
   // hash-tagged prefix keeps every key (and every script) in one slot.
@@ -94,7 +94,7 @@ async function mongoParts(options: SchedulerOptions, report: ErrorReporter): Pro
   let channel: RedisNotificationChannel | undefined;
   let pubsub: Redis | Cluster | undefined;
   if (options.redisUrl || options.redisClusterUrls?.length) {
-    pubsub = connectBackendRedis(options);
+    pubsub = await connectBackendRedis(options);
     watchConnection(pubsub, report);
     channel = new RedisNotificationChannel({ redis: pubsub as Redis, channelName: options.channelName });
     channel.on('error', (error: Error) => report(error, 'notification channel'));
