@@ -12,6 +12,7 @@ run:
 	@scripts/run.sh
 
 test: bootstrap
+	@scripts/bootstrap.sh --need-browser
 	npm run typecheck
 	npm test
 

@@ -2,6 +2,7 @@
 # Installs what Tally needs on a fresh Debian machine, and nothing that is already there:
 #   - Node >= 22.19: the machine's when new enough, else Node 24 from the npm registry in .tools/
 #   - redis-server from Debian's packages, unless REDIS_URL points at a server (pass --need-redis)
+#   - Debian's chromium for the dashboard's browser tests (pass --need-browser)
 #   - the npm dependencies, when package-lock.json changed since the last install
 # Idempotent; `make` calls it before every target that runs code.
 set -euo pipefail
@@ -11,7 +12,14 @@ NODE_MIN_MAJOR=22
 NODE_MIN_MINOR=19
 NODE_PIN="24.21.0"
 need_redis=0
-[ "${1:-}" = "--need-redis" ] && need_redis=1
+need_browser=0
+for arg in "$@"; do
+  case "$arg" in
+    --need-redis) need_redis=1 ;;
+    --need-browser) need_browser=1 ;;
+    *) echo "bootstrap: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
 
 node_ok() {
   command -v node >/dev/null 2>&1 || return 1
@@ -31,13 +39,21 @@ if ! node_ok; then
   node_ok || { echo "bootstrap: Node $NODE_PIN did not install into .tools/" >&2; exit 1; }
 fi
 
-if [ "$need_redis" = 1 ] && ! command -v redis-server >/dev/null 2>&1; then
-  echo "bootstrap: installing redis-server from Debian's packages" >&2
-  sudo_cmd=""
+apt_updated=0
+apt_install() { # command package
+  command -v "$1" >/dev/null 2>&1 && return 0
+  echo "bootstrap: installing $2 from Debian's packages" >&2
+  local sudo_cmd=""
   [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq redis-server >&2
-fi
+  if [ "$apt_updated" = 0 ]; then $sudo_cmd apt-get update -qq >&2; apt_updated=1; fi
+  local log; log=$(mktemp)
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "$2" >"$log" 2>&1 \
+    || { cat "$log" >&2; rm -f "$log"; echo "bootstrap: apt-get could not install $2" >&2; exit 1; }
+  rm -f "$log"
+  command -v "$1" >/dev/null 2>&1 || { echo "bootstrap: $2 did not install $1" >&2; exit 1; }
+}
+[ "$need_redis" = 1 ] && apt_install redis-server redis-server
+[ "$need_browser" = 1 ] && apt_install chromium chromium
 
 # The stamp holds a hash of the manifests it was installed from: a checkout that only touches
 # their modification times (git does) must not reinstall.
