@@ -33,7 +33,7 @@ describe('make run', function () {
     try {
       await child.waitFor(/tally listening on/, startTimeoutMs);
       const output = child.output();
-      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`).catch((e) => { throw new Error(`healthz: ${e}; ${child.output().slice(-3000)}`); });
       expect(health.status).to.equal(200);
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
       expect(ready.status, await ready.text()).to.equal(200);

@@ -4,7 +4,7 @@
 -- Lua numbers: a Lua number is a double, exact only to 2^53. Arithmetic works on 14-digit
 -- chunks (every chunk sum stays below 2^53), compares by length and then chunk by chunk.
 
-local LIBRARY_VERSION = '1.1.0'
+local LIBRARY_VERSION = '2.0.0'
 
 local AMOUNT_DIGITS_MAX = 78
 local AMOUNT_MAX = '115792089237316195423570985008687907853269984665640564039457584007913129639935'
@@ -14,7 +14,7 @@ local DECIMALS_MAX = 36
 local NAME_BYTES_MAX = 128
 local TOP_LIMIT_MAX = 1000
 local EVENTS_COUNT_MAX = 1000
-local EVENTS_SCAN_MAX = 10000 -- log entries examined by one filtered ledger_events call
+local EVENTS_LEGS_MAX = 250 -- legs (a batch counts its n legs, any other entry 1) examined by one ledger_events call
 local BATCH_LEGS_MAX = 1000
 local OP_TTL_SECONDS_DEFAULT = 86400
 local OP_TTL_SECONDS_MAX = 31536000
@@ -39,29 +39,26 @@ local function register(name, callback, flags)
     -- pcall hands back the message string; only the contract's codes become plain replies,
     -- anything else (a Redis command error, a bug) is raised again with its location.
     local code = type(result) == 'string' and string.match(result, '^([A-Z_]+) ')
-    if code and ERROR_CODES[code] then return redis.error_reply(result) end
+    if code and (ERROR_CODES[code] or code == 'WRONGTYPE') then return redis.error_reply(result) end
     error(result, 0)
   end
   redis.register_function({ function_name = name, callback = guarded, flags = flags or {} })
 end
 
 -- Keys ---------------------------------------------------------------------------------------
+-- A token's keys share the hash tag {SYM}, so they live in one cluster slot. The declared form
+-- names them all in KEYS, so that Redis routes and guards every key the call touches (ASK,
+-- TRYAGAIN while the slot migrates; a call is redirected or refused as a whole, never half run):
+--   KEYS = token:{SYM}, token:{SYM}:balances, token:{SYM}:rank, token:{SYM}:rank:small,
+--          token:{SYM}:log [, token:{SYM}:op:<opId> for a write that carries an opId]
+-- The one-key form (KEYS = token:{SYM}) is accepted on standalone Redis only.
 
--- Returns the symbol of a token key `token:{SYM}`, or fails with INVALID_TOKEN.
-local function token_symbol(keys)
-  if #keys ~= 1 then
-    fail('INVALID_TOKEN', 'exactly one key is expected: token:{SYM}')
-  end
-  local sym = string.match(keys[1], '^token:{([A-Z0-9][A-Z0-9_%-]*)}$')
-  if not sym or #sym > 32 then
-    fail('INVALID_TOKEN', 'the key must be token:{SYM} with SYM matching ^[A-Z0-9][A-Z0-9_-]{0,31}$')
-  end
-  return sym
-end
+local DECLARED_SUFFIXES = { '', ':balances', ':rank', ':rank:small', ':log' }
 
 local function token_keys(sym)
   local base = 'token:{' .. sym .. '}'
   return {
+    sym = sym,
     token = base,
     balances = base .. ':balances',
     rank = base .. ':rank',
@@ -71,6 +68,62 @@ local function token_keys(sym)
     transfers = base .. ':transfers',
     burns = base .. ':burns',
   }
+end
+
+local function declared_form(k, with_op)
+  local names = {}
+  for i, suffix in ipairs(DECLARED_SUFFIXES) do names[i] = k.token .. suffix end
+  local form = #names .. ' ' .. table.concat(names, ' ')
+  if with_op then form = form .. ' (then ' .. k.op_prefix .. '<opId> as a 6th key with an opId)' end
+  return form
+end
+
+-- Whether this server runs in cluster mode; asked once per library load (INFO is cheap, but not
+-- free on the hot path).
+local cluster_mode = nil
+local function on_cluster()
+  if cluster_mode == nil then
+    cluster_mode = string.find(redis.call('INFO', 'cluster'), 'cluster_enabled:1', 1, true) ~= nil
+  end
+  return cluster_mode
+end
+
+-- Checks KEYS and returns the token's keys, or fails with INVALID_TOKEN. `with_op`: the function
+-- takes an opId, so the declared form may carry its record's key as KEYS[6] (see bind_op_key).
+local function declared_keys(keys, with_op)
+  local sym = type(keys[1]) == 'string' and string.match(keys[1], '^token:{([A-Z0-9][A-Z0-9_%-]*)}$')
+  if not sym or #sym > 32 then
+    fail('INVALID_TOKEN', 'KEYS[1] must be token:{SYM} with SYM matching ^[A-Z0-9][A-Z0-9_-]{0,31}$')
+  end
+  local k = token_keys(sym)
+  if #keys == 1 then
+    if on_cluster() then
+      fail('INVALID_TOKEN', 'on Redis Cluster declare every key the function touches: KEYS = ' .. declared_form(k, with_op))
+    end
+    return k
+  end
+  if #keys < #DECLARED_SUFFIXES or #keys > #DECLARED_SUFFIXES + (with_op and 1 or 0) then
+    fail('INVALID_TOKEN', 'expected KEYS = ' .. declared_form(k, with_op) .. ', got ' .. #keys .. ' keys')
+  end
+  for i = 2, #DECLARED_SUFFIXES do
+    if keys[i] ~= k.token .. DECLARED_SUFFIXES[i] then
+      fail('INVALID_TOKEN', 'KEYS[' .. i .. '] must be ' .. k.token .. DECLARED_SUFFIXES[i])
+    end
+  end
+  k.declared = true
+  k.op_declared = keys[#DECLARED_SUFFIXES + 1]
+  return k
+end
+
+-- In the declared form, the opId record's key must be declared exactly when an opId is given.
+local function bind_op_key(k, op_id)
+  if not k.declared then return end
+  if op_id and k.op_declared ~= k.op_prefix .. op_id then
+    fail('INVALID_TOKEN', 'with opId ' .. op_id .. ', KEYS[6] must be ' .. k.op_prefix .. op_id)
+  end
+  if not op_id and k.op_declared then
+    fail('INVALID_TOKEN', 'KEYS[6] is only declared with an opId')
+  end
 end
 
 -- Exact arithmetic ------------------------------------------------------------------------------
@@ -227,6 +280,9 @@ end
 --   ':' and the account (ties by account ascending). ZRANGE BYLEX reads them in order with no
 --   double involved.
 -- Every balance in `rank` is larger than every balance in `rank:small`: top reads `rank` first.
+-- Library 1.0 kept every balance in `rank`. A token whose hash lacks rankLayout = 2 may still
+-- have such members of small balances: writes remove them as they go, ledger_top merges both
+-- sets, and ledger_upgrade (run by migration 0003) moves the rest, then sets rankLayout = 2.
 
 local COMPLEMENT = { ['0'] = '9', ['1'] = '8', ['2'] = '7', ['3'] = '6', ['4'] = '5',
   ['5'] = '4', ['6'] = '3', ['7'] = '2', ['8'] = '1', ['9'] = '0' }
@@ -240,12 +296,43 @@ local function rank_account(member)
   return string.sub(member, 103 - tonumber(string.sub(member, 1, 2)))
 end
 
+-- The balance encoded in a `rank` member.
+local function rank_balance(member)
+  local digits = 99 - tonumber(string.sub(member, 1, 2))
+  return (string.gsub(string.sub(member, 3, 2 + digits), '%d', COMPLEMENT))
+end
+
 -- Reads ----------------------------------------------------------------------------------------
 
-local function require_token(k, sym)
-  if redis.call('EXISTS', k.token) == 0 then
-    fail('TOKEN_NOT_FOUND', 'token ' .. sym .. ' does not exist')
+-- Fails with TOKEN_NOT_FOUND, else keeps what the writes need in `k`: the opId records' TTL and
+-- whether the token still has library 1.0 members of small balances in `rank` (see Holder
+-- ranking; ledger_upgrade moves them and sets rankLayout = 2).
+local function require_token(k)
+  local fields = redis.call('HMGET', k.token, 'symbol', 'opTtlSeconds', 'rankLayout')
+  if not fields[1] then
+    fail('TOKEN_NOT_FOUND', 'token ' .. k.sym .. ' does not exist')
   end
+  k.op_ttl = tonumber(fields[2]) or OP_TTL_SECONDS_DEFAULT
+  k.legacy_rank = fields[3] ~= '2'
+end
+
+-- No partial writes: Redis does not roll back the writes made before a failing command, so every
+-- key a call writes has its type checked before the first write. The token hash, balances and
+-- opId record are read first (a wrong type fails the read); the log is the first key written
+-- (XADD fails on a wrong type before anything changed); the rank sets a call will write are
+-- checked with TYPE (check_rank_types, below), and init checks every key.
+local function check_type(key, expected)
+  local actual = redis.call('TYPE', key).ok
+  if actual ~= expected and actual ~= 'none' then
+    fail('WRONGTYPE', key .. ' holds a ' .. actual .. ', not a ' .. expected .. ': nothing was written')
+  end
+end
+
+local function check_types(k)
+  check_type(k.balances, 'hash')
+  check_type(k.rank, 'zset')
+  check_type(k.rank_small, 'zset')
+  check_type(k.log, 'stream')
 end
 
 local function balance_of(k, account)
@@ -283,8 +370,7 @@ end
 
 local function op_record(k, op_id, params, reply)
   if not op_id then return end
-  local ttl = tonumber(redis.call('HGET', k.token, 'opTtlSeconds')) or OP_TTL_SECONDS_DEFAULT
-  redis.call('SET', k.op_prefix .. op_id, cjson.encode({ p = params, r = reply }), 'EX', ttl)
+  redis.call('SET', k.op_prefix .. op_id, cjson.encode({ p = params, r = reply }), 'EX', k.op_ttl or OP_TTL_SECONDS_DEFAULT)
 end
 
 -- Writes -----------------------------------------------------------------------------------------
@@ -296,12 +382,34 @@ local function is_small(balance)
   return #balance < #SMALL_BALANCE_LIMIT or (#balance == #SMALL_BALANCE_LIMIT and compare(balance, SMALL_BALANCE_LIMIT) < 0)
 end
 
+-- Checks the type of the rank sets that the balance changes ({account, old, new} each) will write.
+local function check_rank_types(k, changes)
+  local small, lex = false, false
+  for _, change in ipairs(changes) do
+    local old, new = change[2], change[3]
+    if old ~= '0' then
+      if is_small(old) then
+        small = true
+        lex = lex or k.legacy_rank
+      else
+        lex = true
+      end
+    end
+    if new ~= '0' then
+      if is_small(new) then small = true else lex = true end
+    end
+  end
+  if small then check_type(k.rank_small, 'zset') end
+  if lex then check_type(k.rank, 'zset') end
+end
+
 -- Sets an account's balance in the balances hash and the rank, given its previous balance.
 local function set_balance(k, account, old, new)
   local old_small = old ~= '0' and is_small(old)
   local new_small = new ~= '0' and is_small(new)
   if old ~= '0' and not old_small then redis.call('ZREM', k.rank, rank_member(account, old)) end
   if old_small and not new_small then redis.call('ZREM', k.rank_small, account) end
+  if old_small and k.legacy_rank then redis.call('ZREM', k.rank, rank_member(account, old)) end
   if new == '0' then
     redis.call('HDEL', k.balances, account)
     return
@@ -328,6 +436,7 @@ local function set_balances(k, changes)
     local new_small = new ~= '0' and is_small(new)
     if old ~= '0' and not old_small then push(zrem_lex, rank_member(account, old)) end
     if old_small and not new_small then push(zrem_small, account) end
+    if old_small and k.legacy_rank then push(zrem_lex, rank_member(account, old)) end
     if new == '0' then
       push(hdel, account)
     else

@@ -1,6 +1,7 @@
 -- ledger_burn: destroy an amount held by an account, lowering the circulating supply.
 --
--- KEYS[1]  token:{SYM}
+-- KEYS     the declared form (docs/ledger-functions.md, Keys): token:{SYM}, :balances, :rank,
+--          :rank:small, :log, and :op:<opId> with an opId; or token:{SYM} alone on standalone Redis
 -- ARGV     account, amount, [opId]   (opId '-' means none)
 -- Reply    [eventId, balance, circulatingSupply]; a repeat of an opId with the same parameters
 --          returns the recorded reply and changes nothing.
@@ -10,14 +11,15 @@
 --          token:{SYM}:burns, the opId record. Cost O(log N).
 
 local function ledger_burn(keys, argv)
-  local sym = token_symbol(keys)
+  local k = declared_keys(keys, true)
+  local sym = k.sym
   check_arg_count(argv, 2, 3)
   local op_id = check_op_id(argv[3])
+  bind_op_key(k, op_id)
   local account = check_account(argv[1])
   local amount = check_amount(argv[2], 'amount', true)
 
-  local k = token_keys(sym)
-  require_token(k, sym)
+  require_token(k)
   local params = op_id and op_params({ 'burn', account, amount })
   local replay = op_replay(k, op_id, params)
   if replay then return replay end
@@ -29,10 +31,11 @@ local function ledger_burn(keys, argv)
   local new = sub(old, amount)
   local circulating = sub(redis.call('HGET', k.token, 'circulatingSupply'), amount)
 
+  check_rank_types(k, { { account, old, new } })
   local ts = now_ms()
+  local id = log_append(k, { 'type', 'burn', 'account', account, 'amount', amount }, op_id, ts)
   set_balance(k, account, old, new)
   redis.call('HSET', k.token, 'circulatingSupply', circulating)
-  local id = log_append(k, { 'type', 'burn', 'account', account, 'amount', amount }, op_id, ts)
   redis.call('PUBLISH', k.burns, json_object({ 'token', sym, 'id', id, 'account', account,
     'amount', amount, 'circulatingSupply', circulating, 'opId', op_id, 'ts', { ts } }))
   local reply = { id, new, circulating }

@@ -1,16 +1,19 @@
 -- ledger_init: create a token; the treasury receives the whole supply.
 --
--- KEYS[1]  token:{SYM}
+-- KEYS     the declared form (docs/ledger-functions.md, Keys): token:{SYM}, :balances, :rank,
+--          :rank:small, :log; or token:{SYM} alone on standalone Redis
 -- ARGV     name, decimals, totalSupply, treasury, [opTtlSeconds]
 --          name: 1..128 bytes, no control characters; decimals: 0..36; totalSupply: > 0;
 --          opTtlSeconds: how long opId records last (1..31536000, default 86400)
--- Reply    1 created; 0 the token exists with identical parameters (idempotent repeat)
+-- Reply    1 created; 0 the token exists with identical parameters, opTtlSeconds included
+--          (omitted means 86400): an idempotent repeat
 -- Errors   INVALID_TOKEN (key, name, decimals, supply), INVALID_ARGUMENT (count, opTtlSeconds),
 --          INVALID_ACCOUNT (treasury), TOKEN_EXISTS (exists with other parameters)
 -- Writes   token hash, treasury balance and rank, one `init` log entry.
 
 local function ledger_init(keys, argv)
-  local sym = token_symbol(keys)
+  local k = declared_keys(keys, false)
+  local sym = k.sym
   check_arg_count(argv, 4, 5)
   local name, decimals, supply, treasury = argv[1], argv[2], argv[3], argv[4]
   if #name == 0 or #name > NAME_BYTES_MAX or string.find(name, '%c') then
@@ -28,19 +31,21 @@ local function ledger_init(keys, argv)
   local op_ttl = OP_TTL_SECONDS_DEFAULT
   if argv[5] then op_ttl = check_limit(argv[5], 'opTtlSeconds', OP_TTL_SECONDS_MAX) end
 
-  local k = token_keys(sym)
-  local existing = redis.call('HMGET', k.token, 'name', 'decimals', 'totalSupply', 'treasury')
+  local existing = redis.call('HMGET', k.token, 'name', 'decimals', 'totalSupply', 'treasury', 'opTtlSeconds')
   if existing[1] then
-    if existing[1] == name and existing[2] == decimals and existing[3] == supply and existing[4] == treasury then
+    if existing[1] == name and existing[2] == decimals and existing[3] == supply and existing[4] == treasury
+      and (tonumber(existing[5]) or OP_TTL_SECONDS_DEFAULT) == op_ttl then
       return 0
     end
     fail('TOKEN_EXISTS', 'token ' .. sym .. ' already exists with different parameters')
   end
 
+  check_types(k)
+  k.legacy_rank = false
   local ts = now_ms()
   redis.call('HSET', k.token, 'name', name, 'symbol', sym, 'decimals', decimals,
     'totalSupply', supply, 'circulatingSupply', supply, 'treasury', treasury,
-    'createdAt', ts, 'opTtlSeconds', tostring(op_ttl))
+    'createdAt', ts, 'opTtlSeconds', tostring(op_ttl), 'rankLayout', '2')
   set_balance(k, treasury, '0', supply)
   redis.call('XADD', k.log, '*', 'type', 'init', 'account', treasury, 'amount', supply,
     'name', name, 'decimals', decimals, 'ts', ts)

@@ -1,14 +1,15 @@
 -- ledger_supply: total and circulating supply.
 --
--- KEYS[1]  token:{SYM}
+-- KEYS     the declared form (docs/ledger-functions.md, Keys): token:{SYM}, :balances, :rank,
+--          :rank:small, :log; or token:{SYM} alone on standalone Redis
 -- ARGV     none
 -- Reply    [totalSupply, circulatingSupply]
 -- Errors   INVALID_TOKEN, INVALID_ARGUMENT, TOKEN_NOT_FOUND
 
 local function ledger_supply(keys, argv)
-  local sym = token_symbol(keys)
+  local k = declared_keys(keys, false)
+  local sym = k.sym
   check_arg_count(argv, 0, 0)
-  local k = token_keys(sym)
   local supply = redis.call('HMGET', k.token, 'totalSupply', 'circulatingSupply')
   if not supply[1] then
     fail('TOKEN_NOT_FOUND', 'token ' .. sym .. ' does not exist')

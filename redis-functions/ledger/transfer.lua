@@ -1,6 +1,7 @@
 -- ledger_transfer: move an amount from one account to another.
 --
--- KEYS[1]  token:{SYM}
+-- KEYS     the declared form (docs/ledger-functions.md, Keys): token:{SYM}, :balances, :rank,
+--          :rank:small, :log, and :op:<opId> with an opId; or token:{SYM} alone on standalone Redis
 -- ARGV     from, to, amount, [opId]   (opId '-' means none)
 -- Reply    [eventId, fromBalance, toBalance]; eventId is the log entry id. A repeat of an opId
 --          with the same parameters returns the recorded reply and changes nothing.
@@ -10,9 +11,11 @@
 --          opId record. Cost O(log N) in the number of holders.
 
 local function ledger_transfer(keys, argv)
-  local sym = token_symbol(keys)
+  local k = declared_keys(keys, true)
+  local sym = k.sym
   check_arg_count(argv, 3, 4)
   local op_id = check_op_id(argv[4])
+  bind_op_key(k, op_id)
   local from = check_account(argv[1], 'from')
   local to = check_account(argv[2], 'to')
   local amount = check_amount(argv[3], 'amount', true)
@@ -20,8 +23,7 @@ local function ledger_transfer(keys, argv)
     fail('SAME_ACCOUNT', 'from and to are the same account')
   end
 
-  local k = token_keys(sym)
-  require_token(k, sym)
+  require_token(k)
   local params = op_id and op_params({ 'transfer', from, to, amount })
   local replay = op_replay(k, op_id, params)
   if replay then return replay end
@@ -33,10 +35,11 @@ local function ledger_transfer(keys, argv)
   -- Balances sum to circulatingSupply <= 2^256 - 1, so this sum cannot overflow.
   local from_new, to_new = sub(from_old, amount), add(to_old, amount)
 
+  check_rank_types(k, { { from, from_old, from_new }, { to, to_old, to_new } })
   local ts = now_ms()
+  local id = log_append(k, { 'type', 'transfer', 'from', from, 'to', to, 'amount', amount }, op_id, ts)
   set_balance(k, from, from_old, from_new)
   set_balance(k, to, to_old, to_new)
-  local id = log_append(k, { 'type', 'transfer', 'from', from, 'to', to, 'amount', amount }, op_id, ts)
   redis.call('PUBLISH', k.transfers, '{"token":"' .. sym .. '","id":"' .. id .. '","from":"' .. from ..
     '","to":"' .. to .. '","amount":"' .. amount .. '","opId":' .. (op_id and ('"' .. op_id .. '"') or 'null') ..
     ',"ts":' .. ts .. '}')

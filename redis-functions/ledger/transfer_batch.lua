@@ -1,6 +1,7 @@
 -- ledger_transfer_batch: several transfers applied atomically, in order: all or none.
 --
--- KEYS[1]  token:{SYM}
+-- KEYS     the declared form (docs/ledger-functions.md, Keys): token:{SYM}, :balances, :rank,
+--          :rank:small, :log, and :op:<opId> with an opId; or token:{SYM} alone on standalone Redis
 -- ARGV     opId or '-', n (1..1000), then n triples: from, to, amount
 -- Reply    [eventId, n]; a repeat of an opId with the same parameters returns the recorded
 --          reply and changes nothing.
@@ -13,30 +14,34 @@
 --          Cost O(n log N).
 
 local function ledger_transfer_batch(keys, argv)
-  local sym = token_symbol(keys)
+  local k = declared_keys(keys, true)
+  local sym = k.sym
   if #argv < 2 then
     fail('INVALID_ARGUMENT', 'expected opId, n and n triples from, to, amount')
   end
   local op_id = check_op_id(argv[1])
+  bind_op_key(k, op_id)
   local n = check_limit(argv[2], 'n', BATCH_LEGS_MAX)
   if #argv ~= 2 + 3 * n then
     fail('INVALID_ARGUMENT', 'expected ' .. (2 + 3 * n) .. ' arguments for ' .. n .. ' legs, got ' .. #argv)
   end
+  -- Every leg's accounts, then every amount, then SAME_ACCOUNT: the contract's precedence holds
+  -- across legs (leg 1's SAME_ACCOUNT does not hide leg 2's INVALID_ACCOUNT).
   local legs = {}
   for i = 1, n do
     local base = 2 + 3 * (i - 1)
-    local leg = 'leg ' .. i .. ' '
-    local from = check_account(argv[base + 1], leg .. 'from')
-    local to = check_account(argv[base + 2], leg .. 'to')
-    local amount = check_amount(argv[base + 3], leg .. 'amount', true)
-    if from == to then
-      fail('SAME_ACCOUNT', leg .. 'moves from and to the same account')
+    legs[i] = { check_account(argv[base + 1], 'leg ' .. i .. ' from'), check_account(argv[base + 2], 'leg ' .. i .. ' to') }
+  end
+  for i = 1, n do
+    legs[i][3] = check_amount(argv[2 + 3 * i], 'leg ' .. i .. ' amount', true)
+  end
+  for i = 1, n do
+    if legs[i][1] == legs[i][2] then
+      fail('SAME_ACCOUNT', 'leg ' .. i .. ' moves from and to the same account')
     end
-    legs[i] = { from, to, amount }
   end
 
-  local k = token_keys(sym)
-  require_token(k, sym)
+  require_token(k)
   local params = op_id and op_params({ 'batch', table.concat(argv, '\n', 2) })
   local replay = op_replay(k, op_id, params)
   if replay then return replay end
@@ -61,15 +66,16 @@ local function ledger_transfer_batch(keys, argv)
     current[to] = add(balance(to), amount)
   end
 
-  local ts = now_ms()
   local changes = {}
   for _, account in ipairs(touched) do
     if original[account] ~= current[account] then
       changes[#changes + 1] = { account, original[account], current[account] }
     end
   end
-  set_balances(k, changes)
+  check_rank_types(k, changes)
+  local ts = now_ms()
   local id = log_append(k, { 'type', 'batch', 'n', tostring(n), 'legs', cjson.encode(legs) }, op_id, ts)
+  set_balances(k, changes)
   -- The same JSON as json_object gives, with the parts every leg shares built once.
   local head = '{"token":"' .. sym .. '","id":"' .. id .. '","from":"'
   local tail = '","opId":' .. (op_id and ('"' .. op_id .. '"') or 'null') .. ',"ts":' .. ts .. ',"leg":'

@@ -5,6 +5,7 @@
 import { Router } from 'express';
 import type { Ledger } from '../ledger/client.ts';
 import { isCluster, type RedisConnection } from '../connections.ts';
+import { libraryGaps } from '../ledger/library.ts';
 import { withTimeout } from '../time.ts';
 import { tallyVersion } from '../version.ts';
 
@@ -27,12 +28,23 @@ async function pingRedis(redis: RedisConnection): Promise<string> {
   return `PONG from ${redis.masters.length} masters`;
 }
 
+/**
+ * Every master must hold the ledger library (a master added later has none until `npm run
+ * migrate`): not ready while one lacks it, naming it; another version is ready, with a detail.
+ */
+async function checkLibrary(deps: HealthDeps): Promise<string> {
+  const { missing, outdated } = await libraryGaps(deps.redis);
+  if (missing.length > 0) throw new Error(`the ledger library is not loaded on ${missing.join(', ')}: run npm run migrate`);
+  const version = await deps.ledger.version();
+  if (outdated.length > 0) return `ledger library ${version}; another version on ${outdated.join(', ')}: run npm run migrate`;
+  return `ledger library ${version}`;
+}
 
 export function createHealthRouter(deps: HealthDeps): Router {
   const router = Router();
   const checks: Record<string, ReadinessCheck> = {
     redis: () => pingRedis(deps.redis),
-    ledger: async () => `ledger library ${await deps.ledger.version()}`,
+    ledger: () => checkLibrary(deps),
     ...deps.readinessChecks,
   };
 

@@ -122,6 +122,25 @@ const tokenPaths: Record<string, Json> = {
       },
     },
   },
+  '/v1/tokens/{sym}/audit': {
+    get: {
+      summary: 'The invariant checker (admin): the log replayed gives the balances and supplies, every holder ranked once, ledger_top equals the sorted balances, opId records parse',
+      operationId: 'auditToken',
+      parameters: [symParam],
+      responses: {
+        200: json({
+          type: 'object',
+          properties: {
+            symbol: { type: 'string' }, ok: { type: 'boolean', description: 'true only when every invariant holds' },
+            violations: { type: 'array', items: { type: 'string' }, description: 'at most 100, one sentence each' },
+            violationCount: { type: 'integer' }, holders: { type: 'integer' }, logEntries: { type: 'integer' },
+          },
+          required: ['symbol', 'ok', 'violations', 'violationCount', 'holders', 'logEntries'],
+        }, 'the report, with or without violations'),
+        ...errors('INVALID_TOKEN', 'FORBIDDEN', 'TOKEN_NOT_FOUND', 'RATE_LIMITED'),
+      },
+    },
+  },
   '/v1/tokens/{sym}/transfers': {
     post: {
       summary: 'Transfer (from = the caller unless an admin names another account)',
@@ -202,7 +221,9 @@ const schemas: Record<string, Json> = {
       id: { type: 'string' }, type: { enum: ['init', 'transfer', 'burn', 'batch'] }, ts: { type: 'integer' },
       from: ref('Account'), to: ref('Account'), account: ref('Account'), amount: ref('Amount'), opId: ref('OpId'),
       name: { type: 'string' }, decimals: { type: 'integer' },
-      legs: { type: 'array', items: { type: 'object', properties: { from: ref('Account'), to: ref('Account'), amount: ref('Amount') } } },
+      legs: { type: 'array', description: 'a batch\'s legs; filtered by account, only the legs touching it', items: { type: 'object', properties: { from: ref('Account'), to: ref('Account'), amount: ref('Amount') } } },
+      n: { type: 'integer', description: 'a batch\'s leg count, all legs' },
+      legIndexes: { type: 'array', description: 'filtered by account: the 1-based places of `legs` in the batch', items: { type: 'integer' } },
     },
     required: ['id', 'type', 'ts'],
   },

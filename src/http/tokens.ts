@@ -118,8 +118,29 @@ function writeRoutes({ ledger }: TokensDeps): RouteSpec[] {
   ];
 }
 
+/**
+ * GET /tokens/:sym/audit (admin): the invariant checker of src/ledger/audit.ts, 200 with its
+ * report whether or not it found violations (`ok`). One audit at a time per API process: it
+ * pages through the whole log (each Redis call bounded, the request long for a big token), so a
+ * second request gets 429 instead of doubling the load.
+ */
+function auditRoute({ ledger }: TokensDeps): RouteSpec {
+  let running = false;
+  const audit: RequestHandler = async (req, res) => {
+    const { sym } = parse('params', symbolParams, req.params);
+    if (running) throw new HttpError('RATE_LIMITED', 'an audit is already running on this API process; retry when it is done');
+    running = true;
+    try {
+      res.json(await ledger.audit(sym));
+    } finally {
+      running = false;
+    }
+  };
+  return { method: 'get', path: '/tokens/:sym/audit', handlers: [requireAdmin, audit] };
+}
+
 function tokenRoutes(deps: TokensDeps): RouteSpec[] {
-  return [...writeRoutes(deps), ...readRoutes(deps)];
+  return [...writeRoutes(deps), ...readRoutes(deps), auditRoute(deps)];
 }
 
 

@@ -2,6 +2,7 @@
 // are given. Each method is the function of the same name in functions.ts.
 import type { RedisConnection } from '../connections.ts';
 import * as fn from './functions.ts';
+import { auditToken } from './audit.ts';
 import { holdersPage, type HoldersCursor } from './holders.ts';
 import { listTokens } from './tokens.ts';
 
@@ -18,6 +19,7 @@ export function createLedger(redis: RedisConnection) {
     holdersPage: (symbol: string, query: { limit: number; after?: HoldersCursor }) => holdersPage(redis, symbol, query),
     events: (symbol: string, query: { after?: string; count: number; account?: string }) => fn.events(redis, symbol, query),
     version: () => fn.version(redis),
+    audit: (symbol: string) => auditToken(redis, symbol),
     listTokens: (query: { cursor?: string; limit: number }) => listTokens(redis, query),
   };
 }

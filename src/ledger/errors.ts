@@ -23,9 +23,23 @@ export function isLedgerErrorCode(code: string): code is LedgerErrorCode {
   return (ledgerErrorCodes as readonly string[]).includes(code);
 }
 
-/** Turns a Redis error reply `CODE message` into a LedgerError; anything else is returned as is. */
+/**
+ * The node serving a token has no ledger library (a master added to the cluster, or one that
+ * lost its functions, before `npm run migrate` ran): UNAVAILABLE, retryable once migrated.
+ */
+export class LibraryNotLoadedError extends TallyError {
+  constructor(detail: string) {
+    super('UNAVAILABLE', `the ledger library is not loaded on the Redis node serving this token (${detail}): run npm run migrate`);
+  }
+}
+
+/**
+ * Turns a Redis error reply `CODE message` into a LedgerError, and Redis' `ERR Function not
+ * found` into a LibraryNotLoadedError; anything else is returned as is.
+ */
 export function toLedgerError(error: unknown): unknown {
   if (!(error instanceof Error)) return error;
+  if (/^ERR Function not found\b/.test(error.message)) return new LibraryNotLoadedError(error.message);
   const match = /^([A-Z_]+) (.*)$/s.exec(error.message);
   if (match && isLedgerErrorCode(match[1]!)) return new LedgerError(match[1]!, match[2]!);
   return error;

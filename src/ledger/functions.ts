@@ -2,7 +2,7 @@
 // the reply, map the error. Read-only functions go through FCALL_RO so they can run on replicas.
 import type { RedisConnection } from '../connections.ts';
 import { toLedgerError } from './errors.ts';
-import { tokenKey } from './keys.ts';
+import { declaredKeys } from './keys.ts';
 import { withRetries } from './retry.ts';
 
 export interface TokenParams {
@@ -43,7 +43,12 @@ export interface LedgerEvent {
   opId?: string;
   name?: string;
   decimals?: number;
+  /** A batch's legs; in a view filtered by account, only the legs touching it. */
   legs?: TransferLeg[];
+  /** A batch's leg count (all legs, also in a filtered view). */
+  n?: number;
+  /** In a view filtered by account: the 1-based places of `legs` in the batch. */
+  legIndexes?: number[];
 }
 
 export interface EventsPage {
@@ -57,11 +62,12 @@ export interface EventsPage {
 type Reply = unknown;
 
 /**
- * Calls a function. Read-only calls and writes with an opId (`retrySafe`) are repeated after a
- * connection failure (see retry.ts); other writes never are.
+ * Calls a function with its keys in the declared form. Read-only calls and writes with an opId
+ * (`retrySafe`) are repeated after a connection failure (see retry.ts); other writes never are.
  */
-async function call(redis: RedisConnection, fn: string, symbol: string, args: string[], mode: 'read' | 'write', retrySafe = mode === 'read'): Promise<Reply> {
-  const options = { keys: [tokenKey(symbol)], arguments: args };
+async function call(redis: RedisConnection, fn: string, symbol: string, args: string[], mode: 'read' | 'write', opts: { retrySafe?: boolean; opId?: string } = {}): Promise<Reply> {
+  const options = { keys: declaredKeys(symbol, opts.opId), arguments: args };
+  const retrySafe = opts.retrySafe ?? (mode === 'read' || opts.opId !== undefined);
   try {
     return await withRetries(() => mode === 'read' ? redis.fCallRo(fn, options) : redis.fCall(fn, options), retrySafe);
   } catch (error) {
@@ -81,7 +87,7 @@ function pairs(flat: string[]): Map<string, string> {
 export async function init(redis: RedisConnection, symbol: string, token: TokenParams): Promise<'created' | 'exists'> {
   const args = [token.name, String(token.decimals), token.totalSupply, token.treasury];
   if (token.opTtlSeconds !== undefined) args.push(String(token.opTtlSeconds));
-  const reply = await call(redis, 'ledger_init', symbol, args, 'write', true);
+  const reply = await call(redis, 'ledger_init', symbol, args, 'write', { retrySafe: true });
   return Number(reply) === 1 ? 'created' : 'exists';
 }
 
@@ -112,21 +118,21 @@ export async function supply(redis: RedisConnection, symbol: string): Promise<{ 
 export async function transfer(redis: RedisConnection, symbol: string, leg: TransferLeg & { opId?: string }): Promise<TransferReceipt> {
   const args = [leg.from, leg.to, leg.amount];
   if (leg.opId !== undefined) args.push(leg.opId);
-  const [eventId, fromBalance, toBalance] = strings(await call(redis, 'ledger_transfer', symbol, args, 'write', leg.opId !== undefined));
+  const [eventId, fromBalance, toBalance] = strings(await call(redis, 'ledger_transfer', symbol, args, 'write', { opId: leg.opId }));
   return { eventId: eventId!, fromBalance: fromBalance!, toBalance: toBalance! };
 }
 
 export async function burn(redis: RedisConnection, symbol: string, burn: { account: string; amount: string; opId?: string }): Promise<BurnReceipt> {
   const args = [burn.account, burn.amount];
   if (burn.opId !== undefined) args.push(burn.opId);
-  const [eventId, balanceAfter, circulatingSupply] = strings(await call(redis, 'ledger_burn', symbol, args, 'write', burn.opId !== undefined));
+  const [eventId, balanceAfter, circulatingSupply] = strings(await call(redis, 'ledger_burn', symbol, args, 'write', { opId: burn.opId }));
   return { eventId: eventId!, balance: balanceAfter!, circulatingSupply: circulatingSupply! };
 }
 
 export async function transferBatch(redis: RedisConnection, symbol: string, batch: { legs: TransferLeg[]; opId?: string }): Promise<BatchReceipt> {
   const args = [batch.opId ?? '-', String(batch.legs.length)];
   for (const leg of batch.legs) args.push(leg.from, leg.to, leg.amount);
-  const [eventId, legs] = strings(await call(redis, 'ledger_transfer_batch', symbol, args, 'write', batch.opId !== undefined));
+  const [eventId, legs] = strings(await call(redis, 'ledger_transfer_batch', symbol, args, 'write', { opId: batch.opId }));
   return { eventId: eventId!, legs: Number(legs) };
 }
 
@@ -144,6 +150,9 @@ function parseEvent(id: string, fields: Map<string, string>): LedgerEvent {
     if (value !== undefined) event[name] = value;
   }
   if (fields.has('decimals')) event.decimals = Number(fields.get('decimals'));
+  if (fields.has('n')) event.n = Number(fields.get('n'));
+  const legIndexes = fields.get('legIndexes');
+  if (legIndexes !== undefined) event.legIndexes = JSON.parse(legIndexes) as number[];
   const legs = fields.get('legs');
   if (legs !== undefined) {
     event.legs = (JSON.parse(legs) as [string, string, string][]).map(([from, to, amount]) => ({ from, to, amount }));
@@ -166,6 +175,15 @@ export async function events(redis: RedisConnection, symbol: string, query: { af
   }
   if (page.events.length >= query.count) page.end = false;
   return page;
+}
+
+/**
+ * One step of moving a token's ranking to layout 2 (migration 0003): members moved, and whether
+ * the token is done.
+ */
+export async function upgradeStep(redis: RedisConnection, symbol: string): Promise<{ moved: number; done: boolean }> {
+  const [moved, done] = strings(await call(redis, 'ledger_upgrade', symbol, [], 'write', { retrySafe: true }));
+  return { moved: Number(moved), done: done === '1' };
 }
 
 export async function version(redis: RedisConnection): Promise<string> {

@@ -14,8 +14,21 @@ export const tokenKeys = (symbol: string) => {
     token: base,
     balances: `${base}:balances`,
     rank: `${base}:rank`,
+    rankSmall: `${base}:rank:small`,
     log: `${base}:log`,
     transfers: `${base}:transfers`,
     burns: `${base}:burns`,
   };
 };
+
+/**
+ * The declared form of a call's KEYS (docs/ledger-functions.md, Keys): every key the function
+ * touches, so Redis Cluster routes and guards them all while the token's slot migrates; with an
+ * opId, its record's key last.
+ */
+export function declaredKeys(symbol: string, opId?: string): string[] {
+  const keys = tokenKeys(symbol);
+  const declared = [keys.token, keys.balances, keys.rank, keys.rankSmall, keys.log];
+  if (opId !== undefined) declared.push(`${keys.token}:op:${opId}`);
+  return declared;
+}

@@ -6,12 +6,19 @@ import { sleep } from '../time.ts';
 import { ErrorReply, TimeoutError } from 'redis';
 
 export interface RetryPolicy {
+  /** Attempts of a call that failed on the connection (only retry-safe calls are repeated). */
   attemptsMax: number;
+  /**
+   * Attempts of a call Redis refused without running it (TRYAGAIN while a slot migrates,
+   * CLUSTERDOWN, LOADING, MASTERDOWN): always safe to repeat, and a slot's migration can take
+   * seconds, so this bound is longer (about 10 s of backoff in total).
+   */
+  transientAttemptsMax: number;
   firstDelayMs: number;
   delayMaxMs: number;
 }
 
-export const defaultRetryPolicy: RetryPolicy = { attemptsMax: 5, firstDelayMs: 50, delayMaxMs: 1_000 };
+export const defaultRetryPolicy: RetryPolicy = { attemptsMax: 5, transientAttemptsMax: 14, firstDelayMs: 50, delayMaxMs: 1_000 };
 
 /** A failure of the connection rather than an answer from the server. */
 export function isConnectionError(error: unknown): boolean {
@@ -35,8 +42,9 @@ export async function withRetries<T>(run: () => Promise<T>, retrySafe: boolean, 
     try {
       return await run();
     } catch (error) {
-      const retryable = isTransientReply(error) || (retrySafe && isConnectionError(error));
-      if (!retryable || attempt >= policy.attemptsMax) throw error;
+      const transient = isTransientReply(error);
+      if (!transient && !(retrySafe && isConnectionError(error))) throw error;
+      if (attempt >= (transient ? policy.transientAttemptsMax : policy.attemptsMax)) throw error;
       const delayMs = Math.min(policy.delayMaxMs, policy.firstDelayMs * 2 ** (attempt - 1));
       await sleep(delayMs * (0.5 + Math.random() / 2));
     }

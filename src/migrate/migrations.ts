@@ -13,6 +13,8 @@ export interface Migration {
   description: string;
   /** When present, the migration is applied again whenever this value changes. */
   checksum?: () => string;
+  /** When present and true, the migration is applied again although recorded (its work was lost). */
+  pending?: (redis: RedisConnection) => Promise<boolean>;
   up: (redis: RedisConnection) => Promise<void>;
 }
 
@@ -41,7 +43,7 @@ export async function migrate(redis: RedisConnection, migrations?: Migration[]):
     const checksum = migration.checksum?.() ?? '';
     const recorded = await redis.hGet(recordKey, migration.id);
     const previous = recorded ? (JSON.parse(String(recorded)) as { checksum: string }).checksum : undefined;
-    if (previous !== undefined && previous === checksum) {
+    if (previous !== undefined && previous === checksum && !(await migration.pending?.(redis))) {
       results.push({ id: migration.id, applied: false });
       continue;
     }

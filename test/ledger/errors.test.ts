@@ -9,7 +9,9 @@ import { LedgerError, toLedgerError } from '../../src/ledger/errors.ts';
 
 describe('ledger error catalog', () => {
   const sources = librarySourceFiles().map((f) => readFileSync(f, 'utf8')).join('\n');
-  const raised = new Set([...sources.matchAll(/fail\('([A-Z_]+)'/g)].map((m) => m[1]!));
+  // WRONGTYPE is Redis' own code, which the library also answers (a derived key of the wrong
+  // type, found before any write): not a contract code.
+  const raised = new Set([...sources.matchAll(/fail\('([A-Z_]+)'/g)].map((m) => m[1]!).filter((code) => code !== 'WRONGTYPE'));
   const block = /local ERROR_CODES = \{([^}]*)\}/.exec(sources)?.[1] ?? '';
   const declared = [...block.matchAll(/([A-Z_]+) = true/g)].map((m) => m[1]!);
 

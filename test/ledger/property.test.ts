@@ -124,10 +124,11 @@ describe('ledger property: random sequences match a BigInt model', function () {
           const actual = await call.then((reply) => ({ reply }), (error: unknown) => ({ error }));
           if ('error' in actual && !(actual.error instanceof LedgerError)) throw actual.error;
           const code = 'error' in actual ? (actual.error as LedgerError).code : undefined;
-          // Shape errors come first, leg by leg (amount, then same account); then a known opId
-          // replays or conflicts; then funds.
-          const shape = legs.map((l) => l.amount === 0n || l.amount > MAX ? 'INVALID_AMOUNT' : kind !== 'burn' && l.from === l.to ? 'SAME_ACCOUNT' : null)
-            .find((c) => c !== null) ?? null;
+          // Shape errors come first, each code across all legs before the next (every amount,
+          // then every same-account leg); then a known opId replays or conflicts; then funds.
+          const badAmount = legs.some((l) => l.amount === 0n || l.amount > MAX);
+          const sameAccount = kind !== 'burn' && legs.some((l) => l.from === l.to);
+          const shape = badAmount ? 'INVALID_AMOUNT' : sameAccount ? 'SAME_ACCOUNT' : null;
           if (shape) {
             expect(code).to.equal(shape);
             rejected++;

@@ -45,7 +45,7 @@ describe('ledger retries after connection failures', function () {
     let attempts = 0;
     const failing = () => { attempts++; return Promise.reject(Object.assign(new Error('Socket closed unexpectedly'), { name: 'SocketClosedUnexpectedlyError' })); };
     let caught: unknown;
-    try { await withRetries(failing, true, { attemptsMax: 4, firstDelayMs: 1, delayMaxMs: 2 }); } catch (error) { caught = error; }
+    try { await withRetries(failing, true, { attemptsMax: 4, transientAttemptsMax: 4, firstDelayMs: 1, delayMaxMs: 2 }); } catch (error) { caught = error; }
     expect(attempts).to.equal(4);
     expect((caught as Error).name).to.equal('SocketClosedUnexpectedlyError');
     attempts = 0;
