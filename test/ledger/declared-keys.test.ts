@@ -151,7 +151,7 @@ describe('ledger declared keys (standalone)', () => {
     expect(await ledger.init(redis, short, token).catch((e: LedgerError) => e.code)).to.equal('TOKEN_EXISTS');
   });
 
-  it('checks a batch code by code across all legs (SPEC §4 precedence)', async () => {
+  it('checks a batch code by code across all legs (the precedence of docs/ledger-functions.md)', async () => {
     const batch = (...legs: string[][]) => ledger.transferBatch(redis, sym, { legs: legs.map(([from, to, amount]) => ({ from: from!, to: to!, amount: amount! })) })
       .then(() => 'ok', (error: LedgerError) => error.code);
     expect(await batch(['whale', 'whale', '1'], ['whale', 'bad/account', '1'])).to.equal('INVALID_ACCOUNT');
