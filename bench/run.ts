@@ -18,6 +18,7 @@ import { renderTable } from './lib/table.ts';
 import type { BenchContext, ResultRow, Scenario } from './lib/types.ts';
 import { apiTransfer } from './scenarios/api-transfer.ts';
 import { ledgerMemory } from './scenarios/ledger-memory.ts';
+import { ledgerServerBound } from './scenarios/ledger-server-bound.ts';
 import { ledgerTop } from './scenarios/ledger-top.ts';
 import { ledgerTransferBatch } from './scenarios/ledger-transfer-batch.ts';
 import { ledgerTransferLatency } from './scenarios/ledger-transfer-latency.ts';
@@ -26,6 +27,7 @@ import { snapshotRateLimited } from './scenarios/snapshot-rate-limited.ts';
 import { snapshotUnlimited } from './scenarios/snapshot-unlimited.ts';
 
 const scenarios: Scenario[] = [
+  ledgerServerBound,
   ledgerTransferPipelined,
   ledgerTransferLatency,
   ledgerTransferBatch,

@@ -53,6 +53,8 @@ apt_install() { # command package
   command -v "$1" >/dev/null 2>&1 || { echo "bootstrap: $2 did not install $1" >&2; exit 1; }
 }
 [ "$need_redis" = 1 ] && apt_install redis-server redis-server
+# redis-benchmark (Debian's redis-tools; redis-server depends on it) drives the server-bound loads.
+[ "$need_redis" = 1 ] && apt_install redis-benchmark redis-tools
 [ "$need_browser" = 1 ] && apt_install chromium chromium
 
 # The stamp holds a hash of the manifests it was installed from: a checkout that only touches
