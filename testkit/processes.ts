@@ -115,6 +115,21 @@ export function startProcess(options: ProcessOptions): ManagedProcess {
   };
 }
 
+/**
+ * Runs a command to its end, killed after `timeoutMs`; resolves with its output when it exits 0,
+ * rejects with the exit status and the output's tail otherwise.
+ */
+export async function runToExit(options: ProcessOptions, timeoutMs: number): Promise<string> {
+  const run = startProcess(options);
+  const timer = setTimeout(() => { void run.kill9(); }, timeoutMs);
+  const { code, signal } = await run.exited;
+  clearTimeout(timer);
+  if (code !== 0) {
+    throw new Error(`${options.command ?? 'node'} ${options.args.join(' ')} exited with ${code ?? signal}: ${run.output().slice(-outputTailChars)}`);
+  }
+  return run.output();
+}
+
 export type TallyProcess = ManagedProcess;
 
 /** `node src/main.ts` with LOG_LEVEL=info (the lines tests wait for) and the given env on top. */

@@ -2,7 +2,7 @@
 // connections, 16 calls pipelined on each) sending one command line with `__rand_int__`
 // placeholders (each replaced by a random 12-digit number in 0..r-1 per call). Any error reply
 // stops redis-benchmark, so every load here is built never to fail.
-import { spawn } from 'node:child_process';
+import { runToExit } from '../../testkit/processes.ts';
 
 export interface BenchmarkLoad {
   label: string;
@@ -17,26 +17,14 @@ export const benchmarkPipeline = 16;
 const runTimeoutMs = 300_000;
 
 /** Runs `requests` calls of the load against the server on `port`; resolves with calls/s. */
-export function redisBenchmark(port: number, load: BenchmarkLoad, requests: number): Promise<number> {
+export async function redisBenchmark(port: number, load: BenchmarkLoad, requests: number): Promise<number> {
   if (!(load.keyspace > 0 && load.keyspace <= 2 ** 31 - 1)) throw new RangeError(`${load.label}: keyspace must be in 1..2^31-1`);
   const args = ['-h', '127.0.0.1', '-p', String(port), '-c', String(benchmarkConnections), '-P', String(benchmarkPipeline),
     '-n', String(requests), '-r', String(load.keyspace), '-q', ...load.command];
-  return new Promise((resolve, reject) => {
-    const child = spawn('redis-benchmark', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => { output += d; });
-    child.stderr.on('data', (d: Buffer) => { output += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), runTimeoutMs);
-    child.on('error', (error) => { clearTimeout(timer); reject(error); });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      const last = output.split(/[\r\n]/).filter(Boolean).at(-1) ?? '';
-      const rate = /([\d.]+) requests per second/.exec(last);
-      if (code !== 0 || !rate || /Error/.test(output)) {
-        reject(new Error(`redis-benchmark (${load.label}) exited ${code}: ${output.slice(-500)}`));
-        return;
-      }
-      resolve(Number(rate[1]));
-    });
-  });
+  const output = await runToExit({ command: 'redis-benchmark', args, env: process.env }, runTimeoutMs);
+  const last = output.split(/[\r\n]/).filter(Boolean).at(-1) ?? '';
+  const rate = /([\d.]+) requests per second/.exec(last);
+  // An error reply stops redis-benchmark, yet it may still exit 0.
+  if (!rate || /Error/.test(output)) throw new Error(`redis-benchmark (${load.label}): ${output.slice(-500)}`);
+  return Number(rate[1]);
 }

@@ -112,7 +112,7 @@ local function ledger_events(keys, argv)
     local entries = redis.call('XRANGE', k.log, start, '+', 'COUNT', chunk)
     for _, entry in ipairs(entries) do
       local fields = entry[2]
-      local weight = fields[2] == 'batch' and entry_weight(fields) or 1
+      local weight = entry_weight(fields)
       if weight > largest then largest = weight end
       examined = examined + weight
       if account then

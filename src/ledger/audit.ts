@@ -109,7 +109,7 @@ async function replayLog(redis: RedisConnection, symbol: string, pageSize: numbe
 }
 
 async function checkRanked(redis: RedisConnection, keys: ReturnType<typeof tokenKeys>, account: string, balance: bigint, report: Report): Promise<void> {
-  const [small, big] = await Promise.all([redis.zScore(`${keys.rank}:small`, account), balance >= smallBalanceLimit ? redis.zScore(keys.rank, rankMember(account, String(balance))) : Promise.resolve(null)]);
+  const [small, big] = await Promise.all([redis.zScore(keys.rankSmall, account), balance >= smallBalanceLimit ? redis.zScore(keys.rank, rankMember(account, String(balance))) : Promise.resolve(null)]);
   if (balance < smallBalanceLimit) {
     if (small !== -Number(balance)) report.fail(`${account} (${balance}) is not ranked in rank:small with score -${balance}`);
   } else {
@@ -164,7 +164,7 @@ export async function auditToken(redis: RedisConnection, symbol: string, options
   if (String(sum) !== info.circulatingSupply) report.fail(`the balances sum to ${sum}, circulatingSupply is ${info.circulatingSupply}`);
   if (String(replay.supply) !== info.totalSupply) report.fail(`init logged a supply of ${replay.supply}, totalSupply is ${info.totalSupply}`);
   if (BigInt(info.totalSupply) - BigInt(info.circulatingSupply) !== replay.burned) report.fail(`the log burned ${replay.burned}, the supplies differ by ${BigInt(info.totalSupply) - BigInt(info.circulatingSupply)}`);
-  const ranked = (await redis.zCard(keys.rank)) + (await redis.zCard(`${keys.rank}:small`));
+  const ranked = (await redis.zCard(keys.rank)) + (await redis.zCard(keys.rankSmall));
   if (ranked !== holders) report.fail(`${ranked} rank members for ${holders} holders`);
   const served = await fn.top(redis, symbol, topMax);
   const expected = top.map(([account, balance]) => `${account}=${balance}`);

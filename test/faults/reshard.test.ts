@@ -7,7 +7,6 @@
 // a call meets ASK or TRYAGAIN as a whole while the slot is split, and the client backs off and
 // repeats it. Afterwards: nothing acknowledged lost, nothing applied twice, every call that
 // answered an error committed nothing (the journal audit), and `tally audit` finds nothing.
-import { spawn } from 'node:child_process';
 import { expect } from 'chai';
 import type { RedisClientType } from 'redis';
 import { connectRedis, type RedisConnection } from '../../src/connections.ts';
@@ -15,6 +14,7 @@ import * as ledger from '../../src/ledger/functions.ts';
 import { tokenKeys } from '../../src/ledger/keys.ts';
 import { migrate } from '../../src/migrate/migrations.ts';
 import { connect } from '../../testkit/clients.ts';
+import { runToExit } from '../../testkit/processes.ts';
 import { type RedisClusterHandle, startCluster } from '../../testkit/redis-server.ts';
 import { sleep, until } from '../../testkit/wait.ts';
 import { auditToken, createLoad } from './ledger-load.ts';
@@ -35,20 +35,8 @@ function keySlot(hashTag: string): number {
   return crc % 16384;
 }
 
-/** Runs redis-cli with a bound; resolves with its output, rejects on a non-zero exit. */
-function redisCli(args: string[], timeoutMs = 120_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('redis-cli', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => { output += d; });
-    child.stderr.on('data', (d: Buffer) => { output += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(output); else reject(new Error(`redis-cli ${args.join(' ')} exited ${code}: ${output.slice(-2000)}`));
-    });
-  });
-}
+/** Runs redis-cli to its end (bounded); rejects on a non-zero exit. */
+const redisCli = (args: string[], timeoutMs = 120_000) => runToExit({ command: 'redis-cli', args, env: process.env }, timeoutMs);
 
 describe('faults: resharding a token\'s slot under load', function () {
   this.timeout(600_000);
