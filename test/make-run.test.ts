@@ -4,7 +4,8 @@
 // a second `make run` on the same DATA_DIR refuses; SIGTERM stops the server and the
 // redis-server it started.
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,9 +50,11 @@ describe('make run', function () {
       expect(output).to.include(`export REDIS_URL=${redisUrl}`);
 
       // The CLI, with nothing exported, reaches this Redis and signs with the server's secret.
-      const cli = (...args: string[]) => execFileSync('npx', ['tally', ...args], { cwd: repoRoot, env: userShellEnv(dataDir), encoding: 'utf8' }).trim();
-      expect(cli('init', 'MKRUN', '--name', 'Make run', '--decimals', '0', '--supply', '7', '--treasury', 'alice')).to.include('"created":true');
-      const token = cli('token', 'alice');
+      // Asynchronously: a synchronous run would block this process for seconds, while the
+      // server closes the idle keep-alive connection that fetch then reuses ("other side closed").
+      const cli = async (...args: string[]) => (await promisify(execFile)('npx', ['tally', ...args], { cwd: repoRoot, env: userShellEnv(dataDir), encoding: 'utf8' })).stdout.trim();
+      expect(await cli('init', 'MKRUN', '--name', 'Make run', '--decimals', '0', '--supply', '7', '--treasury', 'alice')).to.include('"created":true');
+      const token = await cli('token', 'alice');
       const balance = await fetch(`http://127.0.0.1:${port}/v1/tokens/MKRUN/balances/alice`, { headers: { authorization: `Bearer ${token}` } });
       expect(balance.status).to.equal(200);
       expect(await balance.json()).to.deep.equal({ account: 'alice', balance: '7' });
