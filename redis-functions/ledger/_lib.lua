@@ -1,15 +1,15 @@
 -- Private helpers of the `ledger` library. Loaded first; every helper is `local`.
 --
 -- Amounts are canonical decimal strings (^(0|[1-9][0-9]*)$, at most 2^256 - 1) and never become
--- Lua numbers: a Lua number is a double, exact only to 2^53. Arithmetic works on 14-digit
+-- Lua numbers: a Lua number is a double, exact only to 2^53. Arithmetic works on 15-digit
 -- chunks (every chunk sum stays below 2^53), compares by length and then chunk by chunk.
 
 local LIBRARY_VERSION = '2.0.0'
 
 local AMOUNT_DIGITS_MAX = 78
 local AMOUNT_MAX = '115792089237316195423570985008687907853269984665640564039457584007913129639935'
-local CHUNK_DIGITS = 14
-local CHUNK_BASE = 100000000000000 -- 10^14
+local CHUNK_DIGITS = 15
+local CHUNK_BASE = 1000000000000000 -- 10^15: a sum of two chunks stays below 2^53
 local DECIMALS_MAX = 36
 local NAME_BYTES_MAX = 128
 local TOP_LIMIT_MAX = 1000
@@ -55,26 +55,23 @@ end
 
 local DECLARED_SUFFIXES = { '', ':balances', ':rank', ':rank:small', ':log' }
 
+-- The token's keys (k.token, k.balances, k.rank, k.rank_small, k.log), from KEYS when declared.
+-- The Pub/Sub channels and the opId records' prefix are built where they are used.
 local function token_keys(sym)
   local base = 'token:{' .. sym .. '}'
-  return {
-    sym = sym,
-    token = base,
-    balances = base .. ':balances',
-    rank = base .. ':rank',
-    rank_small = base .. ':rank:small',
-    log = base .. ':log',
-    op_prefix = base .. ':op:',
-    transfers = base .. ':transfers',
-    burns = base .. ':burns',
-  }
+  return { sym = sym, token = base, balances = base .. ':balances', rank = base .. ':rank',
+    rank_small = base .. ':rank:small', log = base .. ':log' }
+end
+
+local function op_prefix(k)
+  return k.token .. ':op:'
 end
 
 local function declared_form(k, with_op)
   local names = {}
   for i, suffix in ipairs(DECLARED_SUFFIXES) do names[i] = k.token .. suffix end
   local form = #names .. ' ' .. table.concat(names, ' ')
-  if with_op then form = form .. ' (then ' .. k.op_prefix .. '<opId> as a 6th key with an opId)' end
+  if with_op then form = form .. ' (then ' .. op_prefix(k) .. '<opId> as a 6th key with an opId)' end
   return form
 end
 
@@ -88,38 +85,55 @@ local function on_cluster()
   return cluster_mode
 end
 
--- Checks KEYS and returns the token's keys, or fails with INVALID_TOKEN. `with_op`: the function
--- takes an opId, so the declared form may carry its record's key as KEYS[6] (see bind_op_key).
-local function declared_keys(keys, with_op)
-  local sym = type(keys[1]) == 'string' and string.match(keys[1], '^token:{([A-Z0-9][A-Z0-9_%-]*)}$')
+-- Recent tokens' symbol and declared key names, by KEYS[1], so that a call checks its KEYS with
+-- string comparisons only. Bounded: emptied when it holds DECLARED_CACHE_MAX tokens.
+local DECLARED_CACHE_MAX = 1000
+local declared_cache, declared_cached = {}, 0
+
+local function declared_names(token)
+  local names = declared_cache[token]
+  if names then return names end
+  local sym = type(token) == 'string' and string.match(token, '^token:{([A-Z0-9][A-Z0-9_%-]*)}$')
   if not sym or #sym > 32 then
     fail('INVALID_TOKEN', 'KEYS[1] must be token:{SYM} with SYM matching ^[A-Z0-9][A-Z0-9_-]{0,31}$')
   end
-  local k = token_keys(sym)
-  if #keys == 1 then
+  names = { sym = sym }
+  for i, suffix in ipairs(DECLARED_SUFFIXES) do names[i] = token .. suffix end
+  if declared_cached >= DECLARED_CACHE_MAX then declared_cache, declared_cached = {}, 0 end
+  declared_cache[token] = names
+  declared_cached = declared_cached + 1
+  return names
+end
+
+-- Checks KEYS and returns the token's keys, or fails with INVALID_TOKEN. `with_op`: the function
+-- takes an opId, so the declared form may carry its record's key as KEYS[6] (see bind_op_key).
+local function declared_keys(keys, with_op)
+  local names = declared_names(keys[1])
+  local count = #keys
+  if count == 1 then
+    local k = token_keys(names.sym)
     if on_cluster() then
       fail('INVALID_TOKEN', 'on Redis Cluster declare every key the function touches: KEYS = ' .. declared_form(k, with_op))
     end
     return k
   end
-  if #keys < #DECLARED_SUFFIXES or #keys > #DECLARED_SUFFIXES + (with_op and 1 or 0) then
-    fail('INVALID_TOKEN', 'expected KEYS = ' .. declared_form(k, with_op) .. ', got ' .. #keys .. ' keys')
+  if count < #DECLARED_SUFFIXES or count > #DECLARED_SUFFIXES + (with_op and 1 or 0) then
+    fail('INVALID_TOKEN', 'expected KEYS = ' .. declared_form(token_keys(names.sym), with_op) .. ', got ' .. count .. ' keys')
   end
   for i = 2, #DECLARED_SUFFIXES do
-    if keys[i] ~= k.token .. DECLARED_SUFFIXES[i] then
-      fail('INVALID_TOKEN', 'KEYS[' .. i .. '] must be ' .. k.token .. DECLARED_SUFFIXES[i])
+    if keys[i] ~= names[i] then
+      fail('INVALID_TOKEN', 'KEYS[' .. i .. '] must be ' .. names[i])
     end
   end
-  k.declared = true
-  k.op_declared = keys[#DECLARED_SUFFIXES + 1]
-  return k
+  return { sym = names.sym, token = names[1], balances = names[2], rank = names[3], rank_small = names[4], log = names[5],
+    declared = true, op_declared = keys[6] }
 end
 
 -- In the declared form, the opId record's key must be declared exactly when an opId is given.
 local function bind_op_key(k, op_id)
   if not k.declared then return end
-  if op_id and k.op_declared ~= k.op_prefix .. op_id then
-    fail('INVALID_TOKEN', 'with opId ' .. op_id .. ', KEYS[6] must be ' .. k.op_prefix .. op_id)
+  if op_id and k.op_declared ~= op_prefix(k) .. op_id then
+    fail('INVALID_TOKEN', 'with opId ' .. op_id .. ', KEYS[6] must be ' .. op_prefix(k) .. op_id)
   end
   if not op_id and k.op_declared then
     fail('INVALID_TOKEN', 'KEYS[6] is only declared with an opId')
@@ -132,28 +146,7 @@ end
 -- the ASCII digits are ordered the same in every locale Redis runs with; the helpers below still
 -- compare chunk values (numbers) so that no locale collation is involved.
 
--- Least significant chunk first.
-local function to_chunks(s)
-  local chunks = {}
-  local stop = #s
-  while stop > 0 do
-    local start = stop - CHUNK_DIGITS + 1
-    if start < 1 then start = 1 end
-    chunks[#chunks + 1] = tonumber(string.sub(s, start, stop))
-    stop = start - 1
-  end
-  return chunks
-end
-
-local function from_chunks(chunks)
-  local top = #chunks
-  while top > 1 and chunks[top] == 0 do top = top - 1 end
-  local parts = { string.format('%d', chunks[top]) }
-  for i = top - 1, 1, -1 do
-    parts[#parts + 1] = string.format('%014d', chunks[i])
-  end
-  return table.concat(parts)
-end
+local CHUNK_FORMAT = '%015d' -- CHUNK_DIGITS wide
 
 -- Amounts of at most this many digits are below 10^15: as Lua numbers their sums and
 -- differences stay below 2^53, so plain arithmetic is exact for them.
@@ -161,39 +154,76 @@ local SMALL_DIGITS = 15
 
 -- -1, 0, 1 for a < b, a == b, a > b.
 local function compare(a, b)
-  if #a ~= #b then return (#a < #b) and -1 or 1 end
-  if #a <= SMALL_DIGITS then
-    local x, y = tonumber(a), tonumber(b)
-    if x == y then return 0 end
-    return (x < y) and -1 or 1
+  if a == b then return 0 end
+  local n = #a
+  if n ~= #b then return (n < #b) and -1 or 1 end
+  if n <= SMALL_DIGITS then
+    return (tonumber(a) < tonumber(b)) and -1 or 1
   end
-  for start = 1, #a, CHUNK_DIGITS do
-    local x = tonumber(string.sub(a, start, start + CHUNK_DIGITS - 1))
-    local y = tonumber(string.sub(b, start, start + CHUNK_DIGITS - 1))
+  for start = 1, n, CHUNK_DIGITS do
+    local stop = start + CHUNK_DIGITS - 1
+    local x, y = tonumber(string.sub(a, start, stop)), tonumber(string.sub(b, start, stop))
     if x ~= y then return (x < y) and -1 or 1 end
   end
   return 0
 end
 
--- a + b, or nil when the sum exceeds 2^256 - 1.
-local function add(a, b)
-  if #a <= SMALL_DIGITS and #b <= SMALL_DIGITS then
-    return string.format('%d', tonumber(a) + tonumber(b))
-  end
-  local x, y = to_chunks(a), to_chunks(b)
-  local sum, carry = {}, 0
-  for i = 1, math.max(#x, #y) do
-    local s = (x[i] or 0) + (y[i] or 0) + carry
-    if s >= CHUNK_BASE then
-      s = s - CHUNK_BASE
-      carry = 1
+-- a + b (sign 1) or a - b (sign -1, a >= b) for #a >= #b, chunk by chunk from the lowest. Once
+-- b is used up and nothing carries or borrows, a's remaining digits are the result's. Returns
+-- the canonical digits.
+local function add_chunks(a, b, sign)
+  local na, nb = #a, #b
+  local shift = na - nb
+  local digits, count, carry, stop = {}, 0, 0, na
+  while stop > 0 and (carry ~= 0 or stop > shift) do
+    local start = stop - CHUNK_DIGITS + 1
+    local value = tonumber(string.sub(a, start > 0 and start or 1, stop)) + sign * carry
+    local b_stop = stop - shift
+    if b_stop > 0 then
+      local b_start = b_stop - CHUNK_DIGITS + 1
+      value = value + sign * tonumber(string.sub(b, b_start > 0 and b_start or 1, b_stop))
+    end
+    if value >= CHUNK_BASE then
+      value, carry = value - CHUNK_BASE, 1
+    elseif value < 0 then
+      value, carry = value + CHUNK_BASE, 1
     else
       carry = 0
     end
-    sum[i] = s
+    count = count + 1
+    digits[count] = value
+    stop = stop - CHUNK_DIGITS
   end
-  if carry > 0 then sum[#sum + 1] = carry end
-  local result = from_chunks(sum)
+  if carry > 0 then -- only a sum carries past a's top digit
+    count = count + 1
+    digits[count] = carry
+  end
+  local parts = {}
+  if stop > 0 then
+    parts[1] = string.sub(a, 1, stop)
+  else
+    while count > 1 and digits[count] == 0 do count = count - 1 end
+    parts[1] = string.format('%d', digits[count])
+    count = count - 1
+  end
+  for i = count, 1, -1 do parts[#parts + 1] = string.format(CHUNK_FORMAT, digits[i]) end
+  return table.concat(parts)
+end
+
+-- a + b, or nil when the sum exceeds 2^256 - 1.
+local function add(a, b)
+  local na, nb = #a, #b
+  if na <= SMALL_DIGITS and nb <= SMALL_DIGITS then
+    return string.format('%d', tonumber(a) + tonumber(b))
+  end
+  if na < nb then a, b, na, nb = b, a, nb, na end
+  -- The common case, a long balance and a short amount that does not carry: only a's lowest
+  -- chunk changes (a has more than SMALL_DIGITS digits here, so something of it stays in front).
+  if nb <= CHUNK_DIGITS and na < AMOUNT_DIGITS_MAX then
+    local low = tonumber(string.sub(a, -CHUNK_DIGITS)) + tonumber(b)
+    if low < CHUNK_BASE then return string.sub(a, 1, na - CHUNK_DIGITS) .. string.format(CHUNK_FORMAT, low) end
+  end
+  local result = add_chunks(a, b, 1)
   if #result > AMOUNT_DIGITS_MAX or (#result == AMOUNT_DIGITS_MAX and compare(result, AMOUNT_MAX) > 0) then
     return nil
   end
@@ -202,22 +232,16 @@ end
 
 -- a - b for a >= b (the caller checks).
 local function sub(a, b)
-  if #a <= SMALL_DIGITS then
+  local na, nb = #a, #b
+  if na <= SMALL_DIGITS then
     return string.format('%d', tonumber(a) - tonumber(b))
   end
-  local x, y = to_chunks(a), to_chunks(b)
-  local diff, borrow = {}, 0
-  for i = 1, #x do
-    local d = x[i] - (y[i] or 0) - borrow
-    if d < 0 then
-      d = d + CHUNK_BASE
-      borrow = 1
-    else
-      borrow = 0
-    end
-    diff[i] = d
+  -- As in add, the short amount that does not borrow first.
+  if nb <= CHUNK_DIGITS then
+    local low = tonumber(string.sub(a, -CHUNK_DIGITS)) - tonumber(b)
+    if low >= 0 then return string.sub(a, 1, na - CHUNK_DIGITS) .. string.format(CHUNK_FORMAT, low) end
   end
-  return from_chunks(diff)
+  return add_chunks(a, b, -1)
 end
 
 -- Validation (no reads) ------------------------------------------------------------------------
@@ -229,25 +253,29 @@ local function check_arg_count(argv, min, max)
   end
 end
 
-local function check_account(account, what)
+-- `leg`: the 1-based batch leg the value belongs to, named in the message (built only on failure).
+local function named(what, leg)
+  return leg and ('leg ' .. leg .. ' ' .. what) or what
+end
+
+local function check_account(account, what, leg)
   if type(account) ~= 'string' or #account > 128
     or not string.match(account, '^[A-Za-z0-9][A-Za-z0-9._:@%-]*$') then
-    fail('INVALID_ACCOUNT', (what or 'account') .. ' must match ^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$')
+    fail('INVALID_ACCOUNT', named(what or 'account', leg) .. ' must match ^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$')
   end
   return account
 end
 
 -- A canonical amount in 0..2^256-1; `positive` also rejects 0.
-local function check_amount(amount, what, positive)
-  what = what or 'amount'
+local function check_amount(amount, what, positive, leg)
   if type(amount) ~= 'string' or #amount == 0 or #amount > AMOUNT_DIGITS_MAX
     or not string.match(amount, '^[0-9]+$')
     or (#amount > 1 and string.sub(amount, 1, 1) == '0')
     or (#amount == AMOUNT_DIGITS_MAX and compare(amount, AMOUNT_MAX) > 0) then
-    fail('INVALID_AMOUNT', what .. ' must be a base-unit integer string in 0..2^256-1, without sign, exponent or leading zeros')
+    fail('INVALID_AMOUNT', named(what or 'amount', leg) .. ' must be a base-unit integer string in 0..2^256-1, without sign, exponent or leading zeros')
   end
   if positive and amount == '0' then
-    fail('INVALID_AMOUNT', what .. ' must be greater than 0')
+    fail('INVALID_AMOUNT', named(what or 'amount', leg) .. ' must be greater than 0')
   end
   return amount
 end
@@ -284,11 +312,26 @@ end
 -- have such members of small balances: writes remove them as they go, ledger_top merges both
 -- sets, and ledger_upgrade (run by migration 0003) moves the rest, then sets rankLayout = 2.
 
-local COMPLEMENT = { ['0'] = '9', ['1'] = '8', ['2'] = '7', ['3'] = '6', ['4'] = '5',
-  ['5'] = '4', ['6'] = '3', ['7'] = '2', ['8'] = '1', ['9'] = '0' }
+-- Each group of 1 to 3 digits and its complement to 9s (string.gsub with a table replaces a match
+-- by its entry; groups of 3 need a third of the lookups of single digits). Built on first use:
+-- the library's load code cannot reach the string library.
+local COMPLEMENT = nil
+local DIGIT_GROUP = '%d%d?%d?'
+
+local function complement(digits)
+  if not COMPLEMENT then
+    COMPLEMENT = {}
+    for width = 1, 3 do
+      local top = 10 ^ width - 1
+      local format = '%0' .. width .. 'd'
+      for value = 0, top do COMPLEMENT[string.format(format, value)] = string.format(format, top - value) end
+    end
+  end
+  return (string.gsub(digits, DIGIT_GROUP, COMPLEMENT))
+end
 
 local function rank_member(account, balance)
-  return string.format('%02d', 99 - #balance) .. string.gsub(balance, '%d', COMPLEMENT) .. ':' .. account
+  return string.format('%02d', 99 - #balance) .. complement(balance) .. ':' .. account
 end
 
 -- The account of a `rank` member (its balance is read from the balances hash).
@@ -299,7 +342,7 @@ end
 -- The balance encoded in a `rank` member.
 local function rank_balance(member)
   local digits = 99 - tonumber(string.sub(member, 1, 2))
-  return (string.gsub(string.sub(member, 3, 2 + digits), '%d', COMPLEMENT))
+  return complement(string.sub(member, 3, 2 + digits))
 end
 
 -- Reads ----------------------------------------------------------------------------------------
@@ -320,7 +363,7 @@ end
 -- key a call writes has its type checked before the first write. The token hash, balances and
 -- opId record are read first (a wrong type fails the read); the log is the first key written
 -- (XADD fails on a wrong type before anything changed); the rank sets a call will write are
--- checked with TYPE (check_rank_types, below), and init checks every key.
+-- checked with TYPE (plan_balances, below), and init checks every key.
 local function check_type(key, expected)
   local actual = redis.call('TYPE', key).ok
   if actual ~= expected and actual ~= 'none' then
@@ -359,7 +402,7 @@ end
 -- returns nil when the opId is new.
 local function op_replay(k, op_id, params)
   if not op_id then return nil end
-  local recorded = redis.call('GET', k.op_prefix .. op_id)
+  local recorded = redis.call('GET', k.op_declared or op_prefix(k) .. op_id)
   if not recorded then return nil end
   local record = cjson.decode(recorded)
   if record.p ~= params then
@@ -370,7 +413,7 @@ end
 
 local function op_record(k, op_id, params, reply)
   if not op_id then return end
-  redis.call('SET', k.op_prefix .. op_id, cjson.encode({ p = params, r = reply }), 'EX', k.op_ttl or OP_TTL_SECONDS_DEFAULT)
+  redis.call('SET', k.op_declared or op_prefix(k) .. op_id, cjson.encode({ p = params, r = reply }), 'EX', k.op_ttl or OP_TTL_SECONDS_DEFAULT)
 end
 
 -- Writes -----------------------------------------------------------------------------------------
@@ -382,68 +425,40 @@ local function is_small(balance)
   return #balance < #SMALL_BALANCE_LIMIT or (#balance == #SMALL_BALANCE_LIMIT and compare(balance, SMALL_BALANCE_LIMIT) < 0)
 end
 
--- Checks the type of the rank sets that the balance changes ({account, old, new} each) will write.
-local function check_rank_types(k, changes)
-  local small, lex = false, false
-  for _, change in ipairs(changes) do
-    local old, new = change[2], change[3]
-    if old ~= '0' then
-      if is_small(old) then
-        small = true
-        lex = lex or k.legacy_rank
-      else
-        lex = true
-      end
-    end
-    if new ~= '0' then
-      if is_small(new) then small = true else lex = true end
-    end
-  end
-  if small then check_type(k.rank_small, 'zset') end
-  if lex then check_type(k.rank, 'zset') end
-end
-
--- Sets an account's balance in the balances hash and the rank, given its previous balance.
-local function set_balance(k, account, old, new)
-  local old_small = old ~= '0' and is_small(old)
-  local new_small = new ~= '0' and is_small(new)
-  if old ~= '0' and not old_small then redis.call('ZREM', k.rank, rank_member(account, old)) end
-  if old_small and not new_small then redis.call('ZREM', k.rank_small, account) end
-  if old_small and k.legacy_rank then redis.call('ZREM', k.rank, rank_member(account, old)) end
-  if new == '0' then
-    redis.call('HDEL', k.balances, account)
-    return
-  end
-  redis.call('HSET', k.balances, account, new)
-  if new_small then
-    redis.call('ZADD', k.rank_small, '-' .. new, account)
-  else
-    redis.call('ZADD', k.rank, 0, rank_member(account, new))
-  end
-end
-
--- Sets many balances with one command per key and kind (HSET, HDEL, ZADD, ZREM), not per account.
--- `changes` is a list of {account, old, new} with distinct accounts.
-local function set_balances(k, changes)
+-- Plans the writes of balance changes ({account, old, new} each, distinct accounts) as one
+-- command per key and kind (HSET, HDEL, ZREM, ZADD), not per account, and checks the type of
+-- each rank set the plan writes (no partial writes). Reads only; write_balances applies it.
+local function plan_balances(k, changes)
   local hset, hdel, zrem_small, zadd_small, zrem_lex, zadd_lex = {}, {}, {}, {}, {}, {}
-  local function push(list, a, b)
-    list[#list + 1] = a
-    if b then list[#list + 1] = b end
-  end
-  for _, change in ipairs(changes) do
+  local legacy = k.legacy_rank
+  for i = 1, #changes do
+    local change = changes[i]
     local account, old, new = change[1], change[2], change[3]
     local old_small = old ~= '0' and is_small(old)
     local new_small = new ~= '0' and is_small(new)
-    if old ~= '0' and not old_small then push(zrem_lex, rank_member(account, old)) end
-    if old_small and not new_small then push(zrem_small, account) end
-    if old_small and k.legacy_rank then push(zrem_lex, rank_member(account, old)) end
+    if old ~= '0' and (not old_small or legacy) then zrem_lex[#zrem_lex + 1] = rank_member(account, old) end
+    if old_small and not new_small then zrem_small[#zrem_small + 1] = account end
     if new == '0' then
-      push(hdel, account)
+      hdel[#hdel + 1] = account
     else
-      push(hset, account, new)
-      if new_small then push(zadd_small, '-' .. new, account) else push(zadd_lex, '0', rank_member(account, new)) end
+      hset[#hset + 1] = account
+      hset[#hset + 1] = new
+      if new_small then
+        zadd_small[#zadd_small + 1] = '-' .. new
+        zadd_small[#zadd_small + 1] = account
+      else
+        zadd_lex[#zadd_lex + 1] = '0'
+        zadd_lex[#zadd_lex + 1] = rank_member(account, new)
+      end
     end
   end
+  if #zrem_small > 0 or #zadd_small > 0 then check_type(k.rank_small, 'zset') end
+  if #zrem_lex > 0 or #zadd_lex > 0 then check_type(k.rank, 'zset') end
+  return { hset, hdel, zrem_small, zadd_small, zrem_lex, zadd_lex }
+end
+
+local function write_balances(k, plan)
+  local hset, hdel, zrem_small, zadd_small, zrem_lex, zadd_lex = plan[1], plan[2], plan[3], plan[4], plan[5], plan[6]
   if #zrem_lex > 0 then redis.call('ZREM', k.rank, unpack(zrem_lex)) end
   if #zrem_small > 0 then redis.call('ZREM', k.rank_small, unpack(zrem_small)) end
   if #hdel > 0 then redis.call('HDEL', k.balances, unpack(hdel)) end

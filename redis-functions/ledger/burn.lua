@@ -31,12 +31,12 @@ local function ledger_burn(keys, argv)
   local new = sub(old, amount)
   local circulating = sub(redis.call('HGET', k.token, 'circulatingSupply'), amount)
 
-  check_rank_types(k, { { account, old, new } })
+  local plan = plan_balances(k, { { account, old, new } })
   local ts = now_ms()
   local id = log_append(k, { 'type', 'burn', 'account', account, 'amount', amount }, op_id, ts)
-  set_balance(k, account, old, new)
+  write_balances(k, plan)
   redis.call('HSET', k.token, 'circulatingSupply', circulating)
-  redis.call('PUBLISH', k.burns, json_object({ 'token', sym, 'id', id, 'account', account,
+  redis.call('PUBLISH', k.token .. ':burns', json_object({ 'token', sym, 'id', id, 'account', account,
     'amount', amount, 'circulatingSupply', circulating, 'opId', op_id, 'ts', { ts } }))
   local reply = { id, new, circulating }
   op_record(k, op_id, params, reply)

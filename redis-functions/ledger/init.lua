@@ -46,7 +46,7 @@ local function ledger_init(keys, argv)
   redis.call('HSET', k.token, 'name', name, 'symbol', sym, 'decimals', decimals,
     'totalSupply', supply, 'circulatingSupply', supply, 'treasury', treasury,
     'createdAt', ts, 'opTtlSeconds', tostring(op_ttl), 'rankLayout', '2')
-  set_balance(k, treasury, '0', supply)
+  write_balances(k, plan_balances(k, { { treasury, '0', supply } }))
   redis.call('XADD', k.log, '*', 'type', 'init', 'account', treasury, 'amount', supply,
     'name', name, 'decimals', decimals, 'ts', ts)
   return 1

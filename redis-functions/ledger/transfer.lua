@@ -28,19 +28,19 @@ local function ledger_transfer(keys, argv)
   local replay = op_replay(k, op_id, params)
   if replay then return replay end
 
-  local from_old, to_old = balance_of(k, from), balance_of(k, to)
+  local balances = redis.call('HMGET', k.balances, from, to)
+  local from_old, to_old = balances[1] or '0', balances[2] or '0'
   if compare(from_old, amount) < 0 then
     fail('INSUFFICIENT_FUNDS', 'balance of ' .. from .. ' is lower than ' .. amount)
   end
   -- Balances sum to circulatingSupply <= 2^256 - 1, so this sum cannot overflow.
   local from_new, to_new = sub(from_old, amount), add(to_old, amount)
 
-  check_rank_types(k, { { from, from_old, from_new }, { to, to_old, to_new } })
+  local plan = plan_balances(k, { { from, from_old, from_new }, { to, to_old, to_new } })
   local ts = now_ms()
   local id = log_append(k, { 'type', 'transfer', 'from', from, 'to', to, 'amount', amount }, op_id, ts)
-  set_balance(k, from, from_old, from_new)
-  set_balance(k, to, to_old, to_new)
-  redis.call('PUBLISH', k.transfers, '{"token":"' .. sym .. '","id":"' .. id .. '","from":"' .. from ..
+  write_balances(k, plan)
+  redis.call('PUBLISH', k.token .. ':transfers', '{"token":"' .. sym .. '","id":"' .. id .. '","from":"' .. from ..
     '","to":"' .. to .. '","amount":"' .. amount .. '","opId":' .. (op_id and ('"' .. op_id .. '"') or 'null') ..
     ',"ts":' .. ts .. '}')
   local reply = { id, from_new, to_new }

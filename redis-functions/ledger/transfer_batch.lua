@@ -29,11 +29,10 @@ local function ledger_transfer_batch(keys, argv)
   -- across legs (leg 1's SAME_ACCOUNT does not hide leg 2's INVALID_ACCOUNT).
   local legs = {}
   for i = 1, n do
-    local base = 2 + 3 * (i - 1)
-    legs[i] = { check_account(argv[base + 1], 'leg ' .. i .. ' from'), check_account(argv[base + 2], 'leg ' .. i .. ' to') }
+    legs[i] = { check_account(argv[3 * i], 'from', i), check_account(argv[3 * i + 1], 'to', i) }
   end
   for i = 1, n do
-    legs[i][3] = check_amount(argv[2 + 3 * i], 'leg ' .. i .. ' amount', true)
+    legs[i][3] = check_amount(argv[3 * i + 2], 'amount', true, i)
   end
   for i = 1, n do
     if legs[i][1] == legs[i][2] then
@@ -46,24 +45,34 @@ local function ledger_transfer_batch(keys, argv)
   local replay = op_replay(k, op_id, params)
   if replay then return replay end
 
-  -- Apply every leg to a copy of the balances first; write only when all legs hold.
-  local original, current, touched = {}, {}, {}
-  local function balance(account)
-    if current[account] == nil then
-      original[account] = balance_of(k, account)
-      current[account] = original[account]
-      touched[#touched + 1] = account
+  -- Every touched account's balance, read with one HMGET; every leg is applied to a copy first,
+  -- and written only when all legs hold.
+  local touched, current = {}, {}
+  for i = 1, n do
+    local leg = legs[i]
+    for side = 1, 2 do
+      local account = leg[side]
+      if not current[account] then
+        current[account] = true
+        touched[#touched + 1] = account
+      end
     end
-    return current[account]
+  end
+  local read = redis.call('HMGET', k.balances, unpack(touched))
+  local original = {}
+  for i, account in ipairs(touched) do
+    original[account] = read[i] or '0'
+    current[account] = original[account]
   end
   for i = 1, n do
-    local from, to, amount = legs[i][1], legs[i][2], legs[i][3]
-    local from_balance = balance(from)
+    local leg = legs[i]
+    local from, to, amount = leg[1], leg[2], leg[3]
+    local from_balance = current[from]
     if compare(from_balance, amount) < 0 then
       fail('INSUFFICIENT_FUNDS', 'leg ' .. i .. ': balance of ' .. from .. ' is lower than ' .. amount)
     end
     current[from] = sub(from_balance, amount)
-    current[to] = add(balance(to), amount)
+    current[to] = add(current[to], amount)
   end
 
   local changes = {}
@@ -72,16 +81,16 @@ local function ledger_transfer_batch(keys, argv)
       changes[#changes + 1] = { account, original[account], current[account] }
     end
   end
-  check_rank_types(k, changes)
+  local plan = plan_balances(k, changes)
   local ts = now_ms()
   local id = log_append(k, { 'type', 'batch', 'n', tostring(n), 'legs', cjson.encode(legs) }, op_id, ts)
-  set_balances(k, changes)
+  write_balances(k, plan)
   -- The same JSON as json_object gives, with the parts every leg shares built once.
   local head = '{"token":"' .. sym .. '","id":"' .. id .. '","from":"'
   local tail = '","opId":' .. (op_id and ('"' .. op_id .. '"') or 'null') .. ',"ts":' .. ts .. ',"leg":'
   for i = 1, n do
     local leg = legs[i]
-    redis.call('PUBLISH', k.transfers, head .. leg[1] .. '","to":"' .. leg[2] .. '","amount":"' .. leg[3] .. tail .. i .. '}')
+    redis.call('PUBLISH', k.token .. ':transfers', head .. leg[1] .. '","to":"' .. leg[2] .. '","amount":"' .. leg[3] .. tail .. i .. '}')
   end
   local reply = { id, n }
   op_record(k, op_id, params, reply)
