@@ -51,6 +51,7 @@ export interface Config {
   hedera: {
     network: HederaNetwork;
     mirrorNodeUrl: string;
+    /** Requests per second to the mirror node; 0 = no limit (MIRROR_RPS=off). */
     mirrorRps: number;
     /** Attempts per mirror-node request (first included), and the first retry delay. */
     mirrorAttempts: number;
@@ -97,12 +98,14 @@ export const mirrorNodeUrls: Record<HederaNetwork, string> = {
 
 const show = (value: unknown) => JSON.stringify(typeof value === 'string' && value.length > 60 ? `${value.slice(0, 57)}...` : value);
 
-function integer(min: number, max: number, fallback: number) {
+/** An integer in min..max; with `off`, also the word off, which reads as 0 (no limit). */
+function integer(min: number, max: number, fallback: number, { off = false } = {}) {
   return z.string().optional().transform((value, ctx) => {
     if (value === undefined) return fallback;
+    if (off && value === 'off') return 0;
     const n = /^(0|[1-9][0-9]{0,15})$/.test(value) ? Number(value) : NaN;
     if (Number.isSafeInteger(n) && n >= min && n <= max) return n;
-    ctx.addIssue({ code: 'custom', message: `must be an integer in ${min}..${max}, got ${show(value)}` });
+    ctx.addIssue({ code: 'custom', message: `must be ${off ? 'off or ' : ''}an integer in ${min}..${max}, got ${show(value)}` });
     return z.NEVER;
   });
 }
@@ -176,7 +179,7 @@ const envSchema = z.object({
   MONGODB_URL: url(['mongodb:', 'mongodb+srv:']),
   HEDERA_NETWORK: oneOf(hederaNetworks, 'testnet'),
   MIRROR_NODE_URL: url(['https:', 'http:']),
-  MIRROR_RPS: integer(1, mirrorRpsMax, 20),
+  MIRROR_RPS: integer(1, mirrorRpsMax, 20, { off: true }),
   DATA_DIR: text.transform((v) => v ?? './data'),
   ROLES: list(['api', 'worker'] as const, ['api', 'worker']),
   SNAPSHOT_ATTEMPTS: integer(1, 10, 3),

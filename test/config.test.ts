@@ -121,7 +121,10 @@ describe('config', () => {
     expect(() => loadConfig({ REDIS_CLUSTER_URLS: 'redis://a:1,nope' }, ['redis'])).to.throw(ConfigError, /every seed must be a redis/);
     const cli = loadConfig({ MIRROR_TIMEOUT_MS: '2500', MIRROR_ATTEMPTS: '3', DATA_DIR: '/d', PORT: 'bad' }, ['hedera', 'dataDir', 'mongodbUrl']);
     expect(cli).to.deep.equal({ hedera: { network: 'testnet', mirrorNodeUrl: 'https://testnet.mirrornode.hedera.com', mirrorRps: 20, mirrorAttempts: 3, mirrorRetryBaseMs: 250, mirrorTimeoutMs: 2_500 }, dataDir: '/d' });
-    expect(() => loadConfig({ MIRROR_RPS: '0' }, ['hedera'])).to.throw(ConfigError, /MIRROR_RPS: must be an integer in 1\.\.1000/);
+    expect(() => loadConfig({ MIRROR_RPS: '0' }, ['hedera'])).to.throw(ConfigError, /MIRROR_RPS: must be off or an integer in 1\.\.1000/);
+    expect(() => loadConfig({ MIRROR_RPS: 'OFF' }, ['hedera'])).to.throw(ConfigError, /MIRROR_RPS: must be off or an integer/);
+    expect(loadConfig({ MIRROR_RPS: 'off' }, ['hedera']).hedera.mirrorRps, 'off: no limit').to.equal(0);
+    expect(loadConfig({ MIRROR_RPS: '1000' }, ['hedera']).hedera.mirrorRps).to.equal(1000);
   });
 
   it('names every variable it reads in configVariables, each in exactly one section', () => {

@@ -3,7 +3,7 @@
 // the CLI: `tally snapshot` and `tally cat` as child processes against the same data.
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -192,6 +192,26 @@ describe('snapshots through the API and the worker', function () {
     expect(middle.some(([percent, holdersSoFar, pagesSoFar, , eta]) => Number(percent) > 0 && Number(holdersSoFar) > 0 && Number(pagesSoFar) > 0 && /^\d+(s|m\d\ds)$/.test(eta!))).to.equal(true);
     // One line per 5 s, plus the first and the last: not one per page.
     expect(lines.length).to.be.at.most(Math.ceil(elapsedS / 5) + 2);
+  });
+
+  it('tally snapshot with MIRROR_RPS=off reads the token; a Helia store that cannot open fails it with that error, recorded', async () => {
+    const unlimited = await run(process.execPath, ['bin/tally.js', 'snapshot', tokenId], { cwd: repoRoot, env: { ...process.env, ...env, MIRROR_RPS: 'off' } });
+    expect(JSON.parse(unlimited.stdout.trim())).to.include({ tokenId, holders: 2_500 });
+    const brokenDir = mkdtempSync(join(tmpdir(), 'tally-cli-ipfs-'));
+    try {
+      writeFileSync(join(brokenDir, 'ipfs'), 'a file where the store directory should be');
+      let failure: { code?: number; stderr?: string } = {};
+      try {
+        await run(process.execPath, ['bin/tally.js', 'snapshot', tokenId], { cwd: repoRoot, env: { ...process.env, ...env, DATA_DIR: brokenDir } });
+      } catch (error) { failure = error as typeof failure; }
+      expect(failure.code).to.be.greaterThan(0);
+      expect(failure.stderr).to.match(/ENOTDIR|not a directory/i);
+      const failed = (await api(`/v1/snapshots?tokenId=${tokenId}&status=failed&limit=100`)).body.snapshots;
+      expect(failed, 'the one failed snapshot of this token').to.have.length(1);
+      expect(failed[0].error.message).to.match(/ENOTDIR|not a directory/i);
+    } finally {
+      rmSync(brokenDir, { recursive: true, force: true });
+    }
   });
 
   it('tally snapshot fails clearly for an unknown token and a malformed id', async () => {

@@ -214,6 +214,17 @@ describe('mirror client', function () {
       }
     });
 
+    it('close() fails a call waiting for its turn under the limit, and every later call, without sending them', async () => {
+      const mirror = client({ rps: 1 });
+      const before = node.stats.requests;
+      await mirror.latestTimestamp();
+      const waiting = mirror.latestTimestamp();
+      await mirror.close();
+      expect((await rejectionOf(waiting)).name).to.equal('MirrorClientClosedError');
+      expect((await rejectionOf(mirror.latestTimestamp())).name).to.equal('MirrorClientClosedError');
+      expect(node.stats.requests - before, 'only the first call reached the node').to.equal(1);
+    });
+
     it('without a client limit, runs into 429s and still completes exactly by honouring X-Retry-In', async () => {
       const limited = await startMirrorNode({ snapshotTimestamp, rateLimitRps: 40, tokens: [{ ...bigToken, holders: bigHolders.slice(0, 6000) }] });
       try {
