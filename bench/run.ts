@@ -23,6 +23,7 @@ import { ledgerTop } from './scenarios/ledger-top.ts';
 import { ledgerTransferBatch } from './scenarios/ledger-transfer-batch.ts';
 import { ledgerTransferLatency } from './scenarios/ledger-transfer-latency.ts';
 import { ledgerTransferPipelined } from './scenarios/ledger-transfer-pipelined.ts';
+import { snapshotCli } from './scenarios/snapshot-cli.ts';
 import { snapshotRateLimited } from './scenarios/snapshot-rate-limited.ts';
 import { snapshotUnlimited } from './scenarios/snapshot-unlimited.ts';
 
@@ -35,6 +36,7 @@ const scenarios: Scenario[] = [
   ledgerMemory,
   apiTransfer,
   snapshotUnlimited,
+  snapshotCli,
   snapshotRateLimited,
 ];
 

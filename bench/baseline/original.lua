@@ -22,15 +22,17 @@ local function baseline_transfer(keys, argv)
   return { from_balance, to_balance }
 end
 
--- baseline_seed: credit many users at once (populating benchmarks), with the same commands the
--- transfer uses, so the keys end up with the same encodings as in the original design.
--- KEYS   balances:zset, then balance:{user} for each user
+-- baseline_seed: set many users' balances at once (populating benchmarks): SET, which stores a
+-- number that fits 64 bits as an integer, as INCRBY does, and any longer one (an 18-decimal
+-- balance, which the design could not reach: INCRBY stops at 2^63) as its digits; ZADD scores
+-- the double, as the design does.
+-- KEYS   balances:zset, then balance:{user} for each user (not set before)
 -- ARGV   user, amount for each user, in the order of KEYS[2..]
--- Reply  the number of users credited
+-- Reply  the number of users set
 local function baseline_seed(keys, argv)
   for i = 2, #keys do
-    local balance = redis.call('INCRBY', keys[i], argv[2 * i - 2])
-    redis.call('ZADD', keys[1], balance, argv[2 * i - 3])
+    redis.call('SET', keys[i], argv[2 * i - 2])
+    redis.call('ZADD', keys[1], tonumber(argv[2 * i - 2]), argv[2 * i - 3])
   end
   return #keys - 1
 end
