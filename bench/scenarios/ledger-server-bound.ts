@@ -10,11 +10,15 @@
 //   - from one treasury to fresh accounts, without and with an opId (the opId from two
 //     placeholders in 0..2*10^9, so no repeat within a run: a repeat would be a cheap replay). The opId load uses the one-key
 //     form (a random opId cannot be declared as a key by redis-benchmark); on standalone Redis
-//     the forms cost the same.
+//     the forms cost the same;
+//   - ledger_transfer_batch with 100 legs a call (legs/s; each leg a random payer and payee);
+//   - ledger_top 100 at 40,000 holders beside ZREVRANGE 0 99 WITHSCORES of a sorted set of the
+//     same 40,000 balances (the original design's read).
+// Loads that cost many transfers a call run fewer calls (`weight`), so each round stays short.
 // Server time per call is INFO commandstats usec_per_call of FCALL, reset before each run.
 import { readFileSync } from 'node:fs';
 import { declaredKeys, tokenKeys } from '../../src/ledger/keys.ts';
-import { baselineBalanceKey, baselineZset } from '../lib/holders.ts';
+import { baselineBalanceKey, baselineZset, holderBalances } from '../lib/holders.ts';
 import { benchmarkConnections, benchmarkPipeline, redisBenchmark, type BenchmarkLoad } from '../lib/redis-benchmark.ts';
 import { fcall, withRedis, type BenchClient, type BenchRedis } from '../lib/redis-fixture.ts';
 import { resultRow } from '../lib/results.ts';
@@ -25,6 +29,14 @@ const scenario = `ledger transfer, redis-benchmark ${benchmarkConnections} conne
 const accounts = 10_000;
 const ceilingMin = 5;
 const account = (prefix: string, i: number) => `${prefix}${String(i).padStart(12, '0')}`;
+const batchLegs = 100;
+const topHolders = 40_000;
+const topZset = 'top:zset';
+
+interface Load extends BenchmarkLoad {
+  /** Runs requests / weight calls (default 1). */
+  weight?: number;
+}
 
 /** Funds a000000000000.. with `balance` each, through ledger_transfer_batch (1,000 legs a call). */
 async function fundToken(client: BenchClient, symbol: string, balance: bigint): Promise<void> {
@@ -46,7 +58,19 @@ async function fundOriginal(client: BenchClient, balance: string): Promise<void>
 
 const fcallOf = (fn: string, keys: string[], args: string[]) => ['FCALL', fn, String(keys.length), ...keys, ...args];
 
-function loads(): Record<string, BenchmarkLoad> {
+/** TOP: 40,000 holders with log-uniform balances below 2^53, and the same balances in a plain sorted set. */
+async function fundTop(client: BenchClient): Promise<void> {
+  const balances = holderBalances(topHolders, 3);
+  const keys = [tokenKeys('TOP').token];
+  await fcall(client, 'ledger_init', keys, ['TOP', '8', String(balances.reduce((sum, b) => sum + BigInt(b), 0n)), 'treasury']);
+  for (let i = 0; i < topHolders; i += 1_000) {
+    const chunk = balances.slice(i, i + 1_000);
+    await fcall(client, 'ledger_transfer_batch', keys, ['-', String(chunk.length), ...chunk.flatMap((b, j) => ['treasury', account('t', i + j), b])]);
+    await client.sendCommand(['ZADD', topZset, ...chunk.flatMap((b, j) => [b, account('t', i + j)])]);
+  }
+}
+
+function loads(): Record<string, Load> {
   const pair = ['a__rand_int__', 'b__rand_int__'];
   // redis-benchmark keeps the range in a C int: above 2^31 - 1 every placeholder becomes 0.
   const fresh = 2_000_000_000;
@@ -59,12 +83,18 @@ function loads(): Record<string, BenchmarkLoad> {
     digits: { label: 'ledger_transfer, 20-digit amount', keyspace: accounts, command: fcallOf('ledger_transfer', declaredKeys('BIG'), [...pair, '12345678901234567890']) },
     plain: { label: 'ledger_transfer to fresh accounts', keyspace: fresh, command: fcallOf('ledger_transfer', declaredKeys('OPS'), ['treasury', 'b__rand_int__', '1']) },
     opId: { label: 'ledger_transfer to fresh accounts, with an opId', keyspace: fresh, command: fcallOf('ledger_transfer', [tokenKeys('OPS').token], ['treasury', 'b__rand_int__', '1', 'o__rand_int__-__rand_int__']) },
+    batch: { label: `ledger_transfer_batch, ${batchLegs} legs a call`, keyspace: accounts, weight: batchLegs,
+      command: fcallOf('ledger_transfer_batch', declaredKeys('BATCH'), ['-', String(batchLegs), ...Array.from({ length: batchLegs }, () => [...pair, '1']).flat()]) },
+    top: { label: `ledger_top 100 at ${topHolders.toLocaleString('en-US')} holders`, keyspace: accounts, weight: 10,
+      command: ['FCALL_RO', ...fcallOf('ledger_top', declaredKeys('TOP'), ['100']).slice(1)] },
+    zrevrange: { label: 'ZREVRANGE 0 99 WITHSCORES', keyspace: accounts, weight: 10, command: ['ZREVRANGE', topZset, '0', '99', 'WITHSCORES'] },
   };
 }
 
-async function usecPerCall(admin: BenchClient): Promise<number> {
+/** INFO commandstats usec_per_call of the load's command (FCALL, FCALL_RO or ZREVRANGE). */
+async function usecPerCall(admin: BenchClient, command: string): Promise<number> {
   const info = String(await admin.sendCommand(['INFO', 'commandstats']));
-  return Number(/cmdstat_fcall:calls=\d+,usec=\d+,usec_per_call=([\d.]+)/.exec(info)?.[1] ?? NaN);
+  return Number(new RegExp(`cmdstat_${command.toLowerCase()}:calls=\\d+,usec=\\d+,usec_per_call=([\\d.]+)`).exec(info)?.[1] ?? NaN);
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -77,9 +107,9 @@ async function measure(ctx: BenchContext, redis: BenchRedis): Promise<Record<str
   for (let round = 1; round <= ctx.rounds; round++) {
     for (const [name, load] of Object.entries(all)) {
       await redis.admin.sendCommand(['CONFIG', 'RESETSTAT']);
-      const rate = await redisBenchmark(redis.server.port, load, requests);
+      const rate = await redisBenchmark(redis.server.port, load, Math.round(requests / (load.weight ?? 1)));
       (rates[name] ??= []).push(rate);
-      (usec[name] ??= []).push(await usecPerCall(redis.admin));
+      (usec[name] ??= []).push(await usecPerCall(redis.admin, load.command[0]!));
       ctx.log(`  round ${round}: ${load.label}: ${Math.round(rate).toLocaleString('en-US')}/s, server ${usec[name]!.at(-1)} us/call`);
     }
   }
@@ -93,6 +123,8 @@ async function run(ctx: BenchContext): Promise<ResultRow[]> {
     await fundToken(redis.admin, 'FLOOR', 10n ** 12n);
     await fundToken(redis.admin, 'BIG', 10n ** 33n);
     await fcall(redis.admin, 'ledger_init', [tokenKeys('OPS').token], ['OPS', '0', String(10n ** 15n), 'treasury']);
+    await fundToken(redis.admin, 'BATCH', 10n ** 12n);
+    await fundTop(redis.admin);
     await fundOriginal(redis.admin, String(10n ** 12n));
     const m = await measure(ctx, redis);
     const ceiling = m.noop!.perSecond / m.original!.perSecond;
@@ -114,6 +146,10 @@ async function run(ctx: BenchContext): Promise<ResultRow[]> {
       row('transfers/s, balances of 10^33 (18 decimals)', 'big', 'original transfer script', 'original', 1.0),
       row('transfers/s, 20-digit amount', 'digits', 'original transfer script', 'original', 1.0),
       row('transfers/s with an opId', 'opId', 'the same without an opId', 'plain', 0.85),
+      resultRow({ scenario, figure: `legs/s, ledger_transfer_batch of ${batchLegs} legs`, unit: '/s', value: m.batch!.perSecond * batchLegs,
+        baseline: 'original transfer script', baselineValue: m.original!.perSecond, target: { op: '>=', ratio: 1.5 },
+        note: `server ${(m.batch!.usPerCall / batchLegs).toFixed(2)} us/leg vs ${us('original')}` }),
+      row(`ledger_top 100 calls/s at ${topHolders.toLocaleString('en-US')} holders`, 'top', 'ZREVRANGE 0 99 WITHSCORES', 'zrevrange'),
     ];
   });
 }
