@@ -1,6 +1,7 @@
 // createApp(deps) -> the Express app, never listening (src/main.ts listens; tests listen on
 // port 0). Middleware order, outermost first:
 //   request id + log, metrics, [public] /healthz /readyz /metrics /openapi.json,
+//   [public] the dashboard (/, /dashboard/*; its dev-token route only when given),
 //   /v1: verify token -> rate limit (per sub, else per IP) -> require a caller -> JSON body
 //        (limit BODY_LIMIT_BYTES) -> token routes -> snapshot routes (when a service is given),
 //   404, the one error middleware.
@@ -11,6 +12,7 @@ import type { Ledger } from './ledger/client.ts';
 import type { Logger } from './logger.ts';
 import type { RedisConnection } from './connections.ts';
 import { createAuth, type Auth } from './http/auth.ts';
+import { createDashboardRouter } from './http/dashboard.ts';
 import { errorMiddleware, HttpError, notFound } from './http/errors.ts';
 import { createHealthRouter, type ReadinessCheck } from './http/health.ts';
 import { createMetrics, type Metrics } from './http/metrics.ts';
@@ -24,7 +26,8 @@ import type { SnapshotService } from './snapshots/service.ts';
 export interface AppDeps {
   ledger: Ledger;
   redis: RedisConnection;
-  config: Pick<Config, 'http'>;
+  /** `jwt.devTokens` (DASHBOARD_DEV_TOKENS) adds the dashboard's dev-token route, signed with `jwt.secret`. */
+  config: Pick<Config, 'http' | 'jwt'>;
   logger: Logger;
   /** The one JWT verifier (src/auth/jwt.ts); REST authentication is built on it. */
   verifier: JwtVerifier;
@@ -68,6 +71,7 @@ export function createApp(deps: AppDeps): Express {
   app.get('/metrics', metrics.handler);
   const openapi = openApiDocument(deps.snapshots ? [snapshotsOpenApi] : []);
   app.get('/openapi.json', (_req, res) => { res.json(openapi); });
+  app.use(createDashboardRouter(config.jwt.devTokens ? { devTokens: config.jwt } : {}));
 
   const v1 = Router();
   v1.use((req, res, next) => { res.locals.routeBase = req.baseUrl; next(); });

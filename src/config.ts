@@ -31,6 +31,8 @@ export interface JwtConfig {
   algorithms: JwtAlgorithm[];
   issuer?: string;
   audience?: string[];
+  /** DASHBOARD_DEV_TOKENS: the dashboard may mint dev tokens (`make run` with its dev secret only). */
+  devTokens?: true;
 }
 
 export interface Config {
@@ -144,6 +146,16 @@ function oneOf<T extends string>(allowed: readonly T[], fallback: T) {
   });
 }
 
+function flag(fallback: boolean) {
+  return z.string().optional().transform((value, ctx) => {
+    if (value === undefined) return fallback;
+    if (value === '1' || value === 'true') return true;
+    if (value === '0' || value === 'false') return false;
+    ctx.addIssue({ code: 'custom', message: `must be 1, 0, true or false, got ${show(value)}` });
+    return z.NEVER;
+  });
+}
+
 const text = z.string().optional();
 
 const redisUrlSchema = url(['redis:', 'rediss:']);
@@ -171,6 +183,7 @@ const envSchema = z.object({
   JWT_ALGORITHMS: list(['HS256', 'RS256', 'ES256'] as const, []),
   JWT_ISSUER: text,
   JWT_AUDIENCE: text.transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean)),
+  DASHBOARD_DEV_TOKENS: flag(false),
   BODY_LIMIT_BYTES: integer(1, bodyLimitBytesMax, 64 * 1024),
   RATE_LIMIT_PER_MINUTE: integer(0, rateLimitPerMinuteMax, 600),
   TRUST_PROXY_HOPS: integer(0, 10, 0),
@@ -265,6 +278,8 @@ function jwtConfig(e: ParsedEnv, problems: string[]): JwtConfig {
     problems.push(`JWT_ALGORITHMS: the JWT_PUBLIC_KEY is a ${derived[0] === 'ES256' ? 'P-256 EC' : 'RSA'} key, so only ${derived[0]} applies`);
   }
 
+  // Minting tokens for anyone who asks is a development convenience; it needs the HS256 secret.
+  if (e.DASHBOARD_DEV_TOKENS && !e.JWT_SECRET) problems.push('DASHBOARD_DEV_TOKENS: dev tokens are HS256, so it needs JWT_SECRET');
   const audience = e.JWT_AUDIENCE;
   return {
     ...(e.JWT_SECRET ? { secret: e.JWT_SECRET } : {}),
@@ -273,6 +288,7 @@ function jwtConfig(e: ParsedEnv, problems: string[]): JwtConfig {
     algorithms,
     ...(e.JWT_ISSUER ? { issuer: e.JWT_ISSUER } : {}),
     ...(audience.length > 0 ? { audience } : {}),
+    ...(e.DASHBOARD_DEV_TOKENS ? { devTokens: true as const } : {}),
   };
 }
 
@@ -296,7 +312,7 @@ export type ConfigSection = keyof Config;
 const sectionVariables: Record<ConfigSection, readonly EnvName[]> = {
   http: ['PORT', 'HOST', 'BODY_LIMIT_BYTES', 'RATE_LIMIT_PER_MINUTE', 'TRUST_PROXY_HOPS', 'SHUTDOWN_TIMEOUT_MS'],
   redis: ['REDIS_URL', 'REDIS_CLUSTER_URLS', 'REDIS_COMMAND_TIMEOUT_MS'],
-  jwt: ['JWT_SECRET', 'JWT_PUBLIC_KEY', 'JWT_JWKS_URL', 'JWT_ALGORITHMS', 'JWT_ISSUER', 'JWT_AUDIENCE'],
+  jwt: ['JWT_SECRET', 'JWT_PUBLIC_KEY', 'JWT_JWKS_URL', 'JWT_ALGORITHMS', 'JWT_ISSUER', 'JWT_AUDIENCE', 'DASHBOARD_DEV_TOKENS'],
   logLevel: ['LOG_LEVEL'],
   mongodbUrl: ['MONGODB_URL'],
   hedera: ['HEDERA_NETWORK', 'MIRROR_NODE_URL', 'MIRROR_RPS', 'MIRROR_ATTEMPTS', 'MIRROR_RETRY_BASE_MS', 'MIRROR_TIMEOUT_MS'],

@@ -48,9 +48,10 @@ describe('config', () => {
       MIRROR_NODE_URL: 'http://localhost:5551/', MIRROR_RPS: '50', DATA_DIR: '/var/tally', ROLES: 'worker',
       MIRROR_ATTEMPTS: '2', MIRROR_RETRY_BASE_MS: '10', SNAPSHOT_ATTEMPTS: '5', SNAPSHOT_BACKOFF_MS: '100', JOB_LOCK_LIFETIME_MS: '2000',
       JOB_POLL_MS: '100', SCHEDULE_MIN_INTERVAL_MS: '1000', TALLY_NAMESPACE: 'prod-eu', MIRROR_TIMEOUT_MS: '3000',
+      DASHBOARD_DEV_TOKENS: '1',
     });
     expect(config.redis).to.deep.equal({ clusterUrls: ['redis://a:7000', 'redis://b:7001'], commandTimeoutMs: 250 });
-    expect(config.jwt).to.deep.equal({ secret, algorithms: ['HS256'], issuer: 'iss', audience: ['a', 'b'] });
+    expect(config.jwt).to.deep.equal({ secret, algorithms: ['HS256'], issuer: 'iss', audience: ['a', 'b'], devTokens: true });
     expect(config.http).to.deep.equal({ port: 8080, host: '127.0.0.1', bodyLimitBytes: 1024, rateLimitPerMinute: 0, trustProxyHops: 1, shutdownTimeoutMs: 500 });
     expect(config.hedera).to.deep.equal({ network: 'mainnet', mirrorNodeUrl: 'http://localhost:5551', mirrorRps: 50, mirrorAttempts: 2, mirrorRetryBaseMs: 10, mirrorTimeoutMs: 3_000 });
     expect(config.jobs).to.deep.equal({ attempts: 5, backoffMs: 100, lockLifetimeMs: 2_000, pollMs: 100, scheduleMinIntervalMs: 1_000, namespace: 'prod-eu' });
@@ -112,6 +113,14 @@ describe('config', () => {
       expect(problemsOf(keyEnv(rsaPem, { JWT_ALGORITHMS: 'ES256' }))).to.deep.equal(['JWT_ALGORITHMS: the JWT_PUBLIC_KEY is a RSA key, so only RS256 applies']);
       expect(problemsOf(keyEnv('not a key'))).to.deep.equal(['JWT_PUBLIC_KEY: must be a PEM public key (RSA or EC P-256)']);
       expect(problemsOf(keyEnv(p384Pem))).to.deep.equal(['JWT_PUBLIC_KEY: an EC key must use curve P-256 (ES256)']);
+    });
+
+    it('mints dashboard dev tokens only when asked, and only with an HS256 secret', () => {
+      expect(loadConfig(base).jwt.devTokens).to.equal(undefined);
+      expect(loadConfig({ ...base, DASHBOARD_DEV_TOKENS: '0' }).jwt.devTokens).to.equal(undefined);
+      expect(loadConfig({ ...base, DASHBOARD_DEV_TOKENS: 'true' }).jwt.devTokens).to.equal(true);
+      expect(problemsOf({ ...base, DASHBOARD_DEV_TOKENS: 'yes' })).to.deep.equal(['DASHBOARD_DEV_TOKENS: must be 1, 0, true or false, got "yes"']);
+      expect(problemsOf(keyEnv(rsaPem, { DASHBOARD_DEV_TOKENS: '1' }))).to.deep.equal(['DASHBOARD_DEV_TOKENS: dev tokens are HS256, so it needs JWT_SECRET']);
     });
   });
 

@@ -1,14 +1,15 @@
 // `tally token`: a dev JWT for the API, HS256 with JWT_SECRET (else the secret `make run` wrote
-// to DATA_DIR/dev-jwt-secret), carrying JWT_ISSUER and JWT_AUDIENCE when set.
-import { createHmac, randomUUID } from 'node:crypto';
+// to DATA_DIR/dev-jwt-secret), carrying JWT_ISSUER and JWT_AUDIENCE when set. `tally dashboard`:
+// the same token inside a dashboard link, `<url>/#token=<jwt>` (a fragment never reaches the server).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
+import { mintDevToken } from '../auth/dev-token.ts';
 import { loadConfig, type Env } from '../config.ts';
 import { UsageError, type CliContext } from './context.ts';
 
 const ttlSecondsDefault = 3600;
-const json = (value: unknown) => JSON.stringify(value);
+const dashboardSubDefault = 'ops';
 
 /** `3600`, `90s`, `15m`, `12h`, `7d` -> seconds. */
 export function parseTtlSeconds(value: string): number {
@@ -18,12 +19,12 @@ export function parseTtlSeconds(value: string): number {
   return Number(match[1]) * unit;
 }
 
-const base64url = (value: string | Buffer) => Buffer.from(value).toString('base64url');
-
-/** An HS256 JWT, signed with node:crypto (no dev dependency needed at run time). */
-export function signHs256(claims: Record<string, unknown>, secret: string): string {
-  const body = `${base64url(json({ alg: 'HS256', typ: 'JWT' }))}.${base64url(json(claims))}`;
-  return `${body}.${createHmac('sha256', secret).update(body).digest('base64url')}`;
+function parseBaseUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.protocol === 'http:' || url.protocol === 'https:') return url.origin;
+  } catch { /* below */ }
+  throw new InvalidArgumentError('url must be an http:// or https:// URL such as http://127.0.0.1:3000');
 }
 
 /** The JWT configuration with the dev secret file as the fallback key source. */
@@ -44,11 +45,18 @@ export function registerTokenCommand(program: Command, context: CliContext): voi
     .option('--admin', 'add roles: ["admin"]')
     .option('--ttl <duration>', 'lifetime: 3600, 90s, 15m, 12h, 7d', parseTtlSeconds, ttlSecondsDefault)
     .action((sub: string, options: { admin?: boolean; ttl: number }) => {
-      const jwt = signingConfig(context.env);
-      const now = Math.floor(Date.now() / 1000);
-      const claims: Record<string, unknown> = { sub, roles: options.admin ? ['admin'] : [], iat: now, exp: now + options.ttl, jti: randomUUID() };
-      if (jwt.issuer) claims.iss = jwt.issuer;
-      if (jwt.audience) claims.aud = jwt.audience.length === 1 ? jwt.audience[0] : jwt.audience;
-      context.print(signHs256(claims, jwt.secret!));
+      context.print(mintDevToken(signingConfig(context.env), { sub, admin: options.admin === true, ttlSeconds: options.ttl }));
+    });
+
+  program.command('dashboard')
+    .description('print a link that opens the dashboard signed in with a dev token (<url>/#token=<jwt>)')
+    .option('--admin', 'sign in as an admin (roles: ["admin"])')
+    .option('--sub <account>', 'the ledger account the token acts as', dashboardSubDefault)
+    .option('--ttl <duration>', 'lifetime: 3600, 90s, 15m, 12h, 7d', parseTtlSeconds, ttlSecondsDefault)
+    .option('--url <url>', 'where the API serves (default http://127.0.0.1:$PORT)', parseBaseUrl)
+    .action((options: { admin?: boolean; sub: string; ttl: number; url?: string }) => {
+      const base = options.url ?? `http://127.0.0.1:${loadConfig(context.env, ['http']).http.port}`;
+      const token = mintDevToken(signingConfig(context.env), { sub: options.sub, admin: options.admin === true, ttlSeconds: options.ttl });
+      context.print(`${base}/#token=${token}`);
     });
 }

@@ -61,7 +61,7 @@ const tokenPaths: Record<string, Json> = {
     get: {
       summary: 'List token symbols in ascending order, one page at a time',
       operationId: 'listTokens',
-      parameters: [param('cursor', 'the `next` of the previous page (the last symbol it held)', ref('Symbol'), 'query'), limitParam],
+      parameters: [param('cursor', 'the `next` of the previous page (the last symbol it held)', ref('Symbol'), 'query'), param('prefix', 'only the symbols that start with it', ref('Symbol'), 'query'), limitParam],
       responses: {
         200: json({ type: 'object', properties: { symbols: { type: 'array', items: ref('Symbol') }, next: { type: ['string', 'null'] } }, required: ['symbols', 'next'] }, 'at most limit symbols, ascending; next is null on the last page'),
         ...errors('INVALID_ARGUMENT'),

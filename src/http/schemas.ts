@@ -63,6 +63,7 @@ export const balanceParams = z.strictObject({ sym: symbolSchema, account: accoun
 
 export const listTokensQuery = z.strictObject({
   cursor: z.string().regex(symbolPattern, { error: 'must be the next of a previous page (a token symbol)' }).optional(),
+  prefix: z.string().regex(symbolPattern, { error: 'must be the start of a token symbol (^[A-Z0-9][A-Z0-9_-]{0,31}$)' }).optional(),
   limit: limitSchema(100),
 });
 

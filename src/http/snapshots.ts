@@ -13,6 +13,8 @@ import { routerFromSpecs, type RouteSpec } from './routes.ts';
 import { limitSchema, parse } from './schemas.ts';
 
 const tokenIdChars = 80;
+/** The content as a CAR file (the IPFS gateway's media type), for pinning services. */
+const carType = 'application/vnd.ipld.car';
 const idSchema = z.string().regex(idPattern, { error: 'must be a snapshot id (UUIDv7)' });
 const cursorSchema = z.string().max(200);
 
@@ -72,18 +74,21 @@ function snapshotRoutes(service: SnapshotService): RouteSpec[] {
     const record = await store.get(id);
     if (!record) throw new HttpError('NOT_FOUND', `snapshot ${id} not found`);
     if (record.status !== 'completed' || !record.cid) throw new HttpError('NOT_READY', `snapshot ${id} is ${record.status}; its content exists once it is completed`);
-    const csv = req.accepts(['application/x-ndjson', 'text/csv']) === 'text/csv';
+    const accepted = req.accepts(['application/x-ndjson', 'text/csv', carType]);
+    const csv = accepted === 'text/csv';
+    const car = accepted === carType;
     // Pull the first chunk before answering, so a missing block is a clean error, not a cut body.
-    const iterator = service.ipfs.cat(record.cid)[Symbol.asyncIterator]();
+    const iterator = (car ? service.ipfs.exportCar(record.cid) : service.ipfs.cat(record.cid))[Symbol.asyncIterator]();
     const first = await iterator.next();
     const source = Readable.from((async function* () {
       if (!first.done) yield first.value;
       for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
     })());
-    res.status(200).setHeader('Content-Type', csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8');
-    res.setHeader('ETag', `"${record.cid}"`);
+    res.status(200).setHeader('Content-Type', car ? carType : csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8');
+    res.setHeader('ETag', `"${record.cid}${car ? '.car' : csv ? '.csv' : ''}"`);
+    res.setHeader('Vary', 'Accept');
     res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
-    if (!csv && record.bytes !== null) res.setHeader('Content-Length', String(record.bytes));
+    if (!csv && !car && record.bytes !== null) res.setHeader('Content-Length', String(record.bytes));
     pipeline(csv ? [source, ndjsonToCsv(), res] : [source, res], () => {});
   };
 
@@ -167,8 +172,8 @@ export const snapshotsOpenApi: OpenApiAddition = {
         responses: { ...ok(200, 'a page; next is null after the last page'), ...errors('INVALID_ARGUMENT', 'INVALID_CURSOR') } },
     },
     '/v1/snapshots/{id}': { get: { summary: 'A snapshot record', operationId: 'getSnapshot', parameters: idParam, responses: { ...ok(200, 'the record', { $ref: '#/components/schemas/SnapshotRecord' }), ...errors(...unknownId) } } },
-    '/v1/snapshots/{id}/content': { get: { summary: 'The stored bytes (NDJSON, or CSV on Accept: text/csv)', operationId: 'getSnapshotContent', parameters: idParam,
-      responses: { 200: { description: 'the snapshot', content: { 'application/x-ndjson': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } } } }, ...errors(...unknownId, 'NOT_READY', 'CONTENT_NOT_FOUND') } } },
+    '/v1/snapshots/{id}/content': { get: { summary: 'The stored bytes (NDJSON; CSV on Accept: text/csv; a CAR file on Accept: application/vnd.ipld.car)', operationId: 'getSnapshotContent', parameters: idParam,
+      responses: { 200: { description: 'the snapshot', content: { 'application/x-ndjson': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } }, [carType]: { schema: { type: 'string', format: 'binary' } } } }, ...errors(...unknownId, 'NOT_READY', 'CONTENT_NOT_FOUND') } } },
     '/v1/snapshot-schedules': {
       post: { summary: 'Create a recurring snapshot (admin)', operationId: 'createSnapshotSchedule',
         requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(createScheduleBody) } } },

@@ -20,7 +20,7 @@ function readRoutes({ ledger }: TokensDeps): RouteSpec[] {
   const listTokens: RequestHandler = async (req, res) => {
     const query = parse('query', listTokensQuery, req.query);
     try {
-      const page = await ledger.listTokens({ limit: query.limit, ...(query.cursor ? { cursor: query.cursor } : {}) });
+      const page = await ledger.listTokens({ limit: query.limit, ...(query.cursor ? { cursor: query.cursor } : {}), ...(query.prefix ? { prefix: query.prefix } : {}) });
       res.json({ symbols: page.symbols, next: page.cursor });
     } catch (error) {
       if (error instanceof RangeError) throw new HttpError('INVALID_ARGUMENT', 'query.cursor: must be the next of a previous page (a token symbol)');

@@ -20,7 +20,7 @@ export function createLedger(redis: RedisConnection) {
     events: (symbol: string, query: { after?: string; count: number; account?: string }) => fn.events(redis, symbol, query),
     version: () => fn.version(redis),
     audit: (symbol: string) => auditToken(redis, symbol),
-    listTokens: (query: { cursor?: string; limit: number }) => listTokens(redis, query),
+    listTokens: (query: { cursor?: string; limit: number; prefix?: string }) => listTokens(redis, query),
   };
 }
 

@@ -32,8 +32,9 @@ async function scanNode(client: ScanClient, into: Set<string>): Promise<void> {
  * One page of token symbols in ascending order (byte order: symbols are ASCII). The cursor is
  * the last symbol of the page; the next page holds the symbols after it; null after the last
  * page. Any symbol is a valid cursor (tokens created or deleted between pages shift nothing).
+ * With `prefix`, only the symbols that start with it (the dashboard's search).
  */
-export async function listTokens(redis: RedisConnection, query: { cursor?: string; limit: number }): Promise<TokenList> {
+export async function listTokens(redis: RedisConnection, query: { cursor?: string; limit: number; prefix?: string }): Promise<TokenList> {
   if (query.cursor !== undefined && !symbolPattern.test(query.cursor)) throw new RangeError('invalid cursor');
   const found = new Set<string>();
   if (isCluster(redis)) {
@@ -42,7 +43,8 @@ export async function listTokens(redis: RedisConnection, query: { cursor?: strin
     await scanNode(redis as unknown as ScanClient, found);
   }
   const after = query.cursor;
-  const sorted = [...found].filter((s) => after === undefined || s > after).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const { prefix } = query;
+  const sorted = [...found].filter((s) => (after === undefined || s > after) && (prefix === undefined || s.startsWith(prefix))).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const symbols = sorted.slice(0, query.limit);
   return { symbols, cursor: sorted.length > query.limit ? symbols.at(-1)! : null };
 }

@@ -36,8 +36,8 @@ export interface PipelineDeps {
   /** Where partial files live (DATA_DIR/snapshots). */
   workDir: string;
   network: HederaNetwork | null;
-  /** Called when the progress percentage grows past the record's (0..99 while running). */
-  onProgress?: (progress: number) => void | Promise<void>;
+  /** Called when the progress percentage grows past the record's (0..99 while running), with the holders written so far. */
+  onProgress?: (progress: number, holders: number) => void | Promise<void>;
   /** Called after every balances page (a progress bar's holders, pages and rate). */
   onPage?: (status: SnapshotRunStatus) => void;
   signal?: AbortSignal;
@@ -194,7 +194,7 @@ async function fetchHolders(snapshotId: string, deps: PipelineDeps, run: RunCont
       if (progress > lastProgress) {
         lastProgress = progress;
         await deps.store.update(snapshotId, { progress });
-        await deps.onProgress?.(progress);
+        await deps.onProgress?.(progress, p.holders);
       }
     }
     deps.onPage?.({ holders: p.holders, pages: pagesRead, progress: lastProgress });

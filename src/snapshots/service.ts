@@ -130,9 +130,9 @@ async function runJob(deps: SnapshotServiceDeps, ctx: JobContext<{ snapshotId: s
   try {
     const done = await runSnapshot(snapshotId, {
       store, mirror: deps.mirror, ipfs: deps.ipfs, workDir: deps.workDir, network: deps.network, signal: ctx.signal,
-      onProgress: async (progress) => {
+      onProgress: async (progress, holders) => {
         await ctx.progress(progress);
-        events.emit({ type: 'snapshots_progress', payload: { ...base, status: 'running', progress } }, who);
+        events.emit({ type: 'snapshots_progress', payload: { ...base, status: 'running', progress, holders } }, who);
       },
     });
     events.emit({ type: 'snapshots_completed', payload: { ...base, status: 'completed', progress: 100, cid: done.cid! } }, who);

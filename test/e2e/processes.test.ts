@@ -109,6 +109,11 @@ describe('multi-process deployment', function () {
     expect(progress.length).to.be.greaterThan(3);
     expect(new Set(progress).size).to.equal(progress.length); // each once
     expect(progress).to.deep.equal([...progress].sort((x, y) => x - y)); // never backwards
+    // Each progress event says how many holders are written so far: more and more, never all before completion.
+    const holders = mine.filter((e) => e.type === 'snapshots_progress').map((e) => (e.payload as { holders?: number }).holders!);
+    expect(holders[0]).to.be.greaterThan(0);
+    expect(holders).to.deep.equal([...holders].sort((x, y) => x - y));
+    expect(holders.at(-1)).to.be.at.most(done.holders);
     expect(mine[0]!.payload).to.deep.equal({ jobId, jobName: 'snapshot', snapshotId, status: 'activated', progress: 0 });
     expect(mine.at(-1)!.payload).to.deep.equal({ jobId, jobName: 'snapshot', snapshotId, status: 'completed', progress: 100, cid: done.cid });
 

@@ -48,6 +48,20 @@ describe('HTTP pagination', () => {
     if (whole.next === null) expect(all).to.deep.equal(whole.symbols);
   });
 
+  it('GET /v1/tokens?prefix=: only the symbols that start with it, paged; a malformed prefix is 400', async () => {
+    const made = await Promise.all([1, 2, 3].map(() => makeToken(app.ledger, { prefix: 'PFX' })));
+    const prefix = made[0]!.slice(0, 5); // PFX + two hex digits: at least made[0]
+    const expected = made.filter((s) => s.startsWith(prefix)).sort();
+    const { items } = await pages((c) => `/v1/tokens?limit=1&prefix=${prefix}${c ? `&cursor=${c}` : ''}`, 'symbols');
+    const all = items.flat() as string[];
+    for (const symbol of all) expect(symbol.startsWith(prefix), symbol).to.equal(true);
+    expect(all).to.include.members(expected);
+    expect(all).to.deep.equal([...all].sort());
+    const bad = await get('/v1/tokens?prefix=gold');
+    expect(bad.status).to.equal(400);
+    expect(bad.body.error).to.deep.equal({ code: 'INVALID_ARGUMENT', message: 'query.prefix: must be the start of a token symbol (^[A-Z0-9][A-Z0-9_-]{0,31}$)' });
+  });
+
   it('GET /v1/tokens: a malformed or out-of-range cursor is 400, never 500', async () => {
     for (const cursor of ['0:18446744073709551616', '99:0', 'abc', '%00', 'A'.repeat(33)]) {
       const reply = await get(`/v1/tokens?cursor=${encodeURIComponent(cursor)}`);

@@ -16,6 +16,7 @@ import { sharedRedisUrl, uniqueSymbol } from '../../testkit/shared-redis.ts';
 import { sleep } from '../../testkit/wait.ts';
 import { mint, testSecret } from '../http/support.ts';
 import { withChecksum } from '../../src/snapshots/hedera-ids.ts';
+import { CID } from 'multiformats/cid';
 
 const run = promisify(execFile);
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -88,6 +89,13 @@ describe('snapshots through the API and the worker', function () {
     expect(rows[0]).to.equal('account,balance');
     expect(rows[1]).to.equal(`${JSON.parse(lines[1]!).account},${JSON.parse(lines[1]!).balance}`);
     expect(rows).to.have.length(2_501);
+    // A CAR file of the same DAG: its header names the snapshot's CID as the root, and it holds the bytes.
+    const carReply = await fetch(`${app.url}/v1/snapshots/${done.snapshotId}/content`, { headers: { authorization: `Bearer ${alice}`, accept: 'application/vnd.ipld.car' } });
+    expect(carReply.headers.get('content-type')).to.equal('application/vnd.ipld.car');
+    const carBytes = Buffer.from(await carReply.arrayBuffer());
+    expect(carBytes.length).to.be.greaterThan(Buffer.byteLength(content.text));
+    expect(carBytes.includes(Buffer.from(lines[1]!))).to.equal(true);
+    expect(carBytes.subarray(0, 100).includes(Buffer.concat([Buffer.from([0x00]), Buffer.from(CID.parse(done.cid).bytes)]))).to.equal(true);
 
     const listed = await api(`/v1/snapshots?tokenId=${tokenId}&status=completed`);
     expect(listed.body.snapshots.map((s: { snapshotId: string }) => s.snapshotId)).to.include(done.snapshotId);
