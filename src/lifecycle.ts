@@ -42,13 +42,20 @@ function displayUrl(server: Server): string {
  * including ones accepted just before whose request bytes are not read yet.)
  */
 function trackConnections(server: Server) {
-  interface State { inFlight: number; lastActiveMs: number; bytesAtIdle: number; idleSeenBytes: number | null }
+  interface State { inFlight: number; lastActiveMs: number; bytesAtIdle: number; idleSeenBytes: number | null; upgraded: boolean }
   const connections = new Map<Socket, State>();
   let accepted = 0;
   server.on('connection', (socket: Socket) => {
     accepted += 1;
-    connections.set(socket, { inFlight: 0, lastActiveMs: Date.now(), bytesAtIdle: 0, idleSeenBytes: null });
+    connections.set(socket, { inFlight: 0, lastActiveMs: Date.now(), bytesAtIdle: 0, idleSeenBytes: null, upgraded: false });
     socket.once('close', () => connections.delete(socket));
+  });
+  // A WebSocket (Socket.IO) leaves HTTP: Node's closeAllConnections no longer sees it, and it
+  // never goes idle by bytes (pings). It carries no request to finish, so a drain closes it at
+  // once; Socket.IO clients reconnect (to another instance, or this one restarted).
+  server.on('upgrade', (req: IncomingMessage) => {
+    const state = connections.get(req.socket);
+    if (state) state.upgraded = true;
   });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const state = connections.get(req.socket);
@@ -62,6 +69,10 @@ function trackConnections(server: Server) {
   });
   return {
     get accepted() { return accepted; },
+    /** At the deadline: every connection, also those Node's http.Server no longer tracks. */
+    destroyAll() {
+      for (const socket of connections.keys()) socket.destroy();
+    },
     /**
      * Destroys connections that are idle: no request in flight, no request bytes received since
      * the last response, for graceMs, and still so at the previous sweep (a poll phase runs
@@ -70,6 +81,10 @@ function trackConnections(server: Server) {
     closeIdle(graceMs: number) {
       const now = Date.now();
       for (const [socket, state] of connections) {
+        if (state.upgraded) {
+          socket.destroy();
+          continue;
+        }
         const idle = state.inFlight === 0 && socket.bytesRead === state.bytesAtIdle && now - state.lastActiveMs >= graceMs;
         if (idle && state.idleSeenBytes === socket.bytesRead) socket.destroy();
         else state.idleSeenBytes = idle ? socket.bytesRead : null;
@@ -114,6 +129,7 @@ async function drain(server: Server, tracker: Tracker, timeoutMs: number, logger
   clearTimeout(timer);
   if (!clean) {
     server.closeAllConnections();
+    tracker.destroyAll();
     await closed;
   }
   return clean;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { start } from '../../src/main.ts';
+import { connectSocket } from '../../testkit/clients.ts';
 import { sharedRedisUrl } from '../../testkit/shared-redis.ts';
 import { mint, testSecret } from './support.ts';
 
@@ -35,6 +36,28 @@ describe('start() and stop()', function () {
       expect(started.server!.listening).to.equal(false);
       expect(started.redis.isOpen).to.equal(false);
     } finally {
+      await started.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('stops promptly while a Socket.IO client holds a WebSocket open (it carries no request to wait for)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tally-main-'));
+    const config = loadConfig({
+      REDIS_URL: sharedRedisUrl(), JWT_SECRET: testSecret, PORT: '0', HOST: '127.0.0.1', RATE_LIMIT_PER_MINUTE: '0',
+      SHUTDOWN_TIMEOUT_MS: '8000', DATA_DIR: dataDir, TALLY_NAMESPACE: 'main-test-ws', JOB_POLL_MS: '200',
+    });
+    const started = await start(config, { logger: createLogger('silent') });
+    const socket = connectSocket(started.url!, '/snapshots', { accessToken: mint('alice') });
+    try {
+      await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('connect_error', reject); });
+      const closed = new Promise<string>((resolve) => socket.once('disconnect', resolve));
+      const t0 = Date.now();
+      expect(await started.stop()).to.deep.equal({ forced: false });
+      expect(Date.now() - t0).to.be.below(3_000); // not the 8 s deadline
+      expect(await closed).to.equal('transport close'); // a cut connection, which clients reconnect after
+    } finally {
+      socket.close();
       await started.stop();
       rmSync(dataDir, { recursive: true, force: true });
     }
