@@ -12,9 +12,10 @@
 #     two servers appending to one AOF directory diverge and corrupt it.
 #   - applies pending migrations (npm run migrate): loads the ledger Redis Functions library.
 #   - no JWT_SECRET / JWT_PUBLIC_KEY / JWT_JWKS_URL: uses a dev HS256 secret kept in
-#     DATA_DIR/dev-jwt-secret (generated once).
+#     DATA_DIR/dev-jwt-secret (generated once), and sets DASHBOARD_DEV_TOKENS=1 (unless set) so
+#     the dashboard's sign-in page can mint dev tokens.
 #   - writes DATA_DIR/tally.env (REDIS_URL of the Redis it started, JWT_SECRET when it is the dev
-#     secret), which the CLI reads below the environment and .env (src/config.ts readEnv), and
+#     secret, the PORT it serves on for `tally dashboard`), which the CLI reads below the environment and .env (src/config.ts readEnv), and
 #     prints the lines to paste elsewhere; removes it on exit. Never writes .env.
 #   - the server (what `npm start` runs, without npm's extra shell in between so that signals
 #     reach it); Ctrl-C stops it gracefully, then redis-server.
@@ -112,6 +113,8 @@ if [ -z "$user_jwt" ]; then
   fi
   JWT_SECRET="$(cat "$dev_secret_file")"
   export JWT_SECRET
+  # With the dev secret, the dashboard's sign-in page may mint dev tokens (for this machine only).
+  export DASHBOARD_DEV_TOKENS="${DASHBOARD_DEV_TOKENS:-1}"
 fi
 
 # What the CLI needs to reach this Redis with this secret, in the one file it reads besides the
@@ -121,12 +124,14 @@ if [ -n "$started_redis_url" ]; then
    { echo "# written by make run (scripts/run.sh) while it runs; removed when it stops"
      echo "REDIS_URL=$started_redis_url"
      [ -z "$dev_secret_file" ] || echo "JWT_SECRET=$JWT_SECRET"
+     echo "PORT=${PORT:-3000}"
    } >"$run_env_file.tmp" && mv "$run_env_file.tmp" "$run_env_file")
   wrote_run_env=yes
 fi
 
 abs_data_dir="$(cd "$DATA_DIR" && pwd)"
 {
+  echo "run: the dashboard: http://127.0.0.1:${PORT:-3000}/  (npx tally dashboard --admin prints a link that signs in)"
   echo "run: in another terminal, from $PWD (the CLI reads $run_env_file):"
   echo "       TOKEN=\$(npx tally token ops --admin)      # an admin JWT; 'npx tally token alice' acts as alice"
   echo "       curl -H \"Authorization: Bearer \$TOKEN\" http://127.0.0.1:${PORT:-3000}/v1/tokens"

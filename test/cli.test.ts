@@ -116,6 +116,27 @@ describe('tally CLI', function () {
     expect(missing.stderr).to.match(/set JWT_SECRET/);
   });
 
+  it('dashboard prints a sign-in link with a dev token in the fragment, for PORT or --url', async () => {
+    const secret = 'cli-secret-0123456789abcdef0123456789';
+    const link = await tally(['dashboard', '--admin'], { JWT_SECRET: secret, PORT: '3456' });
+    expect(link.code, link.stderr).to.equal(0);
+    const match = /^http:\/\/127\.0\.0\.1:3456\/#token=([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)\n$/.exec(link.stdout);
+    expect(match, link.stdout).to.not.equal(null);
+    const claims = jwt.verify(match![1]!, secret, { algorithms: ['HS256'] }) as jwt.JwtPayload;
+    expect(claims).to.include({ sub: 'ops' });
+    expect(claims.roles).to.deep.equal(['admin']);
+
+    const user = await tally(['dashboard', '--sub', 'alice', '--url', 'https://tally.example:8443/ignored/path'], { JWT_SECRET: secret });
+    expect(user.stdout).to.match(/^https:\/\/tally\.example:8443\/#token=/);
+    const userClaims = jwt.verify(user.stdout.trim().split('#token=')[1]!, secret) as jwt.JwtPayload;
+    expect(userClaims).to.include({ sub: 'alice' });
+    expect(userClaims.roles).to.deep.equal([]);
+
+    const bad = await tally(['dashboard', '--url', 'ftp://x'], { JWT_SECRET: secret });
+    expect(bad.code).to.equal(2);
+    expect(bad.stderr).to.match(/url must be an http:\/\/ or https:\/\/ URL/);
+  });
+
   it('converts human amounts exactly', () => {
     expect(toBaseUnits('1.5', 6)).to.equal('1500000');
     expect(toBaseUnits('115792089237316195423570985008687907853269984665640564039457.584007913129639935', 18))

@@ -59,6 +59,17 @@ describe('make run', function () {
       expect(balance.status).to.equal(200);
       expect(await balance.json()).to.deep.equal({ account: 'alice', balance: '7' });
 
+      // The dashboard is served, and with the dev secret it mints dev tokens; the CLI prints a sign-in link.
+      expect(output).to.include(`the dashboard: http://127.0.0.1:${port}/`);
+      const page = await fetch(`http://127.0.0.1:${port}/`);
+      expect(page.status).to.equal(200);
+      expect(page.headers.get('content-security-policy')).to.include("script-src 'self'");
+      const minted = await fetch(`http://127.0.0.1:${port}/dashboard/dev-token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sub: 'ops', admin: true }) });
+      expect(minted.status).to.equal(200);
+      const { token: devToken } = await minted.json() as { token: string };
+      expect((await fetch(`http://127.0.0.1:${port}/v1/tokens`, { headers: { authorization: `Bearer ${devToken}` } })).status).to.equal(200);
+      expect(await cli('dashboard', '--admin')).to.match(new RegExp(`^http://127\\.0\\.0\\.1:${port}/#token=[\\w-]+\\.[\\w-]+\\.[\\w-]+$`));
+
       // A second make run on the same data directory refuses instead of starting a second Redis.
       const second = startProcess({ command: 'make', args: ['--no-print-directory', 'run'], env: { ...env, PORT: String(await freePort()) } });
       const secondExit = await second.exited;

@@ -29,7 +29,7 @@ describe('dashboard (HTTP)', () => {
     expect(csp).to.equal(contentSecurityPolicy);
     expect(csp).to.include("script-src 'self'").and.include("style-src 'self'").and.include("frame-ancestors 'none'");
     expect(csp).not.to.match(/unsafe-inline|unsafe-eval|\*/);
-    expect(page.headers.get('x-frame-options')).to.equal('DENY');
+    expect(page.headers.get('referrer-policy')).to.equal('no-referrer');
     for (const file of dashboardFiles) {
       const reply = await call(app.url, 'GET', `/dashboard/${file}`);
       expect(reply.status, file).to.equal(200);
