@@ -57,15 +57,26 @@ function trackConnections(server: Server) {
     const state = connections.get(req.socket);
     if (state) state.upgraded = true;
   });
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+  const counted = new WeakSet<IncomingMessage>();
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const state = connections.get(req.socket);
-    if (!state) return;
+    if (!state || counted.has(req)) return;
+    counted.add(req);
     state.inFlight += 1;
     res.once('close', () => {
       state.inFlight -= 1;
       state.lastActiveMs = Date.now();
       state.bytesAtIdle = req.socket.bytesRead;
     });
+  };
+  server.on('request', onRequest);
+  // Socket.IO's engine takes every 'request' listener off when it attaches and calls them only
+  // for requests that are not its own, so its polling requests went uncounted and their
+  // connections never looked idle (a drain then waited for its deadline). Put this one back,
+  // after the engine's: it sees every request (the WeakSet keeps it from counting one twice).
+  server.on('removeListener', (event: string | symbol, listener: unknown) => {
+    if (event !== 'request' || listener !== onRequest) return;
+    queueMicrotask(() => { if (!server.listeners('request').includes(onRequest)) server.on('request', onRequest); });
   });
   return {
     get accepted() { return accepted; },

@@ -23,6 +23,7 @@ function alert(message) {
 function signOut(message) {
   clearToken();
   session?.live.close();
+  clearTimeout(session?.expiry);
   session = null;
   if (message) alert(message);
   route();
@@ -42,7 +43,10 @@ function signIn(token) {
     },
     onUnauthorized: (message) => signOut(`Signed out: ${message}`),
   });
-  session = { token, claims, api, live };
+  // Sign out when the token expires (setTimeout's bound is about 24.8 days; later ones wait for a 401).
+  const leftMs = claims.expiresAtMs === null ? null : claims.expiresAtMs - Date.now();
+  const expiry = leftMs !== null && leftMs < 2 ** 31 - 1 ? setTimeout(() => signOut('Signed out: the token has expired'), leftMs) : null;
+  session = { token, claims, api, live, expiry };
   fill(alerts);
 }
 

@@ -236,11 +236,17 @@ describe('dashboard in a browser', function () {
 
     // Record every value the bar shows, as it changes.
     await page.evaluate(() => {
-      (window as unknown as { seen: number[] }).seen = [];
+      window.seen = [];
+      window.runningHolders = [];
       new window.MutationObserver((records: { target: any }[]) => {
         for (const r of records) {
           const el = r.target;
-          if (el.getAttribute('role') === 'progressbar') (window as unknown as { seen: number[] }).seen.push(Number(el.getAttribute('aria-valuenow')));
+          if (el.getAttribute('role') !== 'progressbar') continue;
+          window.seen.push(Number(el.getAttribute('aria-valuenow')));
+          const row = el.closest('[data-testid="snapshot-row"]');
+          if (row.querySelector('[data-testid="snapshot-status"]').textContent === 'running') {
+            window.runningHolders.push({ holders: row.querySelector('[data-fact="Holders"]').textContent, rate: row.querySelector('[data-fact="Rate"]')?.textContent ?? null });
+          }
         }
       }).observe(document.body, { subtree: true, attributes: true, attributeFilter: ['aria-valuenow'] });
     });
@@ -256,10 +262,15 @@ describe('dashboard in a browser', function () {
     expect(record).to.include({ status: 'completed', holders: 3_000 });
     expect(await cid.textContent()).to.equal(record.cid);
     expect(await row.locator('[data-testid="snapshot-status"]').textContent()).to.equal('completed');
-    const seen = await page.evaluate(() => (window as unknown as { seen: number[] }).seen);
+    const seen: number[] = await page.evaluate(() => window.seen);
     expect(seen.at(-1)).to.equal(100);
     expect(seen.some((v) => v > 0 && v < 100), `values shown: ${seen.join(',')}`).to.equal(true); // it moved, not jumped
     expect(seen).to.deep.equal([...seen].sort((a, b) => a - b)); // never backwards
+    // While it ran, the row showed the holders written so far (from the progress events) and a rate.
+    const running: { holders: string; rate: string | null }[] = await page.evaluate(() => window.runningHolders);
+    const counts = running.map((r) => Number(r.holders)).filter((n) => Number.isInteger(n));
+    expect(counts.some((n) => n > 0 && n < 3_000), JSON.stringify(running)).to.equal(true);
+    expect(running.some((r) => /^\d+ holders\/s$/.test(r.rate ?? '')), JSON.stringify(running)).to.equal(true);
     await screenshot(page, 'snapshots');
 
     // Downloads carry the bearer token (a plain link could not).
@@ -273,6 +284,36 @@ describe('dashboard in a browser', function () {
     }
     const [car] = await Promise.all([page.waitForEvent('download'), row.locator('[data-download="car"]').click()]);
     expect((await import('node:fs')).statSync(await car.path()).size).to.be.greaterThan(record.bytes);
+  });
+
+  it('shows a failed snapshot with its error, and an unknown token page with the API message', async () => {
+    const page = await signedIn(alice, '#/snapshots');
+    await page.fill('#snapshot-token', '0.0.880999'); // the mirror node does not know it: fails at once
+    await page.click('[data-testid="request-snapshot"]');
+    await page.waitForSelector('.form-message .ok');
+    const snapshotId = /Requested snapshot (\S+)\./.exec((await page.textContent('.form-message .ok'))!)![1]!;
+    const row = page.locator(`[data-testid="snapshot-row"][data-snapshot-id="${snapshotId}"]`);
+    await row.locator('[data-testid="snapshot-error"] .error').waitFor({ timeout: 30_000 });
+    const record = (await rest('GET', `/v1/snapshots/${snapshotId}`, undefined, alice)).body;
+    expect(record.status).to.equal('failed');
+    expect(await row.locator('[data-testid="snapshot-error"] strong').textContent()).to.equal(record.error.message);
+    expect(await row.locator('[data-testid="snapshot-error"] .code').textContent()).to.equal(' HEDERA_TOKEN_NOT_FOUND');
+    expect(await row.locator('[data-testid="snapshot-status"]').textContent()).to.equal('failed');
+    expect(await row.locator('[data-download]').count()).to.equal(0);
+
+    await page.evaluate(() => { window.location.hash = '#/tokens/NOSUCHTOKEN'; });
+    await page.waitForSelector('#view .error');
+    const missing = await rest('GET', '/v1/tokens/NOSUCHTOKEN', undefined, alice);
+    expect(missing.status).to.equal(404);
+    expect(await page.textContent('#view .error strong')).to.equal(missing.body.error.message);
+    expect(await page.textContent('#view .error .code')).to.equal(` ${missing.body.error.code}`);
+  });
+
+  it('signs out with a message when the token expires', async () => {
+    const page = await signedIn(mint('brief', { expiresInSeconds: 3 }));
+    await page.waitForSelector('#jwt', { timeout: 10_000 });
+    expect(await page.textContent('#alerts .error strong')).to.equal('Signed out: the token has expired');
+    expect(await page.evaluate(() => window.sessionStorage.length)).to.equal(0);
   });
 
   it('shows no schedule controls to a non-admin, and the API refuses them anyway', async () => {

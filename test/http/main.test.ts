@@ -4,11 +4,13 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Agent, get as httpGet } from 'node:http';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { start } from '../../src/main.ts';
 import { connectSocket } from '../../testkit/clients.ts';
 import { sharedRedisUrl } from '../../testkit/shared-redis.ts';
+import { until } from '../../testkit/wait.ts';
 import { mint, testSecret } from './support.ts';
 
 describe('start() and stop()', function () {
@@ -41,16 +43,18 @@ describe('start() and stop()', function () {
     }
   });
 
-  it('stops promptly while a Socket.IO client holds a WebSocket open (it carries no request to wait for)', async () => {
+  it('stops promptly while a Socket.IO client holds a WebSocket open, upgraded from polling (no request to wait for)', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'tally-main-'));
     const config = loadConfig({
       REDIS_URL: sharedRedisUrl(), JWT_SECRET: testSecret, PORT: '0', HOST: '127.0.0.1', RATE_LIMIT_PER_MINUTE: '0',
       SHUTDOWN_TIMEOUT_MS: '8000', DATA_DIR: dataDir, TALLY_NAMESPACE: 'main-test-ws', JOB_POLL_MS: '200',
     });
     const started = await start(config, { logger: createLogger('silent') });
-    const socket = connectSocket(started.url!, '/snapshots', { accessToken: mint('alice') });
+    // As browsers connect: long-polling first (requests Socket.IO's engine answers itself), then the upgrade.
+    const socket = connectSocket(started.url!, '/snapshots', { accessToken: mint('alice') }, { transports: ['polling', 'websocket'] });
     try {
       await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('connect_error', reject); });
+      await until(() => socket.io.engine.transport.name === 'websocket', { what: 'the upgrade to a WebSocket' });
       const closed = new Promise<string>((resolve) => socket.once('disconnect', resolve));
       const t0 = Date.now();
       expect(await started.stop()).to.deep.equal({ forced: false });
@@ -58,6 +62,34 @@ describe('start() and stop()', function () {
       expect(await closed).to.equal('transport close'); // a cut connection, which clients reconnect after
     } finally {
       socket.close();
+      await started.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('stops promptly after Socket.IO polling requests on a keep-alive connection (the engine answers them itself)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tally-main-'));
+    const config = loadConfig({
+      REDIS_URL: sharedRedisUrl(), JWT_SECRET: testSecret, PORT: '0', HOST: '127.0.0.1', RATE_LIMIT_PER_MINUTE: '0',
+      SHUTDOWN_TIMEOUT_MS: '8000', DATA_DIR: dataDir, TALLY_NAMESPACE: 'main-test-poll', JOB_POLL_MS: '200',
+    });
+    const started = await start(config, { logger: createLogger('silent') });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      // An engine.io handshake over polling: answered at once, the connection then stays open, idle.
+      const handshake = await new Promise<string>((resolve, reject) => {
+        httpGet(`${started.url}/socket.io/?EIO=4&transport=polling`, { agent }, (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => { body += chunk; });
+          res.on('end', () => resolve(body));
+        }).on('error', reject);
+      });
+      expect(handshake).to.match(/^0\{"sid":/);
+      const t0 = Date.now();
+      expect(await started.stop()).to.deep.equal({ forced: false });
+      expect(Date.now() - t0).to.be.below(3_000); // not the 8 s deadline
+    } finally {
+      agent.destroy();
       await started.stop();
       rmSync(dataDir, { recursive: true, force: true });
     }

@@ -51,7 +51,7 @@ export function renderSnapshots(root, { api, live, params, navigate }) {
     const { record } = entry;
     const running = record.status === 'queued' || record.status === 'running';
     const facts = [
-      ['Holders', record.holders ?? entry.liveHolders ?? '–'],
+      ['Holders', running ? entry.liveHolders ?? record.holders ?? '–' : record.holders ?? '–'],
       ...(record.status === 'running' && entry.rate !== null ? [['Rate', `${entry.rate} holders/s`]] : []),
       ['Timestamp', record.consensusTimestamp ?? record.requestedTimestamp ?? 'latest'],
       ['Requested', `${formatTime(record.createdAt)}${record.requestedBy ? ` by ${record.requestedBy}` : ''}`],
@@ -63,7 +63,7 @@ export function renderSnapshots(root, { api, live, params, navigate }) {
         h('span', { class: `badge ${record.status}`, 'data-testid': 'snapshot-status' }, record.status), ' ',
         h('code', { class: 'muted' }, record.snapshotId)),
       entry.bar,
-      h('dl', { class: 'facts small' }, facts.map(([t, v]) => h('div', {}, h('dt', {}, t), h('dd', {}, String(v))))),
+      h('dl', { class: 'facts small' }, facts.map(([t, v]) => h('div', {}, h('dt', {}, t), h('dd', { 'data-fact': t }, String(v))))),
       record.cid ? h('p', {}, 'CID ', h('code', { 'data-testid': 'snapshot-cid' }, record.cid)) : null,
       record.status === 'completed' ? h('div', { class: 'downloads' }, 'Download: ', downloads.map((kind) =>
         h('button', { type: 'button', onclick: () => void download(record, kind), 'data-download': kind.ext }, kind.label))) : null,
