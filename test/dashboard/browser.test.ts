@@ -156,36 +156,32 @@ describe('dashboard in a browser', function () {
 
   it('lists tokens with exact supplies in the token decimals, a prefix search and paging', async () => {
     const prefix = uniqueSymbol('S').slice(0, 8);
-    const symbols = [`${prefix}A`, `${prefix}B`, `${prefix}C`];
-    for (const [i, s] of symbols.entries()) {
-      expect((await rest('POST', '/v1/tokens', { symbol: s, name: `Search ${i}`, decimals: 18, totalSupply: `${i + 1}000000000000000000000000001`, treasury: 'treasury' })).status).to.equal(201);
-    }
+    // 23 tokens with the prefix: a page of 20, then one of 3.
+    const symbols = Array.from({ length: 23 }, (_, i) => `${prefix}${String.fromCharCode(65 + i)}`);
+    await Promise.all(symbols.map(async (s, i) => {
+      const created = await rest('POST', '/v1/tokens', { symbol: s, name: `Search ${i}`, decimals: 18, totalSupply: `${i + 1}000000000000000000000000001`, treasury: 'treasury' });
+      expect(created.status).to.equal(201);
+    }));
     const page = await signedIn(alice);
     await page.waitForSelector('[data-testid="token-row"]');
     await screenshot(page, 'tokens');
     await page.fill('#token-search', prefix.toLowerCase()); // uppercased as symbols are
     await page.press('#token-search', 'Enter');
-    await page.waitForSelector(`[data-testid="token-row"][data-symbol="${prefix}C"]`);
-    const rows = await page.$$eval('[data-testid="token-row"]', (els) => els.map((r) => [...r.children].map((c) => c.textContent)));
-    expect(rows).to.deep.equal([
-      [`${prefix}A`, 'Search 0', '18', '1,000,000,000.000000000000000001', '1,000,000,000.000000000000000001', '1'],
-      [`${prefix}B`, 'Search 1', '18', '2,000,000,000.000000000000000001', '2,000,000,000.000000000000000001', '1'],
-      [`${prefix}C`, 'Search 2', '18', '3,000,000,000.000000000000000001', '3,000,000,000.000000000000000001', '1'],
-    ]);
+    await page.waitForSelector(`[data-testid="token-row"][data-symbol="${symbols[19]}"]`);
     expect(page.url()).to.equal(`${url}/#/tokens?prefix=${prefix}`);
-    // Paging through the whole list reaches every token once.
-    await page.evaluate(() => { window.location.hash = '#/tokens'; });
-    const seen: string[] = [];
-    for (let pages = 0; pages < 100; pages++) {
-      await page.waitForSelector('[data-testid="token-row"]');
-      seen.push(...await page.$$eval('[data-testid="token-row"]', (els) => els.map((r) => r.getAttribute('data-symbol')!)));
-      if (await page.isDisabled('[data-testid="next-page"]')) break;
-      const first = seen.at(-1)!;
-      await page.click('[data-testid="next-page"]');
-      await page.waitForFunction((f) => document.querySelector('[data-testid="token-row"]')?.getAttribute('data-symbol') !== f && !document.querySelector(`[data-symbol="${f}"]`), first);
-    }
-    expect(seen).to.include.members([...symbols, symbol]);
-    expect(new Set(seen).size).to.equal(seen.length);
+    const rows = await page.$$eval('[data-testid="token-row"]', (els) => els.map((r) => [...r.children].map((c) => c.textContent)));
+    expect(rows.map((r) => r[0])).to.deep.equal(symbols.slice(0, 20));
+    expect(rows.slice(0, 2)).to.deep.equal([
+      [symbols[0], 'Search 0', '18', '1,000,000,000.000000000000000001', '1,000,000,000.000000000000000001', '1'],
+      [symbols[1], 'Search 1', '18', '2,000,000,000.000000000000000001', '2,000,000,000.000000000000000001', '1'],
+    ]);
+    // The next page holds the other 3 and is the last; First goes back.
+    await page.click('[data-testid="next-page"]');
+    await page.waitForSelector(`[data-testid="token-row"][data-symbol="${symbols[22]}"]`);
+    expect(await page.$$eval('[data-testid="token-row"]', (els) => els.map((r) => r.getAttribute('data-symbol')))).to.deep.equal(symbols.slice(20));
+    expect(await page.isDisabled('[data-testid="next-page"]')).to.equal(true);
+    await page.click('.pager button:text("First page")');
+    await page.waitForSelector(`[data-testid="token-row"][data-symbol="${symbols[0]}"]`);
   });
 
   it('shows a transfer made over REST on the token page without a reload: holders, chart and a live event', async () => {
@@ -301,12 +297,43 @@ describe('dashboard in a browser', function () {
     expect(await row.locator('[data-testid="snapshot-status"]').textContent()).to.equal('failed');
     expect(await row.locator('[data-download]').count()).to.equal(0);
 
+    // The status filter shows failed snapshots only.
+    await page.selectOption('#filter-status', 'failed');
+    await page.click('form[aria-label="Filter snapshots"] button');
+    await page.waitForFunction(() => window.location.hash === '#/snapshots?status=failed');
+    await page.locator(`[data-testid="snapshot-row"][data-snapshot-id="${snapshotId}"]`).waitFor();
+    const shown = await page.$$eval('[data-testid="snapshot-status"]', (els) => els.map((e) => e.textContent));
+    expect(shown.length).to.be.greaterThan(0);
+    expect(new Set(shown)).to.deep.equal(new Set(['failed']));
+
     await page.evaluate(() => { window.location.hash = '#/tokens/NOSUCHTOKEN'; });
     await page.waitForSelector('#view .error');
     const missing = await rest('GET', '/v1/tokens/NOSUCHTOKEN', undefined, alice);
     expect(missing.status).to.equal(404);
     expect(await page.textContent('#view .error strong')).to.equal(missing.body.error.message);
     expect(await page.textContent('#view .error .code')).to.equal(` ${missing.body.error.code}`);
+  });
+
+  it('reaches every view and control from the keyboard, in order', async () => {
+    const page = await signedIn(admin);
+    await page.waitForSelector('[data-testid="token-row"]');
+    const reached: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      await page.keyboard.press('Tab');
+      reached.push(await page.evaluate(() => {
+        const el = document.activeElement;
+        return `${el.tagName.toLowerCase()}:${(el.getAttribute('id') ?? el.textContent ?? '').trim().slice(0, 20)}`;
+      }));
+    }
+    expect(reached.slice(0, 8)).to.deep.equal([
+      'a:Skip to content', 'a:Tally', 'a:Tokens', 'a:Snapshots', 'a:nav-schedules', 'button:sign-out', 'input:token-search', 'button:Search',
+    ]);
+    const firstToken = await page.getAttribute('[data-testid="token-row"]', 'data-symbol');
+    expect(reached[8]).to.equal(`a:${firstToken}`); // then each token's link
+    // Enter on the focused nav link opens its view.
+    await page.focus('#nav a[data-view="snapshots"]');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#snapshot-token');
   });
 
   it('signs out with a message when the token expires', async () => {
