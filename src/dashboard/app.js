@@ -95,7 +95,8 @@ function route() {
 }
 
 async function boot() {
-  takeTokenFromLocation();
+  const fromLink = takeTokenFromLocation();
+  if (fromLink === 'malformed') alert('The link does not hold a JWT (#token=<header>.<payload>.<signature>); sign in below.');
   try {
     const response = await fetch('/dashboard/config.json', { signal: AbortSignal.timeout(10_000) });
     if (response.ok) config = await response.json();

@@ -2,15 +2,20 @@
 // the fragment never reaches the server, and it is moved to sessionStorage and cleared from the
 // address bar (and history) at once. Claims are decoded for display only; the API decides.
 const storageKey = 'tally.dashboard.token';
-const tokenFragment = /^#token=([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/;
+const jwtShape = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
-/** Moves a `#token=` fragment into sessionStorage; true when there was one. */
+/**
+ * Moves a `#token=` fragment into sessionStorage and clears it from the address bar, whatever
+ * it holds. Returns 'none' without such a fragment, 'taken', or 'malformed' (nothing is kept).
+ */
 export function takeTokenFromLocation() {
-  const match = tokenFragment.exec(window.location.hash);
-  if (!match) return false;
-  sessionStorage.setItem(storageKey, match[1]);
+  const { hash } = window.location;
+  if (!hash.startsWith('#token=')) return 'none';
   history.replaceState(null, '', `${window.location.pathname}${window.location.search}#/tokens`);
-  return true;
+  const token = decodeURIComponent(hash.slice('#token='.length));
+  if (!jwtShape.test(token)) return 'malformed';
+  sessionStorage.setItem(storageKey, token);
+  return 'taken';
 }
 
 export function storedToken() {

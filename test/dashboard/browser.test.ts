@@ -145,6 +145,15 @@ describe('dashboard in a browser', function () {
     expect(await page.evaluate(() => sessionStorage.length)).to.equal(0);
   });
 
+  it('clears a malformed #token= link from the address bar too, keeping nothing', async () => {
+    const page = await openPage();
+    await page.goto(`${url}/#token=not-a-jwt`);
+    await page.waitForSelector('#jwt');
+    expect(page.url()).to.equal(`${url}/#/tokens`);
+    expect(await page.textContent('#alerts .error strong')).to.match(/^The link does not hold a JWT/);
+    expect(await page.evaluate(() => window.sessionStorage.length)).to.equal(0);
+  });
+
   it('mints a dev token with the development button (the server runs with DASHBOARD_DEV_TOKENS=1)', async () => {
     const page = await openPage();
     await page.goto(url);
