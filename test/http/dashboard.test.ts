@@ -5,7 +5,15 @@
 import { expect } from 'chai';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import jwt from 'jsonwebtoken';
+import { createApp } from '../../src/app.ts';
+import { createJwtVerifier } from '../../src/auth/jwt.ts';
+import { createLogger } from '../../src/logger.ts';
+import { closeServer } from '../../testkit/http-server.ts';
 import { contentSecurityPolicy, dashboardDir } from '../../src/http/dashboard.ts';
 import { call, rawCall, startApp, testSecret, type TestApp } from './support.ts';
 
@@ -89,6 +97,24 @@ describe('dashboard (HTTP)', () => {
     const user = await call(dev.url, 'POST', '/dashboard/dev-token', { body: { sub: 'alice' } });
     expect((jwt.decode(user.body.token) as jwt.JwtPayload).roles).to.deep.equal([]);
     expect((await call(dev.url, 'GET', '/v1/tokens/NOPE/audit', { token: user.body.token })).status).to.equal(403);
+  });
+
+  it('answers the dev-token route only to this machine: 403 over another interface', async function () {
+    const external = Object.values(networkInterfaces()).flat().find((i) => i?.family === 'IPv4' && !i.internal);
+    if (!external) {
+      console.log('      (skipped: this machine has no interface but loopback to connect through)');
+      this.skip();
+    }
+    const server = createServer(createApp({ ledger: dev.ledger, redis: dev.redis, config: dev.config, logger: createLogger('silent'), verifier: createJwtVerifier(dev.config.jwt) }));
+    server.listen(0, external!.address);
+    await once(server, 'listening');
+    try {
+      const reply = await call(`http://${external!.address}:${(server.address() as AddressInfo).port}`, 'POST', '/dashboard/dev-token', { body: { sub: 'ops', admin: true } });
+      expect(reply.status).to.equal(403);
+      expect(reply.body.error).to.deep.equal({ code: 'FORBIDDEN', message: 'dev tokens are minted only for requests from this machine (loopback)' });
+    } finally {
+      await closeServer(server);
+    }
   });
 
   it('refuses a malformed dev-token request with 400 and a catalog code', async () => {
