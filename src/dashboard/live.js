@@ -5,6 +5,8 @@
 // (events published while the page was disconnected are not replayed).
 import { io } from '/dashboard/vendor/socket.io.esm.min.js';
 
+const serverDisconnectRetryMs = 1_000;
+
 export function createLive(token, { onStatus, onUnauthorized }) {
   const options = { auth: { accessToken: token }, reconnectionDelay: 500, reconnectionDelayMax: 5_000, timeout: 10_000 };
   const ledger = io('/ledger', options);
@@ -14,6 +16,7 @@ export function createLive(token, { onStatus, onUnauthorized }) {
   const snapshotHandlers = new Set();
   const reconnectHandlers = new Set();
   let everConnected = false;
+  let closed = false;
   let lastStatus = '';
 
   const report = () => {
@@ -44,8 +47,9 @@ export function createLive(token, { onStatus, onUnauthorized }) {
   for (const socket of [ledger, snapshots]) {
     socket.on('disconnect', (reason) => {
       report();
-      // The server ends a socket whose token expired; it is not retried.
-      if (reason === 'io server disconnect') onUnauthorized('the server ended the live connection (the token may have expired)');
+      // The server ended this socket (its token expired, or the server is stopping): Socket.IO
+      // does not retry that by itself. Try again; a refused token ends in connect_error below.
+      if (reason === 'io server disconnect') setTimeout(() => { if (!closed) socket.connect(); }, serverDisconnectRetryMs);
     });
     socket.on('connect_error', (error) => {
       report();
@@ -92,6 +96,7 @@ export function createLive(token, { onStatus, onUnauthorized }) {
       return () => reconnectHandlers.delete(handler);
     },
     close() {
+      closed = true;
       ledger.disconnect();
       snapshots.disconnect();
     },

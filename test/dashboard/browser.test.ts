@@ -220,12 +220,26 @@ describe('dashboard in a browser', function () {
     await screenshot(page, 'token');
   });
 
-  it('shows a user the events of their own account only, as the API allows', async () => {
-    const page = await signedIn(alice, `#/tokens/${symbol}`);
+  it('shows a user the recent events of their own account only, as the API allows', async () => {
+    const page = await openPage();
+    const eventsQuery = page.waitForRequest((r) => r.url().includes(`/v1/tokens/${symbol}/events?`));
+    await page.goto(`${url}/#token=${alice}`);
+    await page.evaluate((h) => { window.location.hash = h; }, `#/tokens/${symbol}`);
+    // "Recent": the last 24 hours by default, as an event id (stream ids start with their ms).
+    const query = new URL((await eventsQuery).url()).searchParams;
+    expect(query.get('account')).to.equal('alice');
+    const afterMs = Number(/^(\d+)-0$/.exec(query.get('after')!)![1]);
+    expect(Math.abs(afterMs - (Date.now() - 86_400_000))).to.be.below(60_000);
     await page.waitForSelector('[data-testid="event-row"]');
     const rows = await page.$$eval('[data-testid="event-row"]', (els) => els.map((e) => e.textContent ?? ''));
     expect(rows).to.have.length(1);
     expect(rows[0]).to.include('treasury → alice: 500');
+    // From the start: the same single event of alice's (the API filters), and no `after`.
+    const fromStart = page.waitForRequest((r) => r.url().includes(`/v1/tokens/${symbol}/events?`));
+    await page.selectOption('#events-since', 'start');
+    expect(new URL((await fromStart).url()).searchParams.has('after')).to.equal(false);
+    await page.waitForSelector('[data-testid="event-row"]');
+    expect(await page.$$eval('[data-testid="event-row"]', (els) => els.length)).to.equal(1);
   });
 
   it('requests a snapshot and watches its progress bar reach 100 and the CID appear; downloads work; API errors show as its message', async () => {

@@ -10,6 +10,13 @@ const eventsPageSize = 20;
 const liveEventsMax = 50;
 const concentrationTops = [1, 10, 100, 1000];
 const refreshDelayMs = 1_000;
+/** Event ids start with their time in ms (Redis stream ids), so "since" is an `after` id. */
+const sinceChoices = [
+  { value: 'hour', label: 'the last hour', ms: 3_600_000 },
+  { value: 'day', label: 'the last 24 hours', ms: 86_400_000 },
+  { value: 'week', label: 'the last 7 days', ms: 7 * 86_400_000 },
+  { value: 'start', label: 'the start', ms: null },
+];
 
 function describeEvent(type, event, decimals) {
   const amount = (a) => formatAmount(a, decimals);
@@ -60,7 +67,9 @@ export function renderToken(root, { api, live, claims }, symbol) {
   const historyPager = h('div');
   let info = null;
   let holdersCursor = '';
+  let since = sinceChoices[1];
   let historyAfter = '';
+  const sinceAfter = () => (since.ms === null ? '' : `${Date.now() - since.ms}-0`);
   let alive = true;
   let refreshTimer = null;
 
@@ -111,10 +120,10 @@ export function renderToken(root, { api, live, claims }, symbol) {
   async function loadHistory() {
     try {
       // Admins read every event; other users the events of their own account (the API's rule).
-      const page = await api.get(`${path}/events`, { limit: eventsPageSize, after: historyAfter, ...(claims.admin ? {} : { account: claims.sub }) });
+      const page = await api.get(`${path}/events`, { limit: eventsPageSize, after: historyAfter || sinceAfter(), ...(claims.admin ? {} : { account: claims.sub }) });
       if (!alive) return;
       fill(historyList, page.events.map((event) => eventRow(event.type, event, info.decimals, false)));
-      fill(historyStatus, page.events.length === 0 ? h('p', { class: 'muted' }, 'No events on this page.') : null);
+      fill(historyStatus, page.events.length === 0 ? h('p', { class: 'muted' }, `No events since ${since.label}.`) : null);
       fill(historyPager, pager({
         label: 'Event pages',
         ...(historyAfter ? { onFirst: () => { historyAfter = ''; void loadHistory(); } } : {}),
@@ -167,8 +176,14 @@ export function renderToken(root, { api, live, claims }, symbol) {
     h('h2', {}, 'Live events'),
     h('p', { class: 'muted' }, claims.admin ? 'Transfers and burns as they happen.' : `Transfers and burns of ${claims.sub} as they happen.`),
     liveList,
-    h('h2', {}, 'Event history'),
-    h('p', { class: 'muted' }, 'Oldest first.'),
+    h('h2', {}, 'Recent events'),
+    h('form', { class: 'inline', 'aria-label': 'Events since', onsubmit: (event) => event.preventDefault() },
+      h('div', { class: 'field' }, h('label', { for: 'events-since' }, 'Since'), h('select', { id: 'events-since', onchange: (event) => {
+        since = sinceChoices.find((c) => c.value === event.target.value) ?? sinceChoices[1];
+        historyAfter = '';
+        void loadHistory();
+      } }, sinceChoices.map((c) => h('option', { value: c.value, selected: c === since }, c.label)))),
+      h('p', { class: 'muted' }, 'Oldest first.')),
     historyStatus, historyList, historyPager));
   void loadAll();
   return () => {
