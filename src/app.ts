@@ -1,7 +1,7 @@
 // createApp(deps) -> the Express app, never listening (src/main.ts listens; tests listen on
 // port 0). Middleware order, outermost first:
 //   request id + log, metrics, [public] /healthz /readyz /metrics /openapi.json,
-//   [public] the dashboard (/, /dashboard/*; its dev-token route only when given),
+//   [public] the dashboard (/, /dashboard/*; its dev-token route only with DASHBOARD_DEV_TOKENS),
 //   /v1: verify token -> rate limit (per sub, else per IP) -> require a caller -> JSON body
 //        (limit BODY_LIMIT_BYTES) -> token routes -> snapshot routes (when a service is given),
 //   404, the one error middleware.
