@@ -25,6 +25,7 @@ import { ledgerTransferLatency } from './scenarios/ledger-transfer-latency.ts';
 import { ledgerTransferPipelined } from './scenarios/ledger-transfer-pipelined.ts';
 import { snapshotRateLimited } from './scenarios/snapshot-rate-limited.ts';
 import { snapshotUnlimited } from './scenarios/snapshot-unlimited.ts';
+import { snapshotMerkle } from './scenarios/snapshot-merkle.ts';
 
 const scenarios: Scenario[] = [
   ledgerServerBound,
@@ -36,6 +37,7 @@ const scenarios: Scenario[] = [
   apiTransfer,
   snapshotUnlimited,
   snapshotRateLimited,
+  snapshotMerkle,
 ];
 
 const quick = process.env.BENCH_QUICK === '1';

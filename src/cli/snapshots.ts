@@ -51,6 +51,12 @@ async function withStore<T>(context: CliContext, config: Readonly<SnapshotCliCon
   });
 }
 
+/** The store and the IPFS store of this machine, for the commands that read completed snapshots. */
+async function withProducts<T>(context: CliContext, fn: (deps: { store: SnapshotStore; ipfs: IpfsStore }) => Promise<T>): Promise<T> {
+  const config = snapshotConfig(context);
+  return withStore(context, config, (store) => withIpfs(config.dataDir, (ipfs) => fn({ store, ipfs })));
+}
+
 /** Without a terminal (a log, CI) the bar prints one line this often instead of redrawing. */
 const barLineEveryMsNoTty = 5_000;
 
@@ -123,6 +129,15 @@ export function registerSnapshotCommands(program: Command, context: CliContext):
     .option('--mirror-url <URL>', 'mirror node base URL (default: MIRROR_NODE_URL, else the network\'s public one)')
     .option('--network <N>', 'mainnet, testnet or previewnet (default: HEDERA_NETWORK, else testnet)')
     .action((tokenId: string, options: SnapshotOptions) => runSnapshotCommand(context, tokenId, options));
+
+  program.command('proof')
+    .description('print the Merkle proof of one holder of a completed snapshot: {account, address, amount, proof}')
+    .argument('<snapshotId>', 'the snapshotId a snapshot printed')
+    .argument('<account>', 'a Hedera account id, e.g. 0.0.1234')
+    .action((snapshotId: string, account: string) => withProducts(context, async (deps) => {
+      const { proveHolder } = await import('../snapshots/products.ts');
+      context.print(JSON.stringify(await proveHolder(deps, snapshotId, account)));
+    }));
 
   program.command('cat')
     .description('write the bytes stored under a CID (in DATA_DIR/ipfs) to stdout')

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { SnapshotService } from '../snapshots/service.ts';
 import { InvalidCursorError, snapshotStatuses, idPattern } from '../snapshots/store/metadata-store.ts';
 import { ndjsonToCsv } from '../snapshots/snapshot-format.ts';
+import { merkleInfo, proveHolder } from '../snapshots/products.ts';
 import { callerOf, requireAdmin } from './auth.ts';
 import { HttpError } from './errors.ts';
 import { errors, type OpenApiAddition } from './openapi.ts';
@@ -32,6 +33,8 @@ export const createScheduleBody = z.strictObject({
 });
 const listSchedulesQuery = z.strictObject({ tokenId: z.string().min(1).max(tokenIdChars).optional(), limit: limitSchema(20, 100), cursor: cursorSchema.optional() });
 const idParams = z.strictObject({ id: idSchema });
+const hederaIdSchema = z.string().regex(/^(0|[1-9]\d{0,18})\.(0|[1-9]\d{0,18})\.(0|[1-9]\d{0,18})$/, { error: 'must be a Hedera account id such as 0.0.1234' });
+const proofParams = z.strictObject({ id: idSchema, account: hederaIdSchema });
 
 /** The store names its own field (nextCursor); REST clients know it as `next`. */
 async function listed<T>(page: Promise<T>): Promise<T> {
@@ -87,8 +90,20 @@ function snapshotRoutes(service: SnapshotService): RouteSpec[] {
     pipeline(csv ? [source, ndjsonToCsv(), res] : [source, res], () => {});
   };
 
+  const merkle: RequestHandler = async (req, res) => {
+    const { id } = parse('params', idParams, req.params);
+    res.json(await merkleInfo(service, id));
+  };
+
+  const proof: RequestHandler = async (req, res) => {
+    const { id, account } = parse('params', proofParams, req.params);
+    res.json(await proveHolder(service, id, account));
+  };
+
   return [
     { method: 'post', path: '/snapshots', handlers: [requestSnapshot] },
+    { method: 'get', path: '/snapshots/:id/merkle', handlers: [merkle] },
+    { method: 'get', path: '/snapshots/:id/proofs/:account', handlers: [proof] },
     { method: 'get', path: '/snapshots', handlers: [list] },
     { method: 'get', path: '/snapshots/:id', handlers: [get] },
     { method: 'get', path: '/snapshots/:id/content', handlers: [content] },
@@ -169,6 +184,13 @@ export const snapshotsOpenApi: OpenApiAddition = {
     '/v1/snapshots/{id}': { get: { summary: 'A snapshot record', operationId: 'getSnapshot', parameters: idParam, responses: { ...ok(200, 'the record', { $ref: '#/components/schemas/SnapshotRecord' }), ...errors(...unknownId) } } },
     '/v1/snapshots/{id}/content': { get: { summary: 'The stored bytes (NDJSON, or CSV on Accept: text/csv)', operationId: 'getSnapshotContent', parameters: idParam,
       responses: { 200: { description: 'the snapshot', content: { 'application/x-ndjson': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } } } }, ...errors(...unknownId, 'NOT_READY', 'CONTENT_NOT_FOUND') } } },
+    '/v1/snapshots/{id}/merkle': { get: { summary: 'The Merkle root of the holders (OpenZeppelin StandardMerkleTree, leaves ["address","uint256"])', operationId: 'getSnapshotMerkle', parameters: idParam,
+      responses: { ...ok(200, '{root, leafEncoding, leaves, treeCid}', { type: 'object', properties: { root: { type: 'string' }, leafEncoding: { type: 'array', items: { type: 'string' } }, leaves: { type: 'integer' }, treeCid: { type: 'string' } } }),
+        ...errors(...unknownId, 'SNAPSHOT_NOT_FOUND', 'NOT_READY', 'NO_MERKLE_TREE', 'CONTENT_NOT_FOUND') } } },
+    '/v1/snapshots/{id}/proofs/{account}': { get: { summary: 'The Merkle proof of one holder', operationId: 'getSnapshotProof',
+      parameters: [...idParam, { name: 'account', in: 'path', required: true, schema: { type: 'string' }, description: 'a Hedera account id, 0.0.N' }],
+      responses: { ...ok(200, '{account, address, amount, proof}', { type: 'object', properties: { account: { type: 'string' }, address: { type: 'string' }, amount: { type: 'string' }, proof: { type: 'array', items: { type: 'string' } } } }),
+        ...errors(...unknownId, 'SNAPSHOT_NOT_FOUND', 'NOT_READY', 'NO_MERKLE_TREE', 'NOT_A_HOLDER', 'CONTENT_NOT_FOUND') } } },
     '/v1/snapshot-schedules': {
       post: { summary: 'Create a recurring snapshot (admin)', operationId: 'createSnapshotSchedule',
         requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(createScheduleBody) } } },

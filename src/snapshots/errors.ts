@@ -122,3 +122,24 @@ export class SnapshotFormatError extends SnapshotError {
     super('INVALID_SNAPSHOT_CONTENT', message);
   }
 }
+
+/** A Merkle question about a snapshot that has no tree (no holders, or a combination). */
+export class NoMerkleTreeError extends SnapshotError {
+  constructor(snapshotId: string, why: string) {
+    super('NO_MERKLE_TREE', `snapshot ${snapshotId} has no Merkle tree: ${why}`);
+  }
+}
+
+/** A proof asked for an account that holds nothing in the snapshot. */
+export class NotAHolderError extends SnapshotError {
+  constructor(snapshotId: string, account: string) {
+    super('NOT_A_HOLDER', `account ${account} holds nothing in snapshot ${snapshotId}`);
+  }
+}
+
+/** A diff of snapshots of different tokens, or of combinations. */
+export class SnapshotsNotComparableError extends SnapshotError {
+  constructor(message: string) {
+    super('SNAPSHOTS_NOT_COMPARABLE', message);
+  }
+}

@@ -21,8 +21,9 @@ import { parseEntityId } from './hedera-ids.ts';
 import type { HederaNetwork } from './hedera-ids.ts';
 import type { IpfsStore } from './ipfs-store.ts';
 import type { MirrorClient, HederaTokenInfo } from './mirror/client.ts';
-import type { SnapshotCheckpoint, SnapshotRecord, SnapshotStore } from './store/metadata-store.ts';
-import { headerLine, holderLine } from './snapshot-format.ts';
+import type { MerkleSummary, SnapshotCheckpoint, SnapshotRecord, SnapshotStore } from './store/metadata-store.ts';
+import { headerLine, holderLine, readSnapshot, type Holder } from './snapshot-format.ts';
+import { buildMerkleTree } from './merkle.ts';
 
 /** Pages between two checkpoints (100 holders each): a crash repeats at most this many. */
 export const checkpointEveryPages = 20;
@@ -150,12 +151,26 @@ export async function runSnapshot(snapshotId: string, deps: PipelineDeps): Promi
   if (stored.bytes !== p.bytesWritten) {
     throw new Error(`IPFS stored ${stored.bytes} bytes of a ${p.bytesWritten}-byte snapshot`);
   }
+  const merkle = await storeMerkleTree(deps, () => fileHolders(path), p.holders);
   const done = await store.update(snapshotId, {
     status: 'completed', progress: 100, cid: stored.cid, bytes: stored.bytes, holders: p.holders,
-    totalBalance: p.totalBalance.toString(), consensusTimestamp: p.consensusTimestamp ?? p.pinnedTimestamp,
+    totalBalance: p.totalBalance.toString(), consensusTimestamp: p.consensusTimestamp ?? p.pinnedTimestamp, merkle,
   });
   await rm(path, { force: true });
   return done;
+}
+
+async function* fileHolders(path: string): AsyncGenerator<Holder> {
+  const { holders } = await readSnapshot(createReadStream(path, { highWaterMark: 1024 * 1024 }));
+  yield* holders;
+}
+
+/** Builds the holders' Merkle tree and stores its dump on IPFS; null without holders. */
+export async function storeMerkleTree(deps: Pick<PipelineDeps, 'ipfs' | 'signal'>, holders: () => AsyncIterable<Holder>, count: number): Promise<MerkleSummary | null> {
+  const tree = await buildMerkleTree(holders, count);
+  if (tree === null) return null;
+  const stored = await deps.ipfs.addBytes(tree.dump(), { signal: deps.signal });
+  return { root: tree.root, treeCid: stored.cid, leaves: tree.leaves, bytes: stored.bytes };
 }
 
 interface RunContext {

@@ -137,6 +137,44 @@ function convertText(state: { pending: string; lines: number }, text: string): s
   return out;
 }
 
+/** The lines of a byte stream, without their `\n`; a line longer than `charsMax` is an error. */
+export async function* textLines(source: AsyncIterable<Uint8Array>, charsMax = lineCharsMax): AsyncGenerator<string> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let pending = '';
+  for await (const chunk of source) {
+    const parts = (pending + decoder.decode(chunk, { stream: true })).split('\n');
+    pending = parts.pop() ?? '';
+    if (pending.length > charsMax) throw new SnapshotFormatError(`a line is longer than ${charsMax} characters`);
+    yield* parts;
+  }
+  pending += decoder.decode();
+  if (pending !== '') throw new SnapshotFormatError('the content does not end with a newline');
+}
+
+/** A holder line's account and balance (a line may carry more after them, such as NFT serials). */
+const holderPrefixPattern = /^\{"account":"((?:0|[1-9]\d*)\.(?:0|[1-9]\d*)\.(?:0|[1-9]\d*))","balance":"([1-9]\d{0,77})"[,}]/;
+
+export function parseHolderLine(line: string, lineNumber: number): Holder {
+  const match = holderPrefixPattern.exec(line);
+  if (match === null) throw new SnapshotFormatError(`snapshot line ${lineNumber} is not a holder line`);
+  return { account: match[1]!, balance: match[2]! };
+}
+
+/** The header (line 1) and the holders of snapshot bytes, holders read lazily. */
+export async function readSnapshot(source: AsyncIterable<Uint8Array>): Promise<{ header: Record<string, unknown>; holders: AsyncGenerator<Holder> }> {
+  const lines = textLines(source);
+  const first = await lines.next();
+  if (first.done) throw new SnapshotFormatError('snapshot is empty');
+  let header: unknown;
+  try { header = JSON.parse(first.value); } catch { throw new SnapshotFormatError('snapshot line 1 is not a JSON header'); }
+  if (header === null || typeof header !== 'object') throw new SnapshotFormatError('snapshot line 1 is not a snapshot header');
+  async function* holders(): AsyncGenerator<Holder> {
+    let n = 1;
+    for await (const line of lines) yield parseHolderLine(line, ++n);
+  }
+  return { header: header as Record<string, unknown>, holders: holders() };
+}
+
 function csvFromHeader(line: string): string {
   let parsed: unknown;
   try {

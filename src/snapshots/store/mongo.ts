@@ -73,6 +73,9 @@ function fromDoc(doc: SnapshotDoc): SnapshotRecord {
     createdAt: doc.createdAt.toISOString(),
     startedAt: doc.startedAt ? doc.startedAt.toISOString() : null,
     finishedAt: doc.finishedAt ? doc.finishedAt.toISOString() : null,
+    filters: doc.filters ?? null,
+    merkle: doc.merkle ?? null,
+    combination: doc.combination ?? null,
   };
 }
 

@@ -19,7 +19,7 @@ import { createHash } from 'node:crypto';
 import { isCluster, type RedisConnection } from '../../connections.ts';
 import {
   buildCheckpoint, CheckpointRefusedError, buildRecord, buildSchedule, checkQuery, checkScheduleQuery, ConcurrentUpdateError,
-  encodeCursor, newId, planUpdate, SnapshotNotFoundError, withIdChecks,
+  encodeCursor, jsonRecordFields, newId, planUpdate, SnapshotNotFoundError, withIdChecks,
   type NewSchedule, type NewSnapshot, type Page, type ScheduleQuery, type ScheduleRecord, type SnapshotCheckpoint,
   type SnapshotCheckpointInput, type SnapshotPatch, type SnapshotQuery, type SnapshotRecord, type SnapshotStatus, type SnapshotStore,
 } from './metadata-store.ts';
@@ -112,7 +112,7 @@ const recordToHash = (fields: Partial<SnapshotRecord>): { set: Record<string, st
   const unset: string[] = [];
   for (const [field, value] of Object.entries(fields)) {
     if (value === null || value === undefined) unset.push(field);
-    else set[field] = field === 'error' ? JSON.stringify(value) : String(value);
+    else set[field] = (jsonRecordFields as readonly string[]).includes(field) ? JSON.stringify(value) : String(value);
   }
   return { set, unset };
 };
@@ -120,6 +120,7 @@ const recordToHash = (fields: Partial<SnapshotRecord>): { set: Record<string, st
 function hashToRecord(hash: Record<string, string>): SnapshotRecord {
   const text = (field: string) => hash[field] ?? null;
   const count = (field: string) => (hash[field] === undefined ? null : Number(hash[field]));
+  const json = <T>(field: string) => (hash[field] === undefined ? null : JSON.parse(hash[field]) as T);
   return {
     snapshotId: hash.snapshotId!,
     tokenId: hash.tokenId!,
@@ -135,10 +136,13 @@ function hashToRecord(hash: Record<string, string>): SnapshotRecord {
     requestedBy: text('requestedBy'),
     scheduleId: text('scheduleId'),
     attempts: Number(hash.attempts ?? 0),
-    error: hash.error === undefined ? null : JSON.parse(hash.error) as SnapshotRecord['error'],
+    error: json<SnapshotRecord['error']>('error'),
     createdAt: hash.createdAt!,
     startedAt: text('startedAt'),
     finishedAt: text('finishedAt'),
+    filters: json<SnapshotRecord['filters']>('filters'),
+    merkle: json<SnapshotRecord['merkle']>('merkle'),
+    combination: json<SnapshotRecord['combination']>('combination'),
   };
 }
 
