@@ -63,6 +63,7 @@ export const errorCatalog = {
   NO_MERKLE_TREE: entry('snapshots', 404, false, 'the snapshot has no Merkle tree: it has no holders, or it is a combination of tokens'),
   NOT_A_HOLDER: entry('snapshots', 404, false, 'the account holds nothing in that snapshot, so it has no Merkle proof'),
   SNAPSHOTS_NOT_COMPARABLE: entry('snapshots', 422, false, 'a diff of two snapshots that are not of the same token (or are combinations)'),
+  FILTER_NOT_APPLICABLE: entry('snapshots', 422, false, 'a filter that does not apply to the token (minCount on a fungible token)'),
 
   // Snapshot metadata (Redis or MongoDB).
   INVALID_ID: entry('store', 400, false, 'not an id the snapshot store issued'),

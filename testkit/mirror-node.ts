@@ -26,6 +26,8 @@ export interface FakeToken {
   decimals: number;
   totalSupply: bigint | string;
   type?: 'FUNGIBLE_COMMON' | 'NON_FUNGIBLE_UNIQUE';
+  /** treasury_account_id; default 0.0.98. */
+  treasury?: string;
   holders: FakeHolder[];
 }
 
@@ -633,7 +635,7 @@ function tokenInfoBody(token: FakeToken, tokenId: string, modifiedNs: bigint): s
     pause_status: 'NOT_APPLICABLE',
     supply_type: 'INFINITE',
     total_supply: String(token.totalSupply),
-    treasury_account_id: '0.0.98',
+    treasury_account_id: token.treasury ?? '0.0.98',
     type: token.type ?? 'FUNGIBLE_COMMON',
     custom_fees: { created_timestamp: '1234567890.000000002', fixed_fees: [], fractional_fees: [] },
   });

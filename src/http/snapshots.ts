@@ -4,7 +4,8 @@ import { Readable, pipeline } from 'node:stream';
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import type { SnapshotService } from '../snapshots/service.ts';
-import { InvalidCursorError, snapshotStatuses, idPattern } from '../snapshots/store/metadata-store.ts';
+import { excludeAccountsMax, InvalidCursorError, snapshotStatuses, idPattern } from '../snapshots/store/metadata-store.ts';
+import { isAmount } from '../identifiers.ts';
 import { ndjsonToCsv } from '../snapshots/snapshot-format.ts';
 import { merkleInfo, proveHolder } from '../snapshots/products.ts';
 import { callerOf, requireAdmin } from './auth.ts';
@@ -17,9 +18,17 @@ const tokenIdChars = 80;
 const idSchema = z.string().regex(idPattern, { error: 'must be a snapshot id (UUIDv7)' });
 const cursorSchema = z.string().max(200);
 
+const accountIdSchema = z.string().regex(/^(0|[1-9]\d{0,18})\.(0|[1-9]\d{0,18})\.(0|[1-9]\d{0,18})$/, { error: 'must be a Hedera account id such as 0.0.1234' });
+/** minBalance in base units, exclude (accounts or `treasury`), minCount for NFTs (docs/snapshot-products.md). */
+export const filtersSchema = z.strictObject({
+  minBalance: z.string().regex(/^(0|[1-9][0-9]{0,77})$/, { error: 'must be a base-unit integer as a decimal string' }).refine(isAmount, { error: 'must be at most 2^256-1' }).optional(),
+  exclude: z.array(z.union([z.literal('treasury'), accountIdSchema])).max(excludeAccountsMax).optional(),
+  minCount: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+});
 export const requestSnapshotBody = z.strictObject({
   tokenId: z.string().min(1).max(tokenIdChars),
   timestamp: z.string().max(32).optional(),
+  filters: filtersSchema.optional(),
 });
 export const listSnapshotsQuery = z.strictObject({
   tokenId: z.string().min(1).max(tokenIdChars).optional(),
@@ -33,8 +42,7 @@ export const createScheduleBody = z.strictObject({
 });
 const listSchedulesQuery = z.strictObject({ tokenId: z.string().min(1).max(tokenIdChars).optional(), limit: limitSchema(20, 100), cursor: cursorSchema.optional() });
 const idParams = z.strictObject({ id: idSchema });
-const hederaIdSchema = z.string().regex(/^(0|[1-9]\d{0,18})\.(0|[1-9]\d{0,18})\.(0|[1-9]\d{0,18})$/, { error: 'must be a Hedera account id such as 0.0.1234' });
-const proofParams = z.strictObject({ id: idSchema, account: hederaIdSchema });
+const proofParams = z.strictObject({ id: idSchema, account: accountIdSchema });
 
 /** The store names its own field (nextCursor); REST clients know it as `next`. */
 async function listed<T>(page: Promise<T>): Promise<T> {
@@ -52,7 +60,8 @@ function snapshotRoutes(service: SnapshotService): RouteSpec[] {
 
   const requestSnapshot: RequestHandler = async (req, res) => {
     const body = parse('body', requestSnapshotBody, req.body);
-    const { snapshotId, jobId } = await service.request({ tokenId: body.tokenId, requestedBy: callerOf(res).account, ...(body.timestamp !== undefined ? { timestamp: body.timestamp } : {}) });
+    const { snapshotId, jobId } = await service.request({ tokenId: body.tokenId, requestedBy: callerOf(res).account,
+      ...(body.timestamp !== undefined ? { timestamp: body.timestamp } : {}), ...(body.filters !== undefined ? { filters: body.filters } : {}) });
     res.status(202).location(`/v1/snapshots/${snapshotId}`).json({ snapshotId, jobId });
   };
 

@@ -143,3 +143,10 @@ export class SnapshotsNotComparableError extends SnapshotError {
     super('SNAPSHOTS_NOT_COMPARABLE', message);
   }
 }
+
+/** A filter the token's type does not have (minCount, which counts NFT serials, on a fungible token). */
+export class FilterNotApplicableError extends SnapshotError {
+  constructor(message: string) {
+    super('FILTER_NOT_APPLICABLE', message);
+  }
+}

@@ -21,9 +21,10 @@ import { parseEntityId } from './hedera-ids.ts';
 import type { HederaNetwork } from './hedera-ids.ts';
 import type { IpfsStore } from './ipfs-store.ts';
 import type { MirrorClient, HederaTokenInfo } from './mirror/client.ts';
-import type { MerkleSummary, SnapshotCheckpoint, SnapshotRecord, SnapshotStore } from './store/metadata-store.ts';
-import { headerLine, holderLine, readSnapshot, type Holder } from './snapshot-format.ts';
+import type { MerkleSummary, SnapshotCheckpoint, SnapshotFilters, SnapshotRecord, SnapshotStore } from './store/metadata-store.ts';
+import { headerLine, holderLine, readSnapshot, type HeaderFilters, type Holder } from './snapshot-format.ts';
 import { buildMerkleTree } from './merkle.ts';
+import { applyFilters, type AppliedFilters } from './filters.ts';
 
 /** Pages between two checkpoints (100 holders each): a crash repeats at most this many. */
 export const checkpointEveryPages = 20;
@@ -109,9 +110,9 @@ async function write(file: FileHandle, text: string, p: Progress): Promise<void>
   p.bytesWritten += bytes.length;
 }
 
-function header(token: HederaTokenInfo, network: HederaNetwork | null, timestamp: string): string {
+function header(token: HederaTokenInfo, network: HederaNetwork | null, timestamp: string, filters: HeaderFilters | undefined): string {
   return headerLine({ tokenId: token.tokenId, network, timestamp, name: token.name, symbol: token.symbol,
-    decimals: token.decimals, totalSupply: token.totalSupply, type: token.type });
+    decimals: token.decimals, totalSupply: token.totalSupply, type: token.type, ...(filters ? { filters } : {}) });
 }
 
 /** Runs (or resumes) the snapshot; returns the completed record. Throws on failure. */
@@ -142,7 +143,7 @@ export async function runSnapshot(snapshotId: string, deps: PipelineDeps): Promi
       if (signal?.aborted) throw error;
       return null; // progress then follows the supply share alone
     });
-    await fetchHolders(snapshotId, deps, { token, highestAccount }, file, p, record.progress);
+    await fetchHolders(snapshotId, deps, { token, highestAccount, filters: record.filters }, file, p, record.progress);
     await file.datasync();
   } finally {
     await file.close();
@@ -178,6 +179,8 @@ interface RunContext {
   token: HederaTokenInfo;
   /** The highest account id on the network; null when the mirror node did not say. */
   highestAccount: string | null;
+  /** The record's filters, applied to the token of the header. */
+  filters: SnapshotFilters | null;
 }
 
 /** `reported`: the progress already recorded; a resumed run never reports less (no going back). */
@@ -195,9 +198,10 @@ async function fetchHolders(snapshotId: string, deps: PipelineDeps, run: RunCont
     pagesRead += 1;
     if (p.bytesWritten === 0) await writeHeader(snapshotId, deps, run, file, p, page.timestamp ?? p.pinnedTimestamp);
     if (page.holders.length > 0) {
-      await write(file, page.holders.map(holderLine).join(''), p);
-      p.holders += page.holders.length;
-      for (const holder of page.holders) p.totalBalance += BigInt(holder.balance);
+      const kept = page.holders.filter(applied(run).keep);
+      await write(file, kept.map(holderLine).join(''), p);
+      p.holders += kept.length;
+      for (const holder of kept) p.totalBalance += BigInt(holder.balance);
       if (p.totalBalance > amountMax) throw new MirrorProtocolError(`the balances of token ${run.token.tokenId} add up to more than 2^256 - 1`);
       p.afterAccount = page.lastAccount;
       if (++pagesSinceCheckpoint >= every) {
@@ -217,6 +221,11 @@ async function fetchHolders(snapshotId: string, deps: PipelineDeps, run: RunCont
   if (p.bytesWritten === 0) await writeHeader(snapshotId, deps, run, file, p, p.pinnedTimestamp);
 }
 
+/** The filters over the token of the header (the treasury it names then); checked before any row is written. */
+function applied(run: RunContext): AppliedFilters {
+  return applyFilters(run.filters, run.token);
+}
+
 /**
  * Line 1, from the token as it was at `consensusTimestamp`, the balance snapshot the rows come
  * from: requests that land on the same snapshot write the same bytes whatever happened to the
@@ -227,7 +236,7 @@ async function writeHeader(snapshotId: string, deps: PipelineDeps, run: RunConte
     run.token = await deps.mirror.getToken(run.token.tokenId, { timestamp: consensusTimestamp, ...(deps.signal ? { signal: deps.signal } : {}) });
   }
   p.consensusTimestamp = consensusTimestamp;
-  await write(file, header(run.token, deps.network, consensusTimestamp), p);
+  await write(file, header(run.token, deps.network, consensusTimestamp, applied(run).header), p);
   await deps.store.update(snapshotId, { consensusTimestamp });
 }
 

@@ -9,7 +9,7 @@ import { InvalidEntityIdError, SnapshotError } from './errors.ts';
 import { parseEntityId, timestampPattern, type HederaNetwork } from './hedera-ids.ts';
 import type { IpfsStore } from './ipfs-store.ts';
 import type { MirrorClient } from './mirror/client.ts';
-import type { ScheduleRecord, SnapshotRecord, SnapshotStore } from './store/metadata-store.ts';
+import { checkFilters, type ScheduleRecord, type SnapshotFilters, type SnapshotRecord, type SnapshotStore } from './store/metadata-store.ts';
 import { isPermanentFailure, runSnapshot } from './pipeline.ts';
 import { recurringJobName } from './jobs/recurring.ts';
 import type { Scheduler } from './jobs/scheduler.ts';
@@ -29,6 +29,8 @@ export interface SnapshotRequest {
   timestamp?: string;
   requestedBy: string;
   scheduleId?: string;
+  /** minBalance, exclude (`treasury` allowed), minCount (NFTs); recorded in line 1 and the record. */
+  filters?: SnapshotFilters;
 }
 
 export interface SnapshotServiceDeps {
@@ -63,6 +65,13 @@ export function validateTimestamp(timestamp: unknown): string | undefined {
   return timestamp;
 }
 
+/** Checked filters, or null when none is set (an empty object filters nothing: the unfiltered bytes). */
+export function validateFilters(filters: unknown): SnapshotFilters | null {
+  if (filters === undefined || filters === null) return null;
+  const checked = checkFilters(filters);
+  return Object.keys(checked).length === 0 ? null : checked;
+}
+
 function describeError(error: unknown): { code: string; message: string } {
   const code = error instanceof TallyError ? error.code : 'SNAPSHOT_FAILED';
   const message = error instanceof Error ? error.message : String(error);
@@ -73,7 +82,8 @@ async function request(deps: SnapshotServiceDeps, input: SnapshotRequest): Promi
   const { store, scheduler } = deps;
   const tokenId = validateTokenId(input.tokenId, deps.network);
   const requestedTimestamp = validateTimestamp(input.timestamp) ?? null;
-  const record = await store.create({ tokenId, network: deps.network ?? 'custom', requestedTimestamp, requestedBy: input.requestedBy, scheduleId: input.scheduleId ?? null });
+  const filters = validateFilters(input.filters);
+  const record = await store.create({ tokenId, network: deps.network ?? 'custom', requestedTimestamp, requestedBy: input.requestedBy, scheduleId: input.scheduleId ?? null, filters });
   try {
     const jobId = await scheduler.enqueue(snapshotJobName, { snapshotId: record.snapshotId });
     return { snapshotId: record.snapshotId, jobId, record };

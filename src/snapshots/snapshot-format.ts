@@ -19,6 +19,16 @@ export interface SnapshotHeader {
   decimals: number;
   totalSupply: string;
   type: string;
+  /** Only when the snapshot was filtered: the filters as applied (`treasury` resolved). */
+  filters?: HeaderFilters;
+}
+
+/** The filters as line 1 records them, keys in this order, absent ones left out. */
+export interface HeaderFilters {
+  minBalance?: string;
+  /** Canonical account ids in account order. */
+  exclude?: string[];
+  minCount?: number;
 }
 
 export interface Holder {
@@ -51,8 +61,18 @@ export function headerLine(header: SnapshotHeader): string {
     decimals: header.decimals,
     totalSupply: header.totalSupply,
     type: header.type,
+    // Absent for an unfiltered snapshot, whose bytes stay those of the original format.
+    ...(header.filters ? { filters: orderedFilters(header.filters) } : {}),
   };
   return `${JSON.stringify(ordered)}\n`;
+}
+
+function orderedFilters(filters: HeaderFilters): HeaderFilters {
+  return {
+    ...(filters.minBalance !== undefined ? { minBalance: filters.minBalance } : {}),
+    ...(filters.exclude !== undefined ? { exclude: filters.exclude } : {}),
+    ...(filters.minCount !== undefined ? { minCount: filters.minCount } : {}),
+  };
 }
 
 /** One holder line, `{"account":"0.0.N","balance":"<integer>"}\n`; balance must be > 0. */

@@ -9,6 +9,22 @@ import { verifyIndependently } from './merkle-verifier.ts';
 
 const bigToken = '0.0.880001';
 const emptyToken = '0.0.880002';
+const filterToken = '0.0.880003';
+const treasury = '0.0.4100';
+/** Balances around 2^53, where a double would round, and a treasury that holds most of them. */
+const filterHolders = [
+  { account: '0.0.4001', balance: 2n ** 53n },
+  { account: '0.0.4002', balance: 2n ** 53n + 1n },
+  { account: '0.0.4003', balance: 2n ** 53n + 2n },
+  { account: '0.0.4004', balance: 5n },
+  { account: '0.0.4005', balance: 10n ** 30n },
+  { account: treasury, balance: 10n ** 40n },
+];
+
+async function lines(rig: SnapshotApi, snapshotId: string): Promise<string[]> {
+  const { text } = await rig.api(`/v1/snapshots/${snapshotId}/content`);
+  return text.split('\n').slice(0, -1);
+}
 
 describe('snapshot products: Merkle roots and proofs', function () {
   this.timeout(180_000);
@@ -20,6 +36,7 @@ describe('snapshot products: Merkle roots and proofs', function () {
     rig = await startSnapshotApi({ tokens: [
       { tokenId: bigToken, name: 'Airdrop', symbol: 'AIR', decimals: 4, totalSupply: holders.reduce((s, h) => s + h.balance, 0n), holders },
       { tokenId: emptyToken, name: 'Empty', symbol: 'NONE', decimals: 0, totalSupply: 1n, holders: [] },
+      { tokenId: filterToken, name: 'Votes', symbol: 'VOTE', decimals: 0, totalSupply: 10n ** 41n, treasury, holders: filterHolders },
     ] });
     big = await rig.snapshot({ tokenId: bigToken });
   });
@@ -86,5 +103,53 @@ describe('snapshot products: Merkle roots and proofs', function () {
     const missing = await rig.tally(['proof', big.snapshotId, holders.find((h) => h.balance === 0n)!.account]);
     expect(missing.code).to.not.equal(0);
     expect(missing.stderr).to.match(/NOT_A_HOLDER/);
+  });
+
+  describe('filters', () => {
+    it('keeps holders at or above minBalance exactly (around 2^53), without the excluded accounts and the treasury, and says so in line 1', async () => {
+      const filters = { minBalance: (2n ** 53n + 1n).toString(), exclude: ['treasury', '0.0.4005'] };
+      const done = await rig.snapshot({ tokenId: filterToken, filters });
+      expect(done.filters).to.deep.equal(filters);
+      const [header, ...rows] = await lines(rig, done.snapshotId);
+      expect(JSON.parse(header!).filters).to.deep.equal({ minBalance: filters.minBalance, exclude: ['0.0.4005', treasury] });
+      expect(header).to.match(/,"type":"FUNGIBLE_COMMON","filters":\{"minBalance":"9007199254740993","exclude":\["0.0.4005","0.0.4100"\]\}\}$/);
+      expect(rows).to.deep.equal([`{"account":"0.0.4002","balance":"${2n ** 53n + 1n}"}`, `{"account":"0.0.4003","balance":"${2n ** 53n + 2n}"}`]);
+      expect(done).to.include({ holders: 2, totalBalance: (2n ** 54n + 3n).toString() });
+      expect(done.merkle.leaves).to.equal(2);
+    });
+
+    it('gives the same bytes for the same filters, other bytes for other filters, and the unfiltered bytes for none', async () => {
+      const a = await rig.snapshot({ tokenId: filterToken, filters: { exclude: ['treasury'] } });
+      const b = await rig.snapshot({ tokenId: filterToken, filters: { exclude: ['treasury', 'treasury'] } });
+      const c = await rig.snapshot({ tokenId: filterToken, filters: { exclude: [treasury] } });
+      const d = await rig.snapshot({ tokenId: filterToken, filters: { minBalance: '0' } });
+      const plain = await rig.snapshot({ tokenId: filterToken });
+      const empty = await rig.snapshot({ tokenId: filterToken, filters: {} });
+      expect(b.cid).to.equal(a.cid);
+      expect(c.cid).to.equal(a.cid); // the treasury resolved is the same account
+      expect(new Set([a.cid, d.cid, plain.cid]).size).to.equal(3);
+      expect(empty.cid).to.equal(plain.cid);
+      expect(empty.filters).to.equal(null);
+      expect((await lines(rig, plain.snapshotId))[0]).to.not.include('filters');
+    });
+
+    it('answers 400 for malformed filters and stores nothing', async () => {
+      const before = await rig.api(`/v1/snapshots?tokenId=${filterToken}&limit=100`);
+      for (const filters of [{ minBalance: 5 }, { minBalance: '-1' }, { minBalance: '1e3' }, { minBalance: '1'.repeat(79) }, { exclude: ['alice'] },
+        { exclude: '0.0.1' }, { exclude: Array.from({ length: 101 }, (_, i) => `0.0.${i + 1}`) }, { minCount: -1 }, { minCount: 1.5 }, { top: 10 }]) {
+        const answer = await rig.api('/v1/snapshots', { method: 'POST', body: JSON.stringify({ tokenId: filterToken, filters }) });
+        expect(answer.status, JSON.stringify(filters)).to.equal(400);
+        expect(answer.body.error.code).to.match(/^INVALID_/);
+      }
+      const after = await rig.api(`/v1/snapshots?tokenId=${filterToken}&limit=100`);
+      expect(after.body.snapshots.map((r: any) => r.snapshotId)).to.deep.equal(before.body.snapshots.map((r: any) => r.snapshotId));
+    });
+
+    it('fails a minCount snapshot of a fungible token with FILTER_NOT_APPLICABLE, at once', async () => {
+      const created = await rig.api('/v1/snapshots', { method: 'POST', body: JSON.stringify({ tokenId: filterToken, filters: { minCount: 2 } }) });
+      const failed = await rig.waitForStatus(created.body.snapshotId);
+      expect(failed).to.include({ status: 'failed', attempts: 1 });
+      expect(failed.error.code).to.equal('FILTER_NOT_APPLICABLE');
+    });
   });
 });

@@ -68,6 +68,8 @@ export interface HederaTokenInfo {
   /** Base units, decimal string. */
   totalSupply: string;
   type: string;
+  /** The treasury account (`treasury_account_id`), null when the mirror node names none. */
+  treasury: string | null;
 }
 
 /** A holder as the mirror node lists it; balances are > 0 (zero balances are dropped). */
@@ -348,7 +350,14 @@ function parseTokenInfo(body: unknown, tokenId: string): HederaTokenInfo {
     decimals: tokenDecimals(field(body, 'decimals')),
     totalSupply: tokenAmount(field(body, 'total_supply'), 'total_supply'),
     type: tokenType(field(body, 'type')),
+    treasury: tokenTreasury(field(body, 'treasury_account_id')),
   };
+}
+
+function tokenTreasury(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== 'string' || !isCanonicalEntityId(value)) throw new MirrorProtocolError(`token treasury_account_id ${describe(value)} is not a canonical Hedera id`);
+  return value;
 }
 
 function tokenText(body: unknown, name: string): string {
