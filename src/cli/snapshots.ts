@@ -139,6 +139,17 @@ export function registerSnapshotCommands(program: Command, context: CliContext):
       context.print(JSON.stringify(await proveHolder(deps, snapshotId, account)));
     }));
 
+  program.command('diff')
+    .description('the diff of two completed snapshots of one token as NDJSON on stdout (gained, lost, changed); its CID and counts on stderr')
+    .argument('<from>', 'the earlier snapshotId')
+    .argument('<to>', 'the later snapshotId')
+    .action((from: string, to: string) => withProducts(context, async (deps) => {
+      const { diffSnapshots } = await import('../snapshots/products.ts');
+      const stored = await diffSnapshots(deps, from, to);
+      await writeStdout(deps.ipfs.cat(stored.cid));
+      process.stderr.write(`diff ${stored.cid}: ${stored.gained} gained, ${stored.lost} lost, ${stored.changed} changed\n`);
+    }));
+
   program.command('cat')
     .description('write the bytes stored under a CID (in DATA_DIR/ipfs) to stdout')
     .argument('<cid>', 'the CID a snapshot printed')

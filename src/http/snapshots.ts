@@ -1,13 +1,13 @@
 // The snapshot routes of docs/rest.md: requests (any user), reads (any user), content streamed from
 // IPFS (NDJSON, or CSV on Accept: text/csv), and recurring schedules (admins).
 import { Readable, pipeline } from 'node:stream';
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import type { SnapshotService } from '../snapshots/service.ts';
 import { excludeAccountsMax, InvalidCursorError, snapshotStatuses, idPattern } from '../snapshots/store/metadata-store.ts';
 import { isAmount } from '../identifiers.ts';
 import { ndjsonToCsv } from '../snapshots/snapshot-format.ts';
-import { merkleInfo, proveHolder } from '../snapshots/products.ts';
+import { diffSnapshots, merkleInfo, proveHolder } from '../snapshots/products.ts';
 import { callerOf, requireAdmin } from './auth.ts';
 import { HttpError } from './errors.ts';
 import { errors, type OpenApiAddition } from './openapi.ts';
@@ -43,6 +43,7 @@ export const createScheduleBody = z.strictObject({
 const listSchedulesQuery = z.strictObject({ tokenId: z.string().min(1).max(tokenIdChars).optional(), limit: limitSchema(20, 100), cursor: cursorSchema.optional() });
 const idParams = z.strictObject({ id: idSchema });
 const proofParams = z.strictObject({ id: idSchema, account: accountIdSchema });
+const diffParams = z.strictObject({ id: idSchema, other: idSchema });
 
 /** The store names its own field (nextCursor); REST clients know it as `next`. */
 async function listed<T>(page: Promise<T>): Promise<T> {
@@ -52,6 +53,25 @@ async function listed<T>(page: Promise<T>): Promise<T> {
     if (error instanceof InvalidCursorError) throw new HttpError('INVALID_CURSOR', 'query.cursor: must be the next of a previous page, unchanged');
     throw error;
   }
+}
+
+/**
+ * Streams stored bytes from IPFS: NDJSON, or CSV through ndjsonToCsv. The first chunk is pulled
+ * before answering, so a missing block is a clean error, not a cut body.
+ */
+async function sendStored(service: SnapshotService, res: Response, stored: { cid: string; bytes: number | null; csv: boolean }): Promise<void> {
+  const iterator = service.ipfs.cat(stored.cid)[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  const source = Readable.from((async function* () {
+    if (!first.done) yield first.value;
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+  })());
+  res.status(200).setHeader('Content-Type', stored.csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8');
+  res.setHeader('ETag', `"${stored.cid}"`);
+  res.setHeader('X-Content-Cid', stored.cid);
+  res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+  if (!stored.csv && stored.bytes !== null) res.setHeader('Content-Length', String(stored.bytes));
+  pipeline(stored.csv ? [source, ndjsonToCsv(), res] : [source, res], () => {});
 }
 
 /** Snapshots: request, list, read, content. */
@@ -85,18 +105,14 @@ function snapshotRoutes(service: SnapshotService): RouteSpec[] {
     if (!record) throw new HttpError('NOT_FOUND', `snapshot ${id} not found`);
     if (record.status !== 'completed' || !record.cid) throw new HttpError('NOT_READY', `snapshot ${id} is ${record.status}; its content exists once it is completed`);
     const csv = req.accepts(['application/x-ndjson', 'text/csv']) === 'text/csv';
-    // Pull the first chunk before answering, so a missing block is a clean error, not a cut body.
-    const iterator = service.ipfs.cat(record.cid)[Symbol.asyncIterator]();
-    const first = await iterator.next();
-    const source = Readable.from((async function* () {
-      if (!first.done) yield first.value;
-      for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
-    })());
-    res.status(200).setHeader('Content-Type', csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8');
-    res.setHeader('ETag', `"${record.cid}"`);
-    res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
-    if (!csv && record.bytes !== null) res.setHeader('Content-Length', String(record.bytes));
-    pipeline(csv ? [source, ndjsonToCsv(), res] : [source, res], () => {});
+    await sendStored(service, res, { cid: record.cid, bytes: record.bytes, csv });
+  };
+
+  const diff: RequestHandler = async (req, res) => {
+    const { id, other } = parse('params', diffParams, req.params);
+    const stored = await diffSnapshots(service, id, other);
+    res.setHeader('X-Diff-Counts', `gained=${stored.gained}, lost=${stored.lost}, changed=${stored.changed}`);
+    await sendStored(service, res, { cid: stored.cid, bytes: stored.bytes, csv: false });
   };
 
   const merkle: RequestHandler = async (req, res) => {
@@ -113,6 +129,7 @@ function snapshotRoutes(service: SnapshotService): RouteSpec[] {
     { method: 'post', path: '/snapshots', handlers: [requestSnapshot] },
     { method: 'get', path: '/snapshots/:id/merkle', handlers: [merkle] },
     { method: 'get', path: '/snapshots/:id/proofs/:account', handlers: [proof] },
+    { method: 'get', path: '/snapshots/:id/diff/:other', handlers: [diff] },
     { method: 'get', path: '/snapshots', handlers: [list] },
     { method: 'get', path: '/snapshots/:id', handlers: [get] },
     { method: 'get', path: '/snapshots/:id/content', handlers: [content] },
@@ -200,6 +217,10 @@ export const snapshotsOpenApi: OpenApiAddition = {
       parameters: [...idParam, { name: 'account', in: 'path', required: true, schema: { type: 'string' }, description: 'a Hedera account id, 0.0.N' }],
       responses: { ...ok(200, '{account, address, amount, proof}', { type: 'object', properties: { account: { type: 'string' }, address: { type: 'string' }, amount: { type: 'string' }, proof: { type: 'array', items: { type: 'string' } } } }),
         ...errors(...unknownId, 'SNAPSHOT_NOT_FOUND', 'NOT_READY', 'NO_MERKLE_TREE', 'NOT_A_HOLDER', 'CONTENT_NOT_FOUND') } } },
+    '/v1/snapshots/{id}/diff/{other}': { get: { summary: 'Who gained, lost or changed a balance from this snapshot to the other one (same token), NDJSON', operationId: 'getSnapshotDiff',
+      parameters: [...idParam, { name: 'other', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+      responses: { 200: { description: 'the diff; its CID in X-Content-Cid and ETag, the counts in X-Diff-Counts', content: { 'application/x-ndjson': { schema: { type: 'string' } } } },
+        ...errors(...unknownId, 'SNAPSHOT_NOT_FOUND', 'NOT_READY', 'SNAPSHOTS_NOT_COMPARABLE', 'CONTENT_NOT_FOUND') } } },
     '/v1/snapshot-schedules': {
       post: { summary: 'Create a recurring snapshot (admin)', operationId: 'createSnapshotSchedule',
         requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(createScheduleBody) } } },

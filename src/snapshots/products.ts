@@ -2,6 +2,7 @@
 // (merkle.ts), and diffs between two snapshots of a token (diff.ts). Used by the REST routes and
 // the CLI alike, over the metadata store and the IPFS store.
 import type { IpfsStore } from './ipfs-store.ts';
+import { diffLines, type DiffCounts } from './diff.ts';
 import { leafEncoding, proveFromDump, type MerkleProof } from './merkle.ts';
 import { NoMerkleTreeError, NotAHolderError } from './errors.ts';
 import { parseEntityId } from './hedera-ids.ts';
@@ -46,4 +47,17 @@ export async function proveHolder(deps: ProductDeps, snapshotId: string, account
   const proof = await proveFromDump((offset, length) => deps.ipfs.readRange(tree.treeCid, offset, length), tree, canonical);
   if (proof === null) throw new NotAHolderError(snapshotId, canonical);
   return proof;
+}
+
+export interface StoredDiff extends DiffCounts {
+  cid: string;
+  bytes: number;
+}
+
+/** Computes the diff of two completed snapshots of one token and stores it on IPFS (same pair, same CID). */
+export async function diffSnapshots(deps: ProductDeps, fromId: string, toId: string): Promise<StoredDiff> {
+  const [from, to] = await Promise.all([completedRecord(deps.store, fromId), completedRecord(deps.store, toId)]);
+  const counts: DiffCounts = { gained: 0, lost: 0, changed: 0 };
+  const stored = await deps.ipfs.addBytes(diffLines(deps.ipfs, from, to, counts));
+  return { ...stored, ...counts };
 }

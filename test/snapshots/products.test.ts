@@ -11,6 +11,15 @@ const bigToken = '0.0.880001';
 const emptyToken = '0.0.880002';
 const filterToken = '0.0.880003';
 const treasury = '0.0.4100';
+const diffToken = '0.0.880004';
+const diffBefore = [
+  { account: '0.0.5001', balance: 100n }, { account: '0.0.5002', balance: 2n ** 60n }, { account: '0.0.5003', balance: 7n }, { account: '1.0.1', balance: 1n },
+];
+/** 0.0.5001 sells out, 0.0.5002 gains 1 above 2^60, 0.0.5003 keeps 7, 0.0.5004 and 0.1.9 arrive, 1.0.1 keeps 1. */
+const diffAfter = [
+  { account: '0.0.5002', balance: 2n ** 60n + 1n }, { account: '0.0.5003', balance: 7n }, { account: '0.0.5004', balance: 100n }, { account: '0.1.9', balance: 3n }, { account: '1.0.1', balance: 1n },
+];
+const laterTimestamp = '1716886761.000000001';
 /** Balances around 2^53, where a double would round, and a treasury that holds most of them. */
 const filterHolders = [
   { account: '0.0.4001', balance: 2n ** 53n },
@@ -37,6 +46,7 @@ describe('snapshot products: Merkle roots and proofs', function () {
       { tokenId: bigToken, name: 'Airdrop', symbol: 'AIR', decimals: 4, totalSupply: holders.reduce((s, h) => s + h.balance, 0n), holders },
       { tokenId: emptyToken, name: 'Empty', symbol: 'NONE', decimals: 0, totalSupply: 1n, holders: [] },
       { tokenId: filterToken, name: 'Votes', symbol: 'VOTE', decimals: 0, totalSupply: 10n ** 41n, treasury, holders: filterHolders },
+      { tokenId: diffToken, name: 'Moves', symbol: 'MOVE', decimals: 2, totalSupply: 2n ** 61n, holders: diffBefore },
     ] });
     big = await rig.snapshot({ tokenId: bigToken });
   });
@@ -150,6 +160,66 @@ describe('snapshot products: Merkle roots and proofs', function () {
       const failed = await rig.waitForStatus(created.body.snapshotId);
       expect(failed).to.include({ status: 'failed', attempts: 1 });
       expect(failed.error.code).to.equal('FILTER_NOT_APPLICABLE');
+    });
+  });
+
+  describe('diffs', () => {
+    let before: any;
+    let after: any;
+    const expected = [
+      '{"account":"0.0.5001","change":"lost","old":"100","new":"0"}',
+      `{"account":"0.0.5002","change":"changed","old":"${2n ** 60n}","new":"${2n ** 60n + 1n}"}`,
+      '{"account":"0.0.5004","change":"gained","old":"0","new":"100"}',
+      '{"account":"0.1.9","change":"gained","old":"0","new":"3"}',
+    ];
+
+    it('lists who gained, lost and changed between two snapshots of a token, in account order, with old and new balances', async () => {
+      const first = rig.node.latestSnapshotTimestamp();
+      rig.node.publishSnapshot(laterTimestamp, { [diffToken]: diffAfter });
+      before = await rig.snapshot({ tokenId: diffToken, timestamp: first });
+      after = await rig.snapshot({ tokenId: diffToken });
+      expect(after.consensusTimestamp).to.equal(laterTimestamp);
+      const answer = await rig.api(`/v1/snapshots/${before.snapshotId}/diff/${after.snapshotId}`);
+      expect(answer.status).to.equal(200);
+      expect(answer.headers.get('content-type')).to.match(/^application\/x-ndjson/);
+      const [header, ...rows] = answer.text.split('\n').slice(0, -1);
+      expect(JSON.parse(header!)).to.deep.equal({ diff: 'holders', tokenId: diffToken, network: 'testnet',
+        from: { cid: before.cid, timestamp: first }, to: { cid: after.cid, timestamp: laterTimestamp } });
+      expect(rows).to.deep.equal(expected);
+      expect(answer.headers.get('x-diff-counts')).to.equal('gained=2, lost=1, changed=1');
+    });
+
+    it('gives the same bytes and CID every time, and the reverse diff swaps gained and lost', async () => {
+      const one = await rig.api(`/v1/snapshots/${before.snapshotId}/diff/${after.snapshotId}`);
+      const again = await rig.snapshot({ tokenId: diffToken });
+      const two = await rig.api(`/v1/snapshots/${before.snapshotId}/diff/${again.snapshotId}`);
+      expect(two.text).to.equal(one.text);
+      expect(two.headers.get('x-content-cid')).to.equal(one.headers.get('x-content-cid'));
+      const back = await rig.api(`/v1/snapshots/${after.snapshotId}/diff/${before.snapshotId}`);
+      expect(back.text.split('\n').slice(1, -1)).to.deep.equal([
+        '{"account":"0.0.5001","change":"gained","old":"0","new":"100"}',
+        `{"account":"0.0.5002","change":"changed","old":"${2n ** 60n + 1n}","new":"${2n ** 60n}"}`,
+        '{"account":"0.0.5004","change":"lost","old":"100","new":"0"}',
+        '{"account":"0.1.9","change":"lost","old":"3","new":"0"}',
+      ]);
+      const same = await rig.api(`/v1/snapshots/${after.snapshotId}/diff/${again.snapshotId}`);
+      expect(same.text.split('\n').slice(1, -1)).to.deep.equal([]);
+    });
+
+    it('refuses snapshots of two tokens (422 SNAPSHOTS_NOT_COMPARABLE) and malformed ids (400)', async () => {
+      const refused = await rig.api(`/v1/snapshots/${before.snapshotId}/diff/${big.snapshotId}`);
+      expect(refused.status).to.equal(422);
+      expect(refused.body.error.code).to.equal('SNAPSHOTS_NOT_COMPARABLE');
+      const bad = await rig.api(`/v1/snapshots/${before.snapshotId}/diff/not-an-id`);
+      expect(bad.status).to.equal(400);
+    });
+
+    it('tally diff prints the bytes the REST route serves, and its CID and counts on stderr', async () => {
+      const rest = await rig.api(`/v1/snapshots/${before.snapshotId}/diff/${after.snapshotId}`);
+      const cli = await rig.tally(['diff', before.snapshotId, after.snapshotId]);
+      expect(cli.code, cli.stderr).to.equal(0);
+      expect(cli.stdout).to.equal(rest.text);
+      expect(cli.stderr).to.include(`diff ${rest.headers.get('x-content-cid')}: 2 gained, 1 lost, 1 changed`);
     });
   });
 });
