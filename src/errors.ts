@@ -64,6 +64,7 @@ export const errorCatalog = {
   NOT_A_HOLDER: entry('snapshots', 404, false, 'the account holds nothing in that snapshot, so it has no Merkle proof'),
   SNAPSHOTS_NOT_COMPARABLE: entry('snapshots', 422, false, 'a diff of two snapshots that are not of the same token (or are combinations)'),
   FILTER_NOT_APPLICABLE: entry('snapshots', 422, false, 'a filter that does not apply to the token (minCount on a fungible token)'),
+  NFT_SERIALS_UNSETTLED: entry('snapshots', 503, true, 'the NFT serials listed kept disagreeing with the balances at the snapshot timestamp (serials moving, or a timestamp in the past)'),
 
   // Snapshot metadata (Redis or MongoDB).
   INVALID_ID: entry('store', 400, false, 'not an id the snapshot store issued'),

@@ -150,3 +150,10 @@ export class FilterNotApplicableError extends SnapshotError {
     super('FILTER_NOT_APPLICABLE', message);
   }
 }
+
+/** An NFT listing that never agreed with the balances at the snapshot's timestamp within its rounds. */
+export class NftSerialsUnsettledError extends SnapshotError {
+  constructor(message: string) {
+    super('NFT_SERIALS_UNSETTLED', message);
+  }
+}

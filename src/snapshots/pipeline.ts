@@ -22,9 +22,10 @@ import type { HederaNetwork } from './hedera-ids.ts';
 import type { IpfsStore } from './ipfs-store.ts';
 import type { MirrorClient, HederaTokenInfo } from './mirror/client.ts';
 import type { MerkleSummary, SnapshotCheckpoint, SnapshotFilters, SnapshotRecord, SnapshotStore } from './store/metadata-store.ts';
-import { headerLine, holderLine, readSnapshot, type HeaderFilters, type Holder } from './snapshot-format.ts';
+import { headerLine, holderLine, nftHolderLine, readSnapshot, type HeaderFilters, type Holder } from './snapshot-format.ts';
+import { collectNftHolders } from './nft-holders.ts';
 import { buildMerkleTree } from './merkle.ts';
-import { applyFilters, type AppliedFilters } from './filters.ts';
+import { applyFilters, nftType, type AppliedFilters } from './filters.ts';
 
 /** Pages between two checkpoints (100 holders each): a crash repeats at most this many. */
 export const checkpointEveryPages = 20;
@@ -143,7 +144,9 @@ export async function runSnapshot(snapshotId: string, deps: PipelineDeps): Promi
       if (signal?.aborted) throw error;
       return null; // progress then follows the supply share alone
     });
-    await fetchHolders(snapshotId, deps, { token, highestAccount, filters: record.filters }, file, p, record.progress);
+    const run = { token, highestAccount, filters: record.filters };
+    if (token.type === nftType) await writeNftHolders(snapshotId, deps, run, file, p, record);
+    else await fetchHolders(snapshotId, deps, run, file, p, record.progress);
     await file.datasync();
   } finally {
     await file.close();
@@ -219,6 +222,36 @@ async function fetchHolders(snapshotId: string, deps: PipelineDeps, run: RunCont
     deps.onPage?.({ holders: p.holders, pages: pagesRead, progress: lastProgress });
   }
   if (p.bytesWritten === 0) await writeHeader(snapshotId, deps, run, file, p, p.pinnedTimestamp);
+}
+
+/**
+ * An NFT snapshot (nft-holders.ts): the serials are listed whole, then checked against the
+ * balances at one timestamp, so the holders sit in memory (bounded by nftSerialsMax) and a
+ * crashed run starts over rather than resume. Progress is the share of the supply listed.
+ */
+async function writeNftHolders(snapshotId: string, deps: PipelineDeps, run: RunContext, file: FileHandle, p: Progress, record: SnapshotRecord): Promise<void> {
+  await file.truncate(0);
+  Object.assign(p, { afterAccount: null, holders: 0, totalBalance: 0n, bytesWritten: 0, consensusTimestamp: null });
+  const supply = BigInt(run.token.totalSupply);
+  let lastProgress = record.progress;
+  const nft = await collectNftHolders(deps.mirror, run.token.tokenId, {
+    ...(record.requestedTimestamp ? { timestamp: record.requestedTimestamp } : {}), ...(deps.signal ? { signal: deps.signal } : {}),
+    onListed: async (listed) => {
+      const progress = supply > 0n ? Math.min(progressRunningMax, Number((BigInt(listed) * 100n) / supply)) : 0;
+      deps.onPage?.({ holders: listed, pages: 0, progress: Math.max(progress, lastProgress) });
+      if (progress <= lastProgress) return;
+      lastProgress = progress;
+      await deps.store.update(snapshotId, { progress });
+      await deps.onProgress?.(progress);
+    },
+  });
+  await writeHeader(snapshotId, deps, run, file, p, nft.timestamp);
+  const kept = nft.holders.filter(applied(run).keep);
+  for (let i = 0; i < kept.length; i += checkpointEveryPages * 100) {
+    await write(file, kept.slice(i, i + checkpointEveryPages * 100).map((h) => nftHolderLine(h, h.serials)).join(''), p);
+  }
+  p.holders = kept.length;
+  p.totalBalance = kept.reduce((sum, h) => sum + BigInt(h.balance), 0n);
 }
 
 /** The filters over the token of the header (the treasury it names then); checked before any row is written. */

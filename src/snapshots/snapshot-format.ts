@@ -38,15 +38,20 @@ export interface Holder {
 
 /** The CSV rendering's first line (`Accept: text/csv`). */
 export const csvHeaderLine = 'account,balance\n';
-/** Holder lines are < 100 chars and the header < 1 KiB; a longer line means the bytes are not a snapshot. */
-export const lineCharsMax = 64 * 1024;
+/** An NFT snapshot's CSV adds its serials, separated by spaces. */
+export const csvNftHeaderLine = 'account,balance,serials\n';
+/**
+ * Fungible holder lines are < 100 chars and the header < 2 KiB, but an NFT holder's line lists its
+ * serials (17 chars each at most): 16 MiB holds about a million. A longer line is not a snapshot.
+ */
+export const lineCharsMax = 16 * 1024 * 1024;
 
 const amountPattern = /^(0|[1-9][0-9]*)$/;
 const positiveAmountPattern = /^[1-9][0-9]*$/;
 /** Amounts are at most 78 digits (docs/ledger-functions.md). */
 const amountDigitsMax = 78;
 /** A holder line exactly as holderLine writes it; parsing with a regex keeps the CSV path strict and fast. */
-const holderLinePattern = /^\{"account":"((?:0|[1-9]\d*)\.(?:0|[1-9]\d*)\.(?:0|[1-9]\d*))","balance":"([1-9]\d*)"\}$/;
+const holderLinePattern = /^\{"account":"((?:0|[1-9]\d*)\.(?:0|[1-9]\d*)\.(?:0|[1-9]\d*))","balance":"([1-9]\d*)"(?:,"serials":\[([1-9]\d*(?:,[1-9]\d*)*)\])?\}$/;
 
 /** Line 1, keys in contract order, ending in `\n`. */
 export function headerLine(header: SnapshotHeader): string {
@@ -87,6 +92,16 @@ export function holderLine(holder: Holder): string {
   return `{"account":"${holder.account}","balance":"${holder.balance}"}\n`;
 }
 
+/** An NFT holder line: the holder line with `"serials":[...]` (ascending) after the balance, which is their count. */
+export function nftHolderLine(holder: Holder, serials: readonly number[]): string {
+  const line = holderLine(holder);
+  if (BigInt(serials.length) !== BigInt(holder.balance)) throw new SnapshotFormatError(`${holder.account} holds ${holder.balance}, not ${serials.length} serials`);
+  for (let i = 0; i < serials.length; i++) {
+    if (!Number.isSafeInteger(serials[i]) || serials[i]! < 1 || (i > 0 && serials[i]! <= serials[i - 1]!)) throw new SnapshotFormatError(`serials of ${holder.account} must be ascending integers >= 1`);
+  }
+  return `${line.slice(0, -2)},"serials":[${serials.join(',')}]}\n`;
+}
+
 /**
  * The whole snapshot as a byte stream: the header, then one chunk per batch of holders. Holders
  * must arrive strictly ascending by (shard, realm, num); anything else is a broken invariant
@@ -121,7 +136,7 @@ export async function* encodeSnapshot(
  */
 export function ndjsonToCsv(): Transform {
   const decoder = new TextDecoder('utf-8', { fatal: true });
-  const state = { pending: '', lines: 0 };
+  const state = { pending: '', lines: 0, nft: false };
   return new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       try {
@@ -143,7 +158,7 @@ export function ndjsonToCsv(): Transform {
   });
 }
 
-function convertText(state: { pending: string; lines: number }, text: string): string {
+function convertText(state: { pending: string; lines: number; nft: boolean }, text: string): string {
   const parts = (state.pending + text).split('\n');
   state.pending = parts.pop() ?? '';
   if (state.pending.length > lineCharsMax) {
@@ -152,7 +167,7 @@ function convertText(state: { pending: string; lines: number }, text: string): s
   let out = '';
   for (const line of parts) {
     state.lines += 1;
-    out += state.lines === 1 ? csvFromHeader(line) : csvFromHolder(line, state.lines);
+    out += state.lines === 1 ? csvFromHeader(line, state) : csvFromHolder(line, state.lines, state.nft);
   }
   return out;
 }
@@ -195,7 +210,7 @@ export async function readSnapshot(source: AsyncIterable<Uint8Array>): Promise<{
   return { header: header as Record<string, unknown>, holders: holders() };
 }
 
-function csvFromHeader(line: string): string {
+function csvFromHeader(line: string, state: { nft: boolean }): string {
   let parsed: unknown;
   try {
     parsed = JSON.parse(line);
@@ -205,13 +220,14 @@ function csvFromHeader(line: string): string {
   if (parsed === null || typeof parsed !== 'object' || typeof (parsed as { tokenId?: unknown }).tokenId !== 'string') {
     throw new SnapshotFormatError('snapshot line 1 is not a snapshot header');
   }
-  return csvHeaderLine;
+  state.nft = (parsed as { type?: unknown }).type === 'NON_FUNGIBLE_UNIQUE';
+  return state.nft ? csvNftHeaderLine : csvHeaderLine;
 }
 
-function csvFromHolder(line: string, lineNumber: number): string {
+function csvFromHolder(line: string, lineNumber: number, nft: boolean): string {
   const match = holderLinePattern.exec(line);
-  if (match === null) throw new SnapshotFormatError(`snapshot line ${lineNumber} is not a holder line`);
-  return `${match[1]},${match[2]}\n`;
+  if (match === null || (match[3] !== undefined) !== nft) throw new SnapshotFormatError(`snapshot line ${lineNumber} is not a holder line`);
+  return nft ? `${match[1]},${match[2]},${match[3]!.replaceAll(',', ' ')}\n` : `${match[1]},${match[2]}\n`;
 }
 
 function assertHeader(header: SnapshotHeader): void {
