@@ -4,7 +4,7 @@ import { Readable, pipeline } from 'node:stream';
 import type { RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import type { SnapshotService } from '../snapshots/service.ts';
-import { excludeAccountsMax, InvalidCursorError, snapshotStatuses, idPattern } from '../snapshots/store/metadata-store.ts';
+import { combinationSourcesMax, excludeAccountsMax, InvalidCursorError, snapshotStatuses, idPattern } from '../snapshots/store/metadata-store.ts';
 import { isAmount } from '../identifiers.ts';
 import { ndjsonToCsv } from '../snapshots/snapshot-format.ts';
 import { diffSnapshots, merkleInfo, proveHolder } from '../snapshots/products.ts';
@@ -25,11 +25,18 @@ export const filtersSchema = z.strictObject({
   exclude: z.array(z.union([z.literal('treasury'), accountIdSchema])).max(excludeAccountsMax).optional(),
   minCount: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
 });
+/** One token of a combination. */
+const combinationTokenSchema = z.strictObject({ tokenId: z.string().min(1).max(tokenIdChars), filters: filtersSchema.optional() });
+/** `tokenId` (and its filters) for one token, or `tokens` and `combine` for a combination. */
 export const requestSnapshotBody = z.strictObject({
-  tokenId: z.string().min(1).max(tokenIdChars),
+  tokenId: z.string().min(1).max(tokenIdChars).optional(),
   timestamp: z.string().max(32).optional(),
   filters: filtersSchema.optional(),
-});
+  tokens: z.array(combinationTokenSchema).min(2).max(combinationSourcesMax).optional(),
+  combine: z.enum(['all', 'any']).optional(),
+}).refine((b) => (b.tokenId !== undefined) !== (b.tokens !== undefined), { error: 'give tokenId (one token) or tokens (a combination), not both', path: ['tokenId'] })
+  .refine((b) => (b.tokens !== undefined) === (b.combine !== undefined), { error: 'a combination needs both tokens and combine', path: ['combine'] })
+  .refine((b) => b.tokens === undefined || b.filters === undefined, { error: 'a combination takes filters per token (tokens[].filters)', path: ['filters'] });
 export const listSnapshotsQuery = z.strictObject({
   tokenId: z.string().min(1).max(tokenIdChars).optional(),
   status: z.enum(snapshotStatuses).optional(),
@@ -80,8 +87,7 @@ function snapshotRoutes(service: SnapshotService): RouteSpec[] {
 
   const requestSnapshot: RequestHandler = async (req, res) => {
     const body = parse('body', requestSnapshotBody, req.body);
-    const { snapshotId, jobId } = await service.request({ tokenId: body.tokenId, requestedBy: callerOf(res).account,
-      ...(body.timestamp !== undefined ? { timestamp: body.timestamp } : {}), ...(body.filters !== undefined ? { filters: body.filters } : {}) });
+    const { snapshotId, jobId } = await service.request({ ...body, requestedBy: callerOf(res).account });
     res.status(202).location(`/v1/snapshots/${snapshotId}`).json({ snapshotId, jobId });
   };
 

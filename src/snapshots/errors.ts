@@ -3,6 +3,16 @@
 // catalog (src/errors.ts); the error middleware answers them all through TallyError.
 import { TallyError, type CodeOf } from '../errors.ts';
 
+/** A failed record's error messages stop here. */
+const errorMessageCharsMax = 500;
+
+/** A failure as a snapshot record stores it: its catalog code (SNAPSHOT_FAILED for one without) and message. */
+export function describeError(error: unknown): { code: string; message: string } {
+  const code = error instanceof TallyError ? error.code : 'SNAPSHOT_FAILED';
+  const message = error instanceof Error ? error.message : String(error);
+  return { code, message: message.slice(0, errorMessageCharsMax) };
+}
+
 export class SnapshotError extends TallyError {
   declare readonly code: CodeOf<'snapshots'>;
 

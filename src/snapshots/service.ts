@@ -2,14 +2,17 @@
 // workers run the pipeline and report to the store and to Socket.IO. Two job names:
 //   `snapshot`           data {snapshotId}: one snapshot, 3 attempts with exponential backoff
 //   `snapshot-schedule`  data {scheduleId, tokenId, createdBy}: a recurring request
-import { TallyError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { SnapshotEventSink } from './events.ts';
-import { InvalidEntityIdError, SnapshotError } from './errors.ts';
+import { describeError, InvalidEntityIdError, SnapshotError } from './errors.ts';
 import { parseEntityId, timestampPattern, type HederaNetwork } from './hedera-ids.ts';
 import type { IpfsStore } from './ipfs-store.ts';
 import type { MirrorClient } from './mirror/client.ts';
-import { checkFilters, type ScheduleRecord, type SnapshotFilters, type SnapshotRecord, type SnapshotStore } from './store/metadata-store.ts';
+import {
+  checkFilters, combinationSourcesMax, InvalidSnapshotFieldError,
+  type NewSnapshot, type ScheduleRecord, type SnapshotFilters, type SnapshotRecord, type SnapshotStore,
+} from './store/metadata-store.ts';
+import { runCombination } from './combination.ts';
 import { isPermanentFailure, runSnapshot } from './pipeline.ts';
 import { recurringJobName } from './jobs/recurring.ts';
 import type { Scheduler } from './jobs/scheduler.ts';
@@ -18,13 +21,22 @@ import { sleep } from '../time.ts';
 
 export const snapshotJobName = 'snapshot';
 export const scheduleJobName = recurringJobName;
-const errorMessageCharsMax = 500;
 /** After a failed attempt, how long a worker waits for the metadata store to answer again. */
 const storeWaitMaxMs = 30_000;
 const storeWaitStepMs = 250;
 
-export interface SnapshotRequest {
+/** One token of a combination request. */
+export interface CombinationTokenRequest {
   tokenId: string;
+  filters?: SnapshotFilters;
+}
+
+export interface SnapshotRequest {
+  /** The token of a snapshot of one token; absent for a combination (`tokens`). */
+  tokenId?: string;
+  /** A combination: 2..10 distinct tokens joined with `combine`, all at one timestamp. */
+  tokens?: CombinationTokenRequest[];
+  combine?: 'all' | 'any';
   /** `seconds.nanoseconds`; absent: the latest balance snapshot when the job starts. */
   timestamp?: string;
   requestedBy: string;
@@ -72,18 +84,12 @@ export function validateFilters(filters: unknown): SnapshotFilters | null {
   return Object.keys(checked).length === 0 ? null : checked;
 }
 
-function describeError(error: unknown): { code: string; message: string } {
-  const code = error instanceof TallyError ? error.code : 'SNAPSHOT_FAILED';
-  const message = error instanceof Error ? error.message : String(error);
-  return { code, message: message.slice(0, errorMessageCharsMax) };
-}
 
 async function request(deps: SnapshotServiceDeps, input: SnapshotRequest): Promise<{ snapshotId: string; jobId: string; record: SnapshotRecord }> {
   const { store, scheduler } = deps;
-  const tokenId = validateTokenId(input.tokenId, deps.network);
   const requestedTimestamp = validateTimestamp(input.timestamp) ?? null;
-  const filters = validateFilters(input.filters);
-  const record = await store.create({ tokenId, network: deps.network ?? 'custom', requestedTimestamp, requestedBy: input.requestedBy, scheduleId: input.scheduleId ?? null, filters });
+  const record = await store.create({ network: deps.network ?? 'custom', requestedTimestamp, requestedBy: input.requestedBy, scheduleId: input.scheduleId ?? null,
+    ...validateTarget(input, deps.network) });
   try {
     const jobId = await scheduler.enqueue(snapshotJobName, { snapshotId: record.snapshotId });
     return { snapshotId: record.snapshotId, jobId, record };
@@ -91,6 +97,19 @@ async function request(deps: SnapshotServiceDeps, input: SnapshotRequest): Promi
     await store.update(record.snapshotId, { status: 'failed', error: describeError(error) }).catch(() => {});
     throw error;
   }
+}
+
+/** Exactly one of: `tokenId` (with its filters), or `tokens` with `combine`. Checked before anything is stored. */
+export function validateTarget(input: Pick<SnapshotRequest, 'tokenId' | 'filters' | 'tokens' | 'combine'>, network: HederaNetwork | null): Pick<NewSnapshot, 'tokenId' | 'filters' | 'combination'> {
+  if (input.tokens === undefined && input.combine === undefined) {
+    return { tokenId: validateTokenId(input.tokenId, network), filters: validateFilters(input.filters) };
+  }
+  if (input.tokenId !== undefined || input.filters !== undefined) throw new InvalidSnapshotFieldError('tokens', 'a combination names its tokens (each with its filters) in tokens, not tokenId and filters');
+  if (input.combine !== 'all' && input.combine !== 'any') throw new InvalidSnapshotFieldError('combine', "expected 'all' or 'any'");
+  if (!Array.isArray(input.tokens) || input.tokens.length < 2 || input.tokens.length > combinationSourcesMax) throw new InvalidSnapshotFieldError('tokens', `expected 2..${combinationSourcesMax} tokens`);
+  const sources = input.tokens.map((t) => ({ tokenId: validateTokenId(t?.tokenId, network), filters: validateFilters(t.filters), snapshotId: null, cid: null }));
+  if (new Set(sources.map((s) => s.tokenId)).size !== sources.length) throw new InvalidSnapshotFieldError('tokens', 'each token at most once');
+  return { tokenId: sources[0]!.tokenId, filters: null, combination: { mode: input.combine, sources } };
 }
 
 /**
@@ -138,13 +157,17 @@ async function runJob(deps: SnapshotServiceDeps, ctx: JobContext<{ snapshotId: s
   // a live job. A dead worker stops renewing, and its job resumes elsewhere.
   const keepAlive = setInterval(() => { ctx.keepAlive().catch(() => {}); }, deps.keepAliveMs);
   try {
-    const done = await runSnapshot(snapshotId, {
+    const pipelineDeps = {
       store, mirror: deps.mirror, ipfs: deps.ipfs, workDir: deps.workDir, network: deps.network, signal: ctx.signal,
-      onProgress: async (progress) => {
+      onProgress: async (progress: number) => {
         await ctx.progress(progress);
         events.emit({ type: 'snapshots_progress', payload: { ...base, status: 'running', progress } }, who);
       },
-    });
+    };
+    // A combination is one job too: its sources' snapshots and the join report as one snapshot.
+    const done = record.combination
+      ? await runCombination({ ...record, combination: record.combination }, pipelineDeps)
+      : await runSnapshot(snapshotId, pipelineDeps);
     events.emit({ type: 'snapshots_completed', payload: { ...base, status: 'completed', progress: 100, cid: done.cid! } }, who);
     logger.info({ snapshotId, cid: done.cid, holders: done.holders }, 'snapshot completed');
   } catch (error) {

@@ -136,7 +136,7 @@ export async function* encodeSnapshot(
  */
 export function ndjsonToCsv(): Transform {
   const decoder = new TextDecoder('utf-8', { fatal: true });
-  const state = { pending: '', lines: 0, nft: false };
+  const state: CsvState = { pending: '', lines: 0, nft: false, tokens: null };
   return new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       try {
@@ -158,7 +158,15 @@ export function ndjsonToCsv(): Transform {
   });
 }
 
-function convertText(state: { pending: string; lines: number; nft: boolean }, text: string): string {
+interface CsvState {
+  pending: string;
+  lines: number;
+  nft: boolean;
+  /** A combination's token ids, in the order of its balances; null for a snapshot of one token. */
+  tokens: string[] | null;
+}
+
+function convertText(state: CsvState, text: string): string {
   const parts = (state.pending + text).split('\n');
   state.pending = parts.pop() ?? '';
   if (state.pending.length > lineCharsMax) {
@@ -167,7 +175,7 @@ function convertText(state: { pending: string; lines: number; nft: boolean }, te
   let out = '';
   for (const line of parts) {
     state.lines += 1;
-    out += state.lines === 1 ? csvFromHeader(line, state) : csvFromHolder(line, state.lines, state.nft);
+    out += state.lines === 1 ? csvFromHeader(line, state) : state.tokens ? csvFromCombined(line, state.lines, state.tokens) : csvFromHolder(line, state.lines, state.nft);
   }
   return out;
 }
@@ -210,12 +218,17 @@ export async function readSnapshot(source: AsyncIterable<Uint8Array>): Promise<{
   return { header: header as Record<string, unknown>, holders: holders() };
 }
 
-function csvFromHeader(line: string, state: { nft: boolean }): string {
+function csvFromHeader(line: string, state: CsvState): string {
   let parsed: unknown;
   try {
     parsed = JSON.parse(line);
   } catch {
     throw new SnapshotFormatError('snapshot line 1 is not a JSON header');
+  }
+  const sources = (parsed as { combine?: unknown; sources?: Array<{ tokenId?: unknown }> } | null)?.sources;
+  if ((parsed as { combine?: unknown } | null)?.combine !== undefined && Array.isArray(sources) && sources.every((s) => isCanonicalEntityId(s?.tokenId))) {
+    state.tokens = sources.map((s) => s.tokenId as string);
+    return `account,${state.tokens.join(',')}\n`;
   }
   if (parsed === null || typeof parsed !== 'object' || typeof (parsed as { tokenId?: unknown }).tokenId !== 'string') {
     throw new SnapshotFormatError('snapshot line 1 is not a snapshot header');
@@ -228,6 +241,15 @@ function csvFromHolder(line: string, lineNumber: number, nft: boolean): string {
   const match = holderLinePattern.exec(line);
   if (match === null || (match[3] !== undefined) !== nft) throw new SnapshotFormatError(`snapshot line ${lineNumber} is not a holder line`);
   return nft ? `${match[1]},${match[2]},${match[3]!.replaceAll(',', ' ')}\n` : `${match[1]},${match[2]}\n`;
+}
+
+/** A combination line, `{"account","balances":{tokenId: balance, ...}}`, as `account,balance,...` in the header's token order. */
+function csvFromCombined(line: string, lineNumber: number, tokens: string[]): string {
+  let parsed: { account?: unknown; balances?: Record<string, unknown> };
+  try { parsed = JSON.parse(line); } catch { throw new SnapshotFormatError(`snapshot line ${lineNumber} is not JSON`); }
+  const balances = tokens.map((t) => parsed.balances?.[t]);
+  if (!isCanonicalEntityId(parsed.account) || !balances.every(isAmount)) throw new SnapshotFormatError(`snapshot line ${lineNumber} is not a combination line`);
+  return `${parsed.account},${balances.join(',')}\n`;
 }
 
 function assertHeader(header: SnapshotHeader): void {

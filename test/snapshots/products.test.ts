@@ -3,6 +3,8 @@
 // independent keccak256 verifier (test/snapshots/merkle.test.ts), not by the tree library.
 import { expect } from 'chai';
 import { generateHolders } from '../../testkit/mirror-node.ts';
+import { connectSocket } from '../../testkit/clients.ts';
+import { mint } from '../http/support.ts';
 import { longZeroAddress } from '../../src/snapshots/merkle.ts';
 import { startSnapshotApi, type SnapshotApi } from './api-rig.ts';
 import { verifyIndependently } from './merkle-verifier.ts';
@@ -20,6 +22,10 @@ const diffAfter = [
   { account: '0.0.5002', balance: 2n ** 60n + 1n }, { account: '0.0.5003', balance: 7n }, { account: '0.0.5004', balance: 100n }, { account: '0.1.9', balance: 3n }, { account: '1.0.1', balance: 1n },
 ];
 const laterTimestamp = '1716886761.000000001';
+const comboA = '0.0.880005';
+const comboB = '0.0.880006';
+const holdersA = [{ account: '0.0.6001', balance: 50n }, { account: '0.0.6002', balance: 100n }, { account: '0.0.6003', balance: 2n ** 70n }, { account: '0.0.6005', balance: 100n }];
+const holdersB = [{ account: '0.0.6002', balance: 1n }, { account: '0.0.6003', balance: 9n }, { account: '0.0.6004', balance: 4n }, { account: '0.0.6001', balance: 3n }];
 /** Balances around 2^53, where a double would round, and a treasury that holds most of them. */
 const filterHolders = [
   { account: '0.0.4001', balance: 2n ** 53n },
@@ -47,6 +53,8 @@ describe('snapshot products: Merkle roots and proofs', function () {
       { tokenId: emptyToken, name: 'Empty', symbol: 'NONE', decimals: 0, totalSupply: 1n, holders: [] },
       { tokenId: filterToken, name: 'Votes', symbol: 'VOTE', decimals: 0, totalSupply: 10n ** 41n, treasury, holders: filterHolders },
       { tokenId: diffToken, name: 'Moves', symbol: 'MOVE', decimals: 2, totalSupply: 2n ** 61n, holders: diffBefore },
+      { tokenId: comboA, name: 'A', symbol: 'A', decimals: 0, totalSupply: 2n ** 71n, holders: holdersA },
+      { tokenId: comboB, name: 'B', symbol: 'B', decimals: 0, totalSupply: 17n, holders: holdersB },
     ] });
     big = await rig.snapshot({ tokenId: bigToken });
   });
@@ -220,6 +228,84 @@ describe('snapshot products: Merkle roots and proofs', function () {
       expect(cli.code, cli.stderr).to.equal(0);
       expect(cli.stdout).to.equal(rest.text);
       expect(cli.stderr).to.include(`diff ${rest.headers.get('x-content-cid')}: 2 gained, 1 lost, 1 changed`);
+    });
+  });
+
+  describe('combinations', () => {
+    const body = (combine: string, extra: Record<string, unknown> = {}) => ({ tokens: [{ tokenId: comboA, filters: { minBalance: '100' } }, { tokenId: comboB }], combine, ...extra });
+
+    it('joins the holders of A (at least 100) and B at one timestamp, each balance kept, naming its sources\' CIDs', async () => {
+      const done = await rig.snapshot(body('all'));
+      expect(done).to.include({ tokenId: comboA, holders: 2, totalBalance: null, merkle: null });
+      expect(done.combination.mode).to.equal('all');
+      const sources = await Promise.all(done.combination.sources.map(async (s: any) => (await rig.api(`/v1/snapshots/${s.snapshotId}`)).body));
+      expect(sources.map((r: any) => [r.tokenId, r.status, r.requestedTimestamp, r.cid])).to.deep.equal(done.combination.sources.map((s: any) => [s.tokenId, 'completed', done.consensusTimestamp, s.cid]));
+      expect(sources[0].filters).to.deep.equal({ minBalance: '100' });
+      const [header, ...rows] = await lines(rig, done.snapshotId);
+      expect(JSON.parse(header!)).to.deep.equal({ combine: 'all', network: 'testnet', timestamp: done.consensusTimestamp,
+        sources: sources.map((r: any) => ({ tokenId: r.tokenId, cid: r.cid, timestamp: r.consensusTimestamp })) });
+      expect(rows).to.deep.equal([
+        `{"account":"0.0.6002","balances":{"${comboA}":"100","${comboB}":"1"}}`,
+        `{"account":"0.0.6003","balances":{"${comboA}":"${2n ** 70n}","${comboB}":"9"}}`,
+      ]);
+      const csv = await rig.api(`/v1/snapshots/${done.snapshotId}/content`, { headers: { accept: 'text/csv' } });
+      expect(csv.text).to.equal(`account,${comboA},${comboB}\n0.0.6002,100,1\n0.0.6003,${2n ** 70n},9\n`);
+    });
+
+    it('with any, keeps every holder of either, 0 where it holds none; the same request gives the same CID', async () => {
+      const done = await rig.snapshot(body('any'));
+      const rows = (await lines(rig, done.snapshotId)).slice(1).map((line) => JSON.parse(line));
+      expect(rows.map((r) => [r.account, r.balances[comboA], r.balances[comboB]])).to.deep.equal([
+        ['0.0.6001', '0', '3'], ['0.0.6002', '100', '1'], ['0.0.6003', (2n ** 70n).toString(), '9'], ['0.0.6004', '0', '4'], ['0.0.6005', '100', '0'],
+      ]);
+      const again = await rig.snapshot(body('any'));
+      expect(again.cid).to.equal(done.cid);
+      const merkle = await rig.api(`/v1/snapshots/${done.snapshotId}/merkle`);
+      expect(merkle.body.error.code).to.equal('NO_MERKLE_TREE');
+      const diff = await rig.api(`/v1/snapshots/${done.snapshotId}/diff/${again.snapshotId}`);
+      expect(diff.body.error.code).to.equal('SNAPSHOTS_NOT_COMPARABLE');
+    });
+
+    it('reports the combination job over Socket.IO with the snapshot event contract', async () => {
+      const socket = connectSocket(rig.app.url, '/snapshots', { accessToken: mint('alice') });
+      const events: any[] = [];
+      socket.on('snapshots_events', (e: unknown) => events.push(e));
+      try {
+        await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('connect_error', reject); });
+        const done = await rig.snapshot(body('all'));
+        const mine = () => events.filter((e) => e.payload.snapshotId === done.snapshotId);
+        for (let i = 0; i < 100 && !mine().some((e) => e.type === 'snapshots_completed'); i++) await new Promise((r) => setTimeout(r, 50));
+        const types = mine().map((e) => e.type);
+        expect(types[0]).to.equal('snapshots_active');
+        expect(types.at(-1)).to.equal('snapshots_completed');
+        expect(mine().at(-1).payload).to.include({ jobName: 'snapshot', snapshotId: done.snapshotId, status: 'completed', progress: 100, cid: done.cid });
+        const progress = mine().filter((e) => e.type === 'snapshots_progress').map((e) => e.payload.progress);
+        expect(progress).to.deep.equal([...progress].sort((a, b) => a - b));
+        expect(progress.every((p) => p > 0 && p < 100)).to.equal(true);
+      } finally {
+        socket.disconnect();
+      }
+    });
+
+    it('answers 400 for a malformed combination and stores nothing', async () => {
+      const before = await rig.api('/v1/snapshots?limit=100');
+      for (const bad of [
+        { tokens: [{ tokenId: comboA }], combine: 'all' },
+        { tokens: [{ tokenId: comboA }, { tokenId: comboA }], combine: 'all' },
+        { tokens: [{ tokenId: comboA }, { tokenId: comboB }] },
+        { tokens: [{ tokenId: comboA }, { tokenId: comboB }], combine: 'xor' },
+        { tokens: [{ tokenId: comboA }, { tokenId: comboB }], combine: 'all', tokenId: comboA },
+        { tokens: [{ tokenId: comboA }, { tokenId: comboB }], combine: 'all', filters: { minBalance: '1' } },
+        { tokens: [{ tokenId: comboA }, { tokenId: '0.0.x' }], combine: 'any' },
+        { tokens: [{ tokenId: comboA }, { tokenId: comboB, filters: { minBalance: 'ten' } }], combine: 'any' },
+        { tokens: Array.from({ length: 11 }, (_, i) => ({ tokenId: `0.0.${i + 1}` })), combine: 'any' },
+        { combine: 'all' },
+      ]) {
+        const answer = await rig.api('/v1/snapshots', { method: 'POST', body: JSON.stringify(bad) });
+        expect(answer.status, JSON.stringify(bad)).to.equal(400);
+      }
+      const after = await rig.api('/v1/snapshots?limit=100');
+      expect(after.body.snapshots.map((r: any) => r.snapshotId)).to.deep.equal(before.body.snapshots.map((r: any) => r.snapshotId));
     });
   });
 });

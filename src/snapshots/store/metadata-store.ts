@@ -57,10 +57,18 @@ export interface MerkleSummary {
   bytes: number;
 }
 
+/** One token of a combination: its filters, and its own snapshot once the job has created it. */
+export interface CombinationSource {
+  tokenId: string;
+  filters: SnapshotFilters | null;
+  snapshotId: string | null;
+  cid: string | null;
+}
+
 /** A combination's sources: one snapshot per token, all at one timestamp. */
 export interface Combination {
   mode: 'all' | 'any';
-  sources: Array<{ tokenId: string; snapshotId: string; cid: string | null }>;
+  sources: CombinationSource[];
 }
 
 /** The metadata record of docs/snapshot-format.md, exactly these fields. */
@@ -102,7 +110,7 @@ export const snapshotRecordFields = [
 ] as const satisfies readonly (keyof SnapshotRecord)[];
 
 export interface NewSnapshot {
-  /** Canonical Hedera token id (`0.0.1234`, no checksum). */
+  /** Canonical Hedera token id (`0.0.1234`, no checksum); a combination's first token. */
   tokenId: string;
   network: string;
   requestedTimestamp?: string | null;
@@ -467,11 +475,15 @@ function checkCombination(value: unknown): Combination {
   const c = value as Combination;
   if (typeof c !== 'object' || c === null || (c.mode !== 'all' && c.mode !== 'any') || !Array.isArray(c.sources)
     || c.sources.length < 2 || c.sources.length > combinationSourcesMax) fail('combination', `expected { mode: all | any, sources: 2..${combinationSourcesMax} }`);
-  return { mode: c.mode, sources: c.sources.map((source, i) => {
-    assertId(`combination.sources[${i}].snapshotId`, source?.snapshotId);
+  const sources = c.sources.map((source, i) => {
+    if (typeof source !== 'object' || source === null) fail(`combination.sources[${i}]`, 'expected an object');
+    if (source.snapshotId !== null) assertId(`combination.sources[${i}].snapshotId`, source.snapshotId);
     if (source.cid !== null && (typeof source.cid !== 'string' || !cidPattern.test(source.cid))) fail(`combination.sources[${i}].cid`, 'expected a CID or null');
-    return { tokenId: checkTokenId(`combination.sources[${i}].tokenId`, source.tokenId), snapshotId: source.snapshotId, cid: source.cid };
-  }) };
+    return { tokenId: checkTokenId(`combination.sources[${i}].tokenId`, source.tokenId), filters: source.filters == null ? null : checkFilters(source.filters),
+      snapshotId: source.snapshotId, cid: source.cid };
+  });
+  if (new Set(sources.map((s) => s.tokenId)).size !== sources.length) fail('combination.sources', 'each token at most once');
+  return { mode: c.mode, sources };
 }
 
 function checkPatch(patch: SnapshotPatch): SnapshotPatch {
