@@ -27,6 +27,11 @@ export const filtersSchema = z.strictObject({
 });
 /** One token of a combination. */
 const combinationTokenSchema = z.strictObject({ tokenId: z.string().min(1).max(tokenIdChars), filters: filtersSchema.optional() });
+type Target = { tokenId?: string | undefined; filters?: unknown; tokens?: unknown[] | undefined; combine?: string | undefined };
+// The rules a request and a schedule share: one token, or a whole combination.
+const oneTarget = { check: (b: Target) => (b.tokenId !== undefined) !== (b.tokens !== undefined), tokenId: { error: 'give tokenId (one token) or tokens (a combination), not both', path: ['tokenId'] } };
+const combinationComplete = { check: (b: Target) => (b.tokens !== undefined) === (b.combine !== undefined), combine: { error: 'a combination needs both tokens and combine', path: ['combine'] } };
+const filtersPerToken = { check: (b: Target) => b.tokens === undefined || b.filters === undefined, filters: { error: 'a combination takes filters per token (tokens[].filters)', path: ['filters'] } };
 /** `tokenId` (and its filters) for one token, or `tokens` and `combine` for a combination. */
 export const requestSnapshotBody = z.strictObject({
   tokenId: z.string().min(1).max(tokenIdChars).optional(),
@@ -34,19 +39,21 @@ export const requestSnapshotBody = z.strictObject({
   filters: filtersSchema.optional(),
   tokens: z.array(combinationTokenSchema).min(2).max(combinationSourcesMax).optional(),
   combine: z.enum(['all', 'any']).optional(),
-}).refine((b) => (b.tokenId !== undefined) !== (b.tokens !== undefined), { error: 'give tokenId (one token) or tokens (a combination), not both', path: ['tokenId'] })
-  .refine((b) => (b.tokens !== undefined) === (b.combine !== undefined), { error: 'a combination needs both tokens and combine', path: ['combine'] })
-  .refine((b) => b.tokens === undefined || b.filters === undefined, { error: 'a combination takes filters per token (tokens[].filters)', path: ['filters'] });
+}).refine(oneTarget.check, oneTarget.tokenId).refine(combinationComplete.check, combinationComplete.combine).refine(filtersPerToken.check, filtersPerToken.filters);
 export const listSnapshotsQuery = z.strictObject({
   tokenId: z.string().min(1).max(tokenIdChars).optional(),
   status: z.enum(snapshotStatuses).optional(),
   limit: limitSchema(20, 100),
   cursor: cursorSchema.optional(),
 });
+/** The options of a request (one token with filters, or a combination) and `every`. */
 export const createScheduleBody = z.strictObject({
-  tokenId: z.string().min(1).max(tokenIdChars),
+  tokenId: z.string().min(1).max(tokenIdChars).optional(),
   every: z.string().min(1).max(100),
-});
+  filters: filtersSchema.optional(),
+  tokens: z.array(combinationTokenSchema).min(2).max(combinationSourcesMax).optional(),
+  combine: z.enum(['all', 'any']).optional(),
+}).refine(oneTarget.check, oneTarget.tokenId).refine(combinationComplete.check, combinationComplete.combine).refine(filtersPerToken.check, filtersPerToken.filters);
 const listSchedulesQuery = z.strictObject({ tokenId: z.string().min(1).max(tokenIdChars).optional(), limit: limitSchema(20, 100), cursor: cursorSchema.optional() });
 const idParams = z.strictObject({ id: idSchema });
 const proofParams = z.strictObject({ id: idSchema, account: accountIdSchema });

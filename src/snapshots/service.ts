@@ -10,7 +10,7 @@ import type { IpfsStore } from './ipfs-store.ts';
 import type { MirrorClient } from './mirror/client.ts';
 import {
   checkFilters, combinationSourcesMax, InvalidSnapshotFieldError,
-  type NewSnapshot, type ScheduleRecord, type SnapshotFilters, type SnapshotRecord, type SnapshotStore,
+  type NewSnapshot, type ScheduledCombination, type ScheduleRecord, type SnapshotFilters, type SnapshotRecord, type SnapshotStore,
 } from './store/metadata-store.ts';
 import { runCombination } from './combination.ts';
 import { isPermanentFailure, runSnapshot } from './pipeline.ts';
@@ -188,8 +188,8 @@ async function runJob(deps: SnapshotServiceDeps, ctx: JobContext<{ snapshotId: s
 function defineJobs(deps: SnapshotServiceDeps): void {
   const { scheduler } = deps;
   scheduler.define(snapshotJobName, (ctx: JobContext<{ snapshotId: string }>) => runJob(deps, ctx), { attempts: deps.attempts ?? 3, ...(deps.backoffMs ? { backoffMs: deps.backoffMs } : {}) });
-  scheduler.define<{ scheduleId: string; tokenId: string; createdBy: string }>(scheduleJobName, async (ctx) => {
-    await request(deps, { tokenId: ctx.data.tokenId, requestedBy: ctx.data.createdBy, scheduleId: ctx.data.scheduleId });
+  scheduler.define<ScheduleJobData>(scheduleJobName, async (ctx) => {
+    await request(deps, { ...scheduledTarget(ctx.data), requestedBy: ctx.data.createdBy, scheduleId: ctx.data.scheduleId });
   }, { attempts: 1 });
   scheduler.onRetryExhausted(async (event) => {
     if (event.jobName !== snapshotJobName) return;
@@ -197,13 +197,33 @@ function defineJobs(deps: SnapshotServiceDeps): void {
   });
 }
 
-async function createSchedule(deps: SnapshotServiceDeps, input: { tokenId: string; every: string; createdBy: string }): Promise<ScheduleRecord> {
+/** What each run of a schedule requests (jobs stored before filters and combinations carry only tokenId). */
+interface ScheduleJobData {
+  scheduleId: string;
+  tokenId: string;
+  createdBy: string;
+  filters?: SnapshotFilters | null;
+  combination?: ScheduledCombination | null;
+}
+
+function scheduledTarget(data: ScheduleJobData): Pick<SnapshotRequest, 'tokenId' | 'filters' | 'tokens' | 'combine'> {
+  if (data.combination) {
+    return { combine: data.combination.mode, tokens: data.combination.tokens.map((t) => ({ tokenId: t.tokenId, ...(t.filters ? { filters: t.filters } : {}) })) };
+  }
+  return { tokenId: data.tokenId, ...(data.filters ? { filters: data.filters } : {}) };
+}
+
+export type ScheduleInput = Pick<SnapshotRequest, 'tokenId' | 'filters' | 'tokens' | 'combine'> & { every: string; createdBy: string };
+
+async function createSchedule(deps: SnapshotServiceDeps, input: ScheduleInput): Promise<ScheduleRecord> {
   const { store, scheduler } = deps;
-  const tokenId = validateTokenId(input.tokenId, deps.network);
+  const target = validateTarget(input, deps.network);
+  const combination = target.combination ? { mode: target.combination.mode, tokens: target.combination.sources.map((t) => ({ tokenId: t.tokenId, filters: t.filters })) } : null;
   const every = scheduler.parseEvery(input.every).every;
-  const schedule = await store.createSchedule({ tokenId, every, createdBy: input.createdBy });
+  const schedule = await store.createSchedule({ tokenId: target.tokenId, every, createdBy: input.createdBy, filters: target.filters ?? null, combination });
   try {
-    await scheduler.schedule(schedule.id, every, { scheduleId: schedule.id, tokenId, createdBy: input.createdBy });
+    const data: ScheduleJobData = { scheduleId: schedule.id, tokenId: schedule.tokenId, createdBy: input.createdBy, filters: schedule.filters, combination: schedule.combination };
+    await scheduler.schedule(schedule.id, every, { ...data });
   } catch (error) {
     await store.deleteSchedule(schedule.id).catch(() => {});
     throw error;
@@ -221,7 +241,7 @@ export function createSnapshotService(deps: SnapshotServiceDeps) {
   return {
     request: (input: SnapshotRequest) => request(deps, input),
     defineJobs: () => defineJobs(deps),
-    createSchedule: (input: { tokenId: string; every: string; createdBy: string }) => createSchedule(deps, input),
+    createSchedule: (input: ScheduleInput) => createSchedule(deps, input),
     deleteSchedule: (id: string) => deleteSchedule(deps, id),
     store: deps.store,
     ipfs: deps.ipfs,

@@ -226,7 +226,7 @@ function csvFromHeader(line: string, state: CsvState): string {
     throw new SnapshotFormatError('snapshot line 1 is not a JSON header');
   }
   const sources = (parsed as { combine?: unknown; sources?: Array<{ tokenId?: unknown }> } | null)?.sources;
-  if ((parsed as { combine?: unknown } | null)?.combine !== undefined && Array.isArray(sources) && sources.every((s) => isCanonicalEntityId(s?.tokenId))) {
+  if ((parsed as { combine?: unknown } | null)?.combine !== undefined && Array.isArray(sources) && sources.every((s) => typeof s?.tokenId === 'string' && isCanonicalEntityId(s.tokenId))) {
     state.tokens = sources.map((s) => s.tokenId as string);
     return `account,${state.tokens.join(',')}\n`;
   }
@@ -248,7 +248,7 @@ function csvFromCombined(line: string, lineNumber: number, tokens: string[]): st
   let parsed: { account?: unknown; balances?: Record<string, unknown> };
   try { parsed = JSON.parse(line); } catch { throw new SnapshotFormatError(`snapshot line ${lineNumber} is not JSON`); }
   const balances = tokens.map((t) => parsed.balances?.[t]);
-  if (!isCanonicalEntityId(parsed.account) || !balances.every(isAmount)) throw new SnapshotFormatError(`snapshot line ${lineNumber} is not a combination line`);
+  if (typeof parsed.account !== 'string' || !isCanonicalEntityId(parsed.account) || !balances.every(isAmount)) throw new SnapshotFormatError(`snapshot line ${lineNumber} is not a combination line`);
   return `${parsed.account},${balances.join(',')}\n`;
 }
 

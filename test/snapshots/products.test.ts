@@ -231,8 +231,9 @@ describe('snapshot products: Merkle roots and proofs', function () {
     });
   });
 
+  const body = (combine: string, extra: Record<string, unknown> = {}) => ({ tokens: [{ tokenId: comboA, filters: { minBalance: '100' } }, { tokenId: comboB }], combine, ...extra });
+
   describe('combinations', () => {
-    const body = (combine: string, extra: Record<string, unknown> = {}) => ({ tokens: [{ tokenId: comboA, filters: { minBalance: '100' } }, { tokenId: comboB }], combine, ...extra });
 
     it('joins the holders of A (at least 100) and B at one timestamp, each balance kept, naming its sources\' CIDs', async () => {
       const done = await rig.snapshot(body('all'));
@@ -267,7 +268,7 @@ describe('snapshot products: Merkle roots and proofs', function () {
     });
 
     it('reports the combination job over Socket.IO with the snapshot event contract', async () => {
-      const socket = connectSocket(rig.app.url, '/snapshots', { accessToken: mint('alice') });
+      const socket = connectSocket(rig.app.url!, '/snapshots', { accessToken: mint('alice') });
       const events: any[] = [];
       socket.on('snapshots_events', (e: unknown) => events.push(e));
       try {
@@ -306,6 +307,60 @@ describe('snapshot products: Merkle roots and proofs', function () {
       }
       const after = await rig.api('/v1/snapshots?limit=100');
       expect(after.body.snapshots.map((r: any) => r.snapshotId)).to.deep.equal(before.body.snapshots.map((r: any) => r.snapshotId));
+    });
+  });
+
+  describe('schedules with the same options', () => {
+    const admin = mint('root', { roles: ['admin'] });
+    /** The completed runs of a schedule (a combination's own sources carry its scheduleId too: `combined` picks). */
+    async function runsOf(scheduleId: string, tokenId: string, count: number, combined = false): Promise<any[]> {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const runs = (await rig.api(`/v1/snapshots?tokenId=${tokenId}&limit=100`)).body.snapshots
+          .filter((r: any) => r.scheduleId === scheduleId && r.status === 'completed' && (r.combination !== null) === combined);
+        if (runs.length >= count) return runs;
+        if (Date.now() > deadline) throw new Error(`schedule ${scheduleId} made ${runs.length} completed snapshots`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+
+    it('runs "holders of A and B with at least 100 A" on its schedule: each run a combination with those filters', async () => {
+      const created = await rig.api('/v1/snapshot-schedules', { method: 'POST', token: admin, body: JSON.stringify({
+        tokens: [{ tokenId: comboA, filters: { minBalance: '100' } }, { tokenId: comboB }], combine: 'all', every: '1 second' }) });
+      expect(created.status, created.text).to.equal(201);
+      expect(created.body).to.deep.include({ tokenId: comboA, filters: null,
+        combination: { mode: 'all', tokens: [{ tokenId: comboA, filters: { minBalance: '100' } }, { tokenId: comboB, filters: null }] } });
+      expect((await rig.api(`/v1/snapshot-schedules/${created.body.id}`, { token: admin })).body).to.deep.equal(created.body);
+      try {
+        const runs = await runsOf(created.body.id, comboA, 2, true);
+        const oneOff = await rig.snapshot(body('all'));
+        for (const run of runs) {
+          expect(run.combination.mode).to.equal('all');
+          expect(run.combination.sources.map((s: any) => [s.tokenId, s.filters])).to.deep.equal([[comboA, { minBalance: '100' }], [comboB, null]]);
+          expect(run.cid).to.equal(oneOff.cid); // the same sources at the same balance snapshot: the same bytes
+        }
+      } finally {
+        expect((await rig.api(`/v1/snapshot-schedules/${created.body.id}`, { method: 'DELETE', token: admin })).status).to.equal(204);
+      }
+    });
+
+    it('runs a filtered snapshot of one token on its schedule, and refuses malformed options (400, nothing stored)', async () => {
+      const created = await rig.api('/v1/snapshot-schedules', { method: 'POST', token: admin, body: JSON.stringify({ tokenId: filterToken, filters: { exclude: ['treasury'] }, every: '1 second' }) });
+      expect(created.status, created.text).to.equal(201);
+      try {
+        const [run] = await runsOf(created.body.id, filterToken, 1);
+        expect(run.filters).to.deep.equal({ exclude: ['treasury'] });
+        expect((await lines(rig, run.snapshotId))[0]).to.include(`"filters":{"exclude":["${treasury}"]}`);
+      } finally {
+        await rig.api(`/v1/snapshot-schedules/${created.body.id}`, { method: 'DELETE', token: admin });
+      }
+      const before = (await rig.api('/v1/snapshot-schedules?limit=100', { token: admin })).body.schedules.length;
+      for (const bad of [{ tokenId: filterToken, filters: { minBalance: '-5' }, every: '1 hour' }, { tokens: [{ tokenId: comboA }], combine: 'all', every: '1 hour' },
+        { tokens: [{ tokenId: comboA }, { tokenId: comboB }], every: '1 hour' }, { tokenId: filterToken, tokens: [{ tokenId: comboA }, { tokenId: comboB }], combine: 'any', every: '1 hour' }]) {
+        const answer = await rig.api('/v1/snapshot-schedules', { method: 'POST', token: admin, body: JSON.stringify(bad) });
+        expect(answer.status, JSON.stringify(bad)).to.equal(400);
+      }
+      expect((await rig.api('/v1/snapshot-schedules?limit=100', { token: admin })).body.schedules.length).to.equal(before);
     });
   });
 });

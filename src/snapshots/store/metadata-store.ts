@@ -180,16 +180,36 @@ export interface SnapshotCheckpoint extends SnapshotCheckpointInput {
 
 export const checkpointBytesMax = 16 * 1024;
 
-/** A recurring snapshot. `every` is validated by the scheduler (scheduler.parseEvery). */
+/** What a schedule asks each time: a combination's tokens (each with its filters) and mode. */
+export interface ScheduledCombination {
+  mode: 'all' | 'any';
+  tokens: Array<{ tokenId: string; filters: SnapshotFilters | null }>;
+}
+
+/**
+ * A recurring snapshot. `every` is validated by the scheduler (scheduler.parseEvery). The same
+ * options as a request: `filters` for one token, or `combination` (then `tokenId` is its first token).
+ */
 export interface ScheduleRecord {
   id: string;
   tokenId: string;
   every: string;
   createdBy: string;
   createdAt: string;
+  filters: SnapshotFilters | null;
+  combination: ScheduledCombination | null;
 }
 
-export interface NewSchedule { tokenId: string; every: string; createdBy: string }
+export interface NewSchedule {
+  tokenId: string;
+  every: string;
+  createdBy: string;
+  filters?: SnapshotFilters | null;
+  combination?: ScheduledCombination | null;
+}
+
+/** Schedule fields stored as JSON text in the Redis hash. */
+export const jsonScheduleFields = ['filters', 'combination'] as const;
 
 export interface ScheduleQuery { tokenId?: string; limit?: number; cursor?: string }
 
@@ -577,7 +597,11 @@ function checkLimit(limit: unknown): number {
 export function buildSchedule(input: NewSchedule, id: string, createdAt: string): ScheduleRecord {
   if (typeof input !== 'object' || input === null) fail('input', 'expected an object');
   if (typeof input.every !== 'string' || input.every.trim() === '' || input.every.length > everyCharsMax) fail('every', `expected a human interval or cron expression of at most ${everyCharsMax} characters`);
-  return { id, tokenId: checkTokenId('tokenId', input.tokenId), every: input.every, createdBy: checkAccount('createdBy', input.createdBy), createdAt };
+  const combination = input.combination == null ? null
+    : checkCombination({ mode: input.combination.mode, sources: (input.combination.tokens ?? []).map((t) => ({ ...t, snapshotId: null, cid: null })) });
+  return { id, tokenId: checkTokenId('tokenId', input.tokenId), every: input.every, createdBy: checkAccount('createdBy', input.createdBy), createdAt,
+    filters: input.filters == null ? null : checkFilters(input.filters),
+    combination: combination === null ? null : { mode: combination.mode, tokens: combination.sources.map((t) => ({ tokenId: t.tokenId, filters: t.filters })) } };
 }
 
 /** Validates a checkpoint and stamps it; returns it with its JSON text (bounded in size). */

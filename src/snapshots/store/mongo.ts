@@ -81,6 +81,7 @@ function fromDoc(doc: SnapshotDoc): SnapshotRecord {
 
 const fromScheduleDoc = (doc: ScheduleDoc): ScheduleRecord => ({
   id: doc.id, tokenId: doc.tokenId, every: doc.every, createdBy: doc.createdBy, createdAt: doc.createdAt.toISOString(),
+  filters: doc.filters ?? null, combination: doc.combination ?? null,
 });
 
 /** Items plus one more tell whether there is a next page. */
