@@ -78,6 +78,8 @@ export interface StartMirrorNodeOptions {
   faults?: MirrorFaults;
   /** Serve under this path (e.g. '/mirror') while links stay '/api/v1/...', as behind a proxy. */
   pathPrefix?: string;
+  /** Listen on this loopback port; default a free one. */
+  port?: number;
 }
 
 export interface RequestRecord {
@@ -386,7 +388,7 @@ export async function startMirrorNode(options: StartMirrorNodeOptions): Promise<
     return { status: 200, body };
   }
 
-  const origin = await listenOnLoopback(server);
+  const origin = await listenOnLoopback(server, options.port ?? 0);
 
   const fake: FakeMirrorNode = {
     url: `${origin}${prefix}`,

@@ -13,9 +13,32 @@ import { loadConfig, type Config } from '../config.ts';
 import type { IpfsStore } from '../snapshots/ipfs-store.ts';
 import type { SnapshotRunStatus } from '../snapshots/pipeline.ts';
 import type { SnapshotStore } from '../snapshots/store/metadata-store.ts';
-import type { CliContext } from './context.ts';
+import { UsageError, type CliContext } from './context.ts';
 
-interface SnapshotOptions { timestamp?: string; mirrorUrl?: string; network?: string }
+interface SnapshotOptions { timestamp?: string; mirrorUrl?: string; network?: string; filters?: string; combine?: string }
+
+/** Bounds what --filters may hold before it is parsed (a filter is at most 100 accounts). */
+const filtersArgCharsMax = 16 * 1024;
+
+/**
+ * The request's target from the arguments: one token and `--filters {...}`, or several tokens with
+ * `--combine all|any` and `--filters {"<tokenId>": {...}}` per token. Checked as REST checks a body.
+ */
+async function snapshotTarget(tokenIds: string[], options: SnapshotOptions, network: Config['hedera']['network']) {
+  const { validateTarget } = await import('../snapshots/service.ts');
+  let filters: unknown;
+  if (options.filters !== undefined) {
+    if (options.filters.length > filtersArgCharsMax) throw new UsageError(`--filters is longer than ${filtersArgCharsMax} characters`);
+    try { filters = JSON.parse(options.filters); } catch { throw new UsageError('--filters must be a JSON object, e.g. \'{"minBalance":"100","exclude":["treasury"]}\''); }
+  }
+  if (tokenIds.length === 1 && options.combine === undefined) return validateTarget({ tokenId: tokenIds[0]!, ...(filters !== undefined ? { filters: filters as never } : {}) }, network);
+  if (options.combine === undefined) throw new UsageError('several tokens make a combination: add --combine all or --combine any');
+  const perToken = (filters ?? {}) as Record<string, unknown>;
+  if (typeof perToken !== 'object' || perToken === null || Array.isArray(perToken) || Object.keys(perToken).some((k) => !tokenIds.includes(k))) {
+    throw new UsageError('with --combine, --filters is a JSON object of filters by token id, e.g. \'{"0.0.1001":{"minBalance":"100"}}\'');
+  }
+  return validateTarget({ combine: options.combine as 'all', tokens: tokenIds.map((tokenId) => ({ tokenId, ...(perToken[tokenId] !== undefined ? { filters: perToken[tokenId] as never } : {}) })) }, network);
+}
 
 type SnapshotCliConfig = Pick<Config, 'hedera' | 'dataDir' | 'mongodbUrl' | 'jobs'>;
 
@@ -77,13 +100,14 @@ function formatDuration(totalSeconds: number): string {
   return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(s).padStart(2, '0')}s` : `${s}s`;
 }
 
-async function runSnapshotCommand(context: CliContext, tokenIdArg: string, options: SnapshotOptions): Promise<void> {
+async function runSnapshotCommand(context: CliContext, tokenIdArgs: string[], options: SnapshotOptions): Promise<void> {
   const config = snapshotConfig(context, options);
   const { hedera } = config;
-  const [{ validateTokenId, validateTimestamp }, { createMirrorClient }, { runSnapshot }] = await Promise.all([
-    import('../snapshots/service.ts'), import('../snapshots/mirror/client.ts'), import('../snapshots/pipeline.ts'),
+  const [{ validateTimestamp }, { createMirrorClient }, { runSnapshot }, { runCombination }] = await Promise.all([
+    import('../snapshots/service.ts'), import('../snapshots/mirror/client.ts'), import('../snapshots/pipeline.ts'), import('../snapshots/combination.ts'),
   ]);
-  const tokenId = validateTokenId(tokenIdArg, hedera.network);
+  const target = await snapshotTarget(tokenIdArgs, options, hedera.network);
+  const { tokenId } = target;
   const requestedTimestamp = validateTimestamp(options.timestamp) ?? null;
   const mirror = createMirrorClient({
     baseUrl: hedera.mirrorNodeUrl, rps: hedera.mirrorRps, requestTimeoutMs: hedera.mirrorTimeoutMs,
@@ -96,14 +120,16 @@ async function runSnapshotCommand(context: CliContext, tokenIdArg: string, optio
   let status: SnapshotRunStatus = { holders: 0, pages: 0, progress: 0 };
   try {
     const done = await withStore(context, config, async (store) => {
-      const record = await store.create({ tokenId, network: hedera.network, requestedTimestamp, requestedBy: context.env.USER ?? 'cli' });
+      const record = await store.create({ ...target, network: hedera.network, requestedTimestamp, requestedBy: context.env.USER ?? 'cli' });
       return withIpfs(config.dataDir, async (ipfs) => {
         bar.start(100, 0, barPayload(status, 0));
         try {
-          const finished = await runSnapshot(record.snapshotId, {
+          const deps = {
             store, mirror, ipfs, network: hedera.network, workDir: join(config.dataDir, 'snapshots'),
-            onPage: (next) => { status = next; bar.update(next.progress, barPayload(next, performance.now() - startedMs)); },
-          }).catch(async (error: Error & { code?: string }) => {
+            onPage: (next: SnapshotRunStatus) => { status = next; bar.update(next.progress, barPayload(next, performance.now() - startedMs)); },
+            onProgress: (progress: number) => { if (record.combination) bar.update(progress, barPayload({ ...status, progress }, performance.now() - startedMs)); },
+          };
+          const finished = await (record.combination ? runCombination({ ...record, combination: record.combination }, deps) : runSnapshot(record.snapshotId, deps)).catch(async (error: Error & { code?: string }) => {
             await store.update(record.snapshotId, { status: 'failed', error: { code: error.code ?? 'SNAPSHOT_FAILED', message: error.message.slice(0, 500) } }).catch(() => {});
             throw error;
           });
@@ -123,12 +149,14 @@ async function runSnapshotCommand(context: CliContext, tokenIdArg: string, optio
 
 export function registerSnapshotCommands(program: Command, context: CliContext): void {
   program.command('snapshot')
-    .description('snapshot every holder of a Hedera token into IPFS; prints {snapshotId, tokenId, cid, holders, totalBalance, consensusTimestamp}')
-    .argument('<tokenId>', 'Hedera token id, e.g. 0.0.1234 (a HIP-15 checksum is checked against the network)')
+    .description('snapshot every holder of a Hedera token (or a combination of tokens) into IPFS; prints {snapshotId, tokenId, cid, holders, totalBalance, consensusTimestamp}')
+    .argument('<tokenId...>', 'Hedera token id, e.g. 0.0.1234 (a HIP-15 checksum is checked against the network); several with --combine')
     .option('--timestamp <T>', 'consensus timestamp seconds.nanoseconds (default: the latest balance snapshot)')
     .option('--mirror-url <URL>', 'mirror node base URL (default: MIRROR_NODE_URL, else the network\'s public one)')
     .option('--network <N>', 'mainnet, testnet or previewnet (default: HEDERA_NETWORK, else testnet)')
-    .action((tokenId: string, options: SnapshotOptions) => runSnapshotCommand(context, tokenId, options));
+    .option('--filters <JSON>', 'filters as JSON: {"minBalance","exclude","minCount"}; with --combine, an object of them by token id')
+    .option('--combine <mode>', 'all or any: one snapshot of the holders of every (all) or some (any) of the tokens, at one timestamp')
+    .action((tokenIds: string[], options: SnapshotOptions) => runSnapshotCommand(context, tokenIds, options));
 
   program.command('proof')
     .description('print the Merkle proof of one holder of a completed snapshot: {account, address, amount, proof}')

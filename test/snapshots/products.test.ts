@@ -288,6 +288,16 @@ describe('snapshot products: Merkle roots and proofs', function () {
       }
     });
 
+    it('tally snapshot A B --combine with --filters by token makes the same bytes as the REST request', async () => {
+      const rest = await rig.snapshot(body('all'));
+      const cli = await rig.tally(['snapshot', comboA, comboB, '--combine', 'all', '--filters', JSON.stringify({ [comboA]: { minBalance: '100' } })]);
+      expect(cli.code, cli.stderr).to.equal(0);
+      expect(JSON.parse(cli.stdout)).to.include({ tokenId: comboA, cid: rest.cid, holders: 2 });
+      const usage = await rig.tally(['snapshot', comboA, comboB]);
+      expect(usage.code).to.equal(2);
+      expect(usage.stderr).to.match(/--combine/);
+    });
+
     it('answers 400 for a malformed combination and stores nothing', async () => {
       const before = await rig.api('/v1/snapshots?limit=100');
       for (const bad of [
