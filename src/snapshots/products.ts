@@ -32,7 +32,9 @@ export async function completedRecord(store: SnapshotStore, snapshotId: string):
 
 function treeOf(record: SnapshotRecord): MerkleSummary {
   if (record.merkle) return record.merkle;
-  throw new NoMerkleTreeError(record.snapshotId, record.combination ? 'it is a combination of tokens (each source has its own tree)' : 'it has no holders');
+  const why = record.combination ? 'it is a combination of tokens (each source has its own tree)'
+    : record.holders ? 'it was taken before snapshots had Merkle trees; take it again' : 'it has no holders';
+  throw new NoMerkleTreeError(record.snapshotId, why);
 }
 
 export async function merkleInfo(deps: ProductDeps, snapshotId: string): Promise<MerkleInfo> {
