@@ -26,6 +26,7 @@ import { ledgerTransferPipelined } from './scenarios/ledger-transfer-pipelined.t
 import { snapshotCli } from './scenarios/snapshot-cli.ts';
 import { snapshotRateLimited } from './scenarios/snapshot-rate-limited.ts';
 import { snapshotUnlimited } from './scenarios/snapshot-unlimited.ts';
+import { snapshotMerkle } from './scenarios/snapshot-merkle.ts';
 
 const scenarios: Scenario[] = [
   ledgerServerBound,
@@ -38,6 +39,7 @@ const scenarios: Scenario[] = [
   snapshotUnlimited,
   snapshotCli,
   snapshotRateLimited,
+  snapshotMerkle,
 ];
 
 const quick = process.env.BENCH_QUICK === '1';

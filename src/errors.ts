@@ -60,6 +60,11 @@ export const errorCatalog = {
   INVALID_SNAPSHOT_CONTENT: entry('snapshots', 422, false, 'bytes that do not follow the snapshot content contract'),
   SNAPSHOT_FAILED: entry('snapshots', 500, false, 'in a failed snapshot record: a failure that has no code of its own'),
   MIRROR_SNAPSHOT_CHANGED: entry('snapshots', 502, true, 'a resumed snapshot found the mirror node answering from another balance snapshot than its checkpoint'),
+  NO_MERKLE_TREE: entry('snapshots', 404, false, 'the snapshot has no Merkle tree: it has no holders, or it is a combination of tokens'),
+  NOT_A_HOLDER: entry('snapshots', 404, false, 'the account holds nothing in that snapshot, so it has no Merkle proof'),
+  SNAPSHOTS_NOT_COMPARABLE: entry('snapshots', 422, false, 'a diff of two snapshots that are not of the same token (or are combinations)'),
+  FILTER_NOT_APPLICABLE: entry('snapshots', 422, false, 'a filter that does not apply to the token (minCount on a fungible token)'),
+  NFT_SERIALS_UNSETTLED: entry('snapshots', 503, true, 'the NFT serials listed kept disagreeing with the balances at the snapshot timestamp (serials moving, or a timestamp in the past)'),
 
   // Snapshot metadata (Redis or MongoDB).
   INVALID_ID: entry('store', 400, false, 'not an id the snapshot store issued'),

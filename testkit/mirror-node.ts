@@ -7,7 +7,9 @@
 // balances are JSON numbers even above 2^53, a timestamp filter answers from the latest
 // balance snapshot at or before it; /tokens/{id}?timestamp= answers the token as it was then
 // (its info history, see updateToken), and /accounts lists every account the node knows (holders,
-// 0.0.2 and the treasury 0.0.98; order defaults to asc). On top: a token-bucket rate limit answering 429 like the
+// 0.0.2 and the treasury 0.0.98; order defaults to asc), and /tokens/{id}/nfts lists the serials of an
+// NFT token as they are now (no timestamp; tokens_id_nfts fixtures; transferNft and burnNft move
+// them). On top: a token-bucket rate limit answering 429 like the
 // public gateway (Traefik: Retry-After seconds and X-Retry-In as a Go duration), and faults.
 
 import http from 'node:http';
@@ -19,6 +21,14 @@ export interface FakeHolder {
   balance: bigint;
 }
 
+/** One serial of an NFT token as it is now (the mirror node's nft table). */
+export interface FakeNft {
+  serial: number;
+  account: string;
+  /** Burned. */
+  deleted?: boolean;
+}
+
 export interface FakeToken {
   tokenId: string;
   name: string;
@@ -26,6 +36,10 @@ export interface FakeToken {
   decimals: number;
   totalSupply: bigint | string;
   type?: 'FUNGIBLE_COMMON' | 'NON_FUNGIBLE_UNIQUE';
+  /** treasury_account_id; default 0.0.98. */
+  treasury?: string;
+  /** For NON_FUNGIBLE_UNIQUE tokens: the serials; `holders` should then give each owner's count (nftHolders). */
+  nfts?: FakeNft[];
   holders: FakeHolder[];
 }
 
@@ -49,6 +63,8 @@ export interface MirrorFaults {
   xRetryIn?: string;
   /** Rewrites links.next of balance pages (to simulate a hostile or broken server). */
   rewriteNext?: (next: string) => string | null;
+  /** Called before answering the nth request (1-based) of /tokens/{id}/nfts: serials move mid-listing. */
+  onNftsPage?: (n: number) => void;
   /** Rewrites every 200 JSON body (to simulate wrong shapes). */
   rewriteBody?: (body: string, path: string) => string;
 }
@@ -62,6 +78,8 @@ export interface StartMirrorNodeOptions {
   faults?: MirrorFaults;
   /** Serve under this path (e.g. '/mirror') while links stay '/api/v1/...', as behind a proxy. */
   pathPrefix?: string;
+  /** Listen on this loopback port; default a free one. */
+  port?: number;
 }
 
 export interface RequestRecord {
@@ -94,6 +112,12 @@ export interface FakeMirrorNode {
    */
   updateToken(tokenId: string, timestamp: string, changes: Partial<Omit<FakeToken, 'tokenId' | 'holders'>>): void;
   latestSnapshotTimestamp(): string;
+  /** Moves an NFT serial to another account now (live: /nfts answers it at once). */
+  transferNft(tokenId: string, serial: number, to: string): void;
+  /** Burns an NFT serial now: /nfts lists it as deleted, without an account. */
+  burnNft(tokenId: string, serial: number): void;
+  /** Records a balance snapshot of every NFT token from its serials as they are now. */
+  publishNftSnapshot(timestamp: string): void;
   resetStats(): void;
   close(): Promise<void>;
 }
@@ -105,6 +129,7 @@ const requestLogMax = 200_000;
 const defaultSnapshotTimestamp = '1716885861.254421003';
 const acceptedBalanceParams = new Set(['account.id', 'account.balance', 'account.publickey', 'limit', 'order', 'timestamp']);
 const acceptedTokenInfoParams = new Set(['timestamp']);
+const acceptedNftParams = new Set(['account.id', 'limit', 'order', 'serialnumber']);
 const acceptedAccountParams = new Set(['account.balance', 'account.id', 'account.publickey', 'balance', 'limit', 'order']);
 /** Accounts every network has, whatever the tokens: 0.0.2 (treasury of hbar) and 0.0.98 (fees). */
 const systemAccounts = ['0.0.2', '0.0.98'];
@@ -127,6 +152,8 @@ interface TokenState {
   infoHistory: Array<{ atNs: bigint; info: FakeToken }>;
   /** Holder sets by snapshot timestamp (ns), each sorted by account. */
   history: Array<{ atNs: bigint; rows: Row[] }>;
+  /** The serials now, by serial number (NFT tokens). */
+  nfts: Map<number, { account: string | null; deleted: boolean }>;
 }
 
 type Query = Map<string, string | string[]>;
@@ -138,7 +165,8 @@ export async function startMirrorNode(options: StartMirrorNodeOptions): Promise<
   const tokens = new Map<string, TokenState>();
   for (const token of options.tokens) {
     const id = entityToString(parseEntityText(token.tokenId) ?? fail(`bad tokenId ${token.tokenId}`));
-    tokens.set(id, { info: token, infoHistory: [{ atNs: 0n, info: token }], history: [{ atNs: firstSnapshotNs, rows: toRows(token.holders) }] });
+    const nfts = new Map((token.nfts ?? []).map((n) => [n.serial, { account: n.account as string | null, deleted: n.deleted ?? false }] as const));
+    tokens.set(id, { info: token, infoHistory: [{ atNs: 0n, info: token }], history: [{ atNs: firstSnapshotNs, rows: toRows(token.holders) }], nfts: new Map([...nfts].sort((a, b) => a[0] - b[0])) });
   }
   let faults: MirrorFaults = options.faults ?? {};
   const stats = emptyStats();
@@ -146,6 +174,7 @@ export async function startMirrorNode(options: StartMirrorNodeOptions): Promise<
   const prefix = (options.pathPrefix ?? '').replace(/\/$/, '');
   const timers = new Set<NodeJS.Timeout>();
   let sequence = 0;
+  let nftsRequests = 0;
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -221,6 +250,8 @@ export async function startMirrorNode(options: StartMirrorNodeOptions): Promise<
   }
 
   function route(path: string, url: URL): { status: number; body: string } {
+    const nfts = /^\/api\/v1\/tokens\/([^/]+)\/nfts$/.exec(path);
+    if (nfts) return tokenNfts(decodeURIComponent(nfts[1] as string), path, url);
     const balances = /^\/api\/v1\/tokens\/([^/]+)\/balances$/.exec(path);
     if (balances) return tokenBalances(decodeURIComponent(balances[1] as string), path, url);
     const token = /^\/api\/v1\/tokens\/([^/]+)$/.exec(path);
@@ -251,6 +282,44 @@ export async function startMirrorNode(options: StartMirrorNodeOptions): Promise<
     const entry = state.infoHistory.findLast((e) => e.atNs <= upperNs);
     if (entry === undefined) return { status: 404, body: errorBody('Not found') };
     return { status: 200, body: tokenInfoBody(entry.info, entityToString(entity), entry.atNs) };
+  }
+
+  /**
+   * GET /api/v1/tokens/{id}/nfts (the OpenAPI getNfts; tokens_id_nfts fixtures): the serials as
+   * they are now (no timestamp parameter), order desc by default, limit 25 capped at 100,
+   * account.id and serialnumber filters, next as the query with serialnumber=gt:/lt:LAST.
+   */
+  function tokenNfts(idText: string, path: string, url: URL): { status: number; body: string } {
+    faults.onNftsPage?.(++nftsRequests);
+    const entity = parseTokenPathId(idText);
+    if (entity === null) return { status: 400, body: errorBody('Invalid parameter: tokenid') };
+    const query = parseQuery(url);
+    for (const key of query.keys()) {
+      if (!acceptedNftParams.has(key)) return { status: 400, body: errorBody(`Unknown query parameter: ${key}`) };
+    }
+    const accountFilters = values(query, 'account.id').map((raw) => ({ c: condition(raw), raw }));
+    if (!accountFilters.every(({ c }) => c !== null && isOp(c.op, ['eq', 'gt', 'gte', 'lt', 'lte']) && parseEntityText(c.value) !== null)) return { status: 400, body: errorBody('Invalid parameter: account.id') };
+    const serialFilters = values(query, 'serialnumber').map((raw) => condition(raw));
+    if (!serialFilters.every((c) => c !== null && isOp(c.op, ['eq', 'gt', 'gte', 'lt', 'lte']) && /^[1-9]\d{0,18}$/.test(c.value))) return { status: 400, body: errorBody('Invalid parameter: serialnumber') };
+    if (!values(query, 'limit').every((raw) => /^\d{1,19}$/.test(raw) && BigInt(raw) > 0n)) return { status: 400, body: errorBody('Invalid parameter: limit') };
+    if (!values(query, 'order').every((raw) => /^(asc|desc)$/i.test(raw))) return { status: 400, body: errorBody('Invalid parameter: order') };
+    const { limit, order } = pageParams(query);
+    const state = tokens.get(entityToString(entity));
+    if (state === undefined) return { status: 200, body: '{"nfts":[],"links":{"next":null}}' };
+    const matches = (c: Condition, left: bigint, right: bigint) => ({ eq: left === right, gt: left > right, gte: left >= right, lt: left < right, lte: left <= right } as Record<string, boolean>)[c.op] ?? false;
+    const rows = [...state.nfts].filter(([serial, nft]) => serialFilters.every((c) => matches(c as Condition, BigInt(serial), BigInt((c as Condition).value)))
+      && accountFilters.every(({ c }) => nft.account !== null && matches(c as Condition, 0n, BigInt(compareEntities(parseEntityText((c as Condition).value) as Entity, parseEntityText(nft.account) as Entity)))));
+    if (order === 'desc') rows.reverse();
+    const page = rows.slice(0, limit);
+    const last = page.length === 0 ? 0 : (page.at(-1) as [number, unknown])[0];
+    // No link when the range left beyond the last serial is empty (limit.json's serialnumber=gt:2 case).
+    const rangeLeft = serialFilters.every((c) => !(order === 'desc' ? ['gt', 'gte'] : ['lt', 'lte']).includes((c as Condition).op)
+      || matches(c as Condition, BigInt(last + (order === 'desc' ? -1 : 1)), BigInt((c as Condition).value)));
+    const next = page.length === limit && rangeLeft ? nextLink(path, query, String(last), order, 'serialnumber') : null;
+    const tokenId = entityToString(entity);
+    const body = page.map(([serial, nft]) => JSON.stringify({ account_id: nft.account, created_timestamp: '1234567890.000000005', delegating_spender: null, deleted: nft.deleted,
+      metadata: Buffer.from(`m${serial}`).toString('base64'), modified_timestamp: '1234567890.000000005', serial_number: serial, spender: null, token_id: tokenId }));
+    return { status: 200, body: `{"nfts":[${body.join(',')}],"links":{"next":${JSON.stringify(next)}}}` };
   }
 
   /** GET /api/v1/accounts: every known account, one AccountInfo each (balances are not modelled). */
@@ -319,9 +388,9 @@ export async function startMirrorNode(options: StartMirrorNodeOptions): Promise<
     return { status: 200, body };
   }
 
-  const origin = await listenOnLoopback(server);
+  const origin = await listenOnLoopback(server, options.port ?? 0);
 
-  return {
+  const fake: FakeMirrorNode = {
     url: `${origin}${prefix}`,
     stats,
     setFaults(next) {
@@ -344,6 +413,22 @@ export async function startMirrorNode(options: StartMirrorNodeOptions): Promise<
       state.infoHistory.push({ atNs, info: state.info });
     },
     latestSnapshotTimestamp: () => formatTimestamp(snapshotsNs.at(-1) as bigint),
+    transferNft(tokenId, serial, to) {
+      const nft = (tokens.get(tokenId) ?? fail(`unknown token ${tokenId}`)).nfts.get(serial);
+      if (nft === undefined || nft.deleted) fail(`token ${tokenId} has no live serial ${serial}`);
+      nft.account = to;
+    },
+    burnNft(tokenId, serial) {
+      const nft = (tokens.get(tokenId) ?? fail(`unknown token ${tokenId}`)).nfts.get(serial);
+      if (nft === undefined || nft.deleted) fail(`token ${tokenId} has no live serial ${serial}`);
+      nft.account = null;
+      nft.deleted = true;
+    },
+    publishNftSnapshot(timestamp) {
+      const holdersByToken: Record<string, FakeHolder[]> = {};
+      for (const [tokenId, state] of tokens) if (state.nfts.size > 0) holdersByToken[tokenId] = nftHolders([...state.nfts].map(([serial, n]) => ({ serial, account: n.account ?? '', deleted: n.deleted })));
+      fake.publishSnapshot(timestamp, holdersByToken);
+    },
     resetStats() {
       Object.assign(stats, emptyStats());
     },
@@ -353,6 +438,14 @@ export async function startMirrorNode(options: StartMirrorNodeOptions): Promise<
       await closeServer(server);
     },
   };
+  return fake;
+}
+
+/** Each owner's count of live serials: the balances the mirror node reports for an NFT token. */
+export function nftHolders(nfts: FakeNft[]): FakeHolder[] {
+  const counts = new Map<string, bigint>();
+  for (const nft of nfts) if (!nft.deleted) counts.set(nft.account, (counts.get(nft.account) ?? 0n) + 1n);
+  return [...counts].map(([account, balance]) => ({ account, balance }));
 }
 
 /**
@@ -438,9 +531,8 @@ function isOp(op: string, allowed: string[]): boolean {
 }
 
 /** The mirror node's getNextParamQueries + updateReqQuery, over an insertion-ordered query. */
-function nextLink(path: string, original: Query, lastAccount: string, order: 'asc' | 'desc'): string {
+function nextLink(path: string, original: Query, lastAccount: string, order: 'asc' | 'desc', field = 'account.id'): string {
   const query: Query = new Map(original);
-  const field = 'account.id';
   const pattern = order === 'asc' ? /gt[e]?:/ : /lt[e]?:/;
   const insertValue = `${order === 'asc' ? 'gt' : 'lt'}:${lastAccount}`;
   const fieldValues = query.get(field);
@@ -633,7 +725,7 @@ function tokenInfoBody(token: FakeToken, tokenId: string, modifiedNs: bigint): s
     pause_status: 'NOT_APPLICABLE',
     supply_type: 'INFINITE',
     total_supply: String(token.totalSupply),
-    treasury_account_id: '0.0.98',
+    treasury_account_id: token.treasury ?? '0.0.98',
     type: token.type ?? 'FUNGIBLE_COMMON',
     custom_fees: { created_timestamp: '1234567890.000000002', fixed_fees: [], fractional_fees: [] },
   });
@@ -706,6 +798,7 @@ function createBucket(rps: number | undefined): { take(): boolean; waitMs(): num
 
 function routeName(path: string): string {
   if (/^\/api\/v1\/tokens\/[^/]+\/balances$/.test(path)) return '/api/v1/tokens/{id}/balances';
+  if (/^\/api\/v1\/tokens\/[^/]+\/nfts$/.test(path)) return '/api/v1/tokens/{id}/nfts';
   if (/^\/api\/v1\/tokens\/[^/]+$/.test(path)) return '/api/v1/tokens/{id}';
   return path;
 }

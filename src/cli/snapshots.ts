@@ -13,9 +13,32 @@ import { loadConfig, type Config } from '../config.ts';
 import type { IpfsStore } from '../snapshots/ipfs-store.ts';
 import type { SnapshotRunStatus } from '../snapshots/pipeline.ts';
 import type { SnapshotStore } from '../snapshots/store/metadata-store.ts';
-import type { CliContext } from './context.ts';
+import { UsageError, type CliContext } from './context.ts';
 
-interface SnapshotOptions { timestamp?: string; mirrorUrl?: string; network?: string }
+interface SnapshotOptions { timestamp?: string; mirrorUrl?: string; network?: string; filters?: string; combine?: string }
+
+/** Bounds what --filters may hold before it is parsed (a filter is at most 100 accounts). */
+const filtersArgCharsMax = 16 * 1024;
+
+/**
+ * The request's target from the arguments: one token and `--filters {...}`, or several tokens with
+ * `--combine all|any` and `--filters {"<tokenId>": {...}}` per token. Checked as REST checks a body.
+ */
+async function snapshotTarget(tokenIds: string[], options: SnapshotOptions, network: Config['hedera']['network']) {
+  const { validateTarget } = await import('../snapshots/service.ts');
+  let filters: unknown;
+  if (options.filters !== undefined) {
+    if (options.filters.length > filtersArgCharsMax) throw new UsageError(`--filters is longer than ${filtersArgCharsMax} characters`);
+    try { filters = JSON.parse(options.filters); } catch { throw new UsageError('--filters must be a JSON object, e.g. \'{"minBalance":"100","exclude":["treasury"]}\''); }
+  }
+  if (tokenIds.length === 1 && options.combine === undefined) return validateTarget({ tokenId: tokenIds[0]!, ...(filters !== undefined ? { filters: filters as never } : {}) }, network);
+  if (options.combine === undefined) throw new UsageError('several tokens make a combination: add --combine all or --combine any');
+  const perToken = (filters ?? {}) as Record<string, unknown>;
+  if (typeof perToken !== 'object' || perToken === null || Array.isArray(perToken) || Object.keys(perToken).some((k) => !tokenIds.includes(k))) {
+    throw new UsageError('with --combine, --filters is a JSON object of filters by token id, e.g. \'{"0.0.1001":{"minBalance":"100"}}\'');
+  }
+  return validateTarget({ combine: options.combine as 'all', tokens: tokenIds.map((tokenId) => ({ tokenId, ...(perToken[tokenId] !== undefined ? { filters: perToken[tokenId] as never } : {}) })) }, network);
+}
 
 type SnapshotCliConfig = Pick<Config, 'hedera' | 'dataDir' | 'mongodbUrl' | 'jobs'>;
 
@@ -52,6 +75,7 @@ function lazyIpfs(dataDir: string) {
     cat: (cid, options) => streamOf((ipfs) => ipfs.cat(cid, options)),
     exportCar: (cid, options) => streamOf((ipfs) => ipfs.exportCar(cid, options)),
     has: async (cid, options) => (await open()).has(cid, options),
+    readRange: async (cid, offset, length, options) => (await open()).readRange(cid, offset, length, options),
     stop,
   };
   return { store, open, stop };
@@ -75,6 +99,12 @@ async function withStore<T>(context: CliContext, config: Readonly<SnapshotCliCon
   });
 }
 
+/** The store and the IPFS store of this machine, for the commands that read completed snapshots. */
+async function withProducts<T>(context: CliContext, fn: (deps: { store: SnapshotStore; ipfs: IpfsStore }) => Promise<T>): Promise<T> {
+  const config = snapshotConfig(context);
+  return withStore(context, config, (store) => withIpfs(config.dataDir, (ipfs) => fn({ store, ipfs })));
+}
+
 /** Without a terminal (a log, CI) the bar prints one line this often instead of redrawing. */
 const barLineEveryMsNoTty = 5_000;
 
@@ -95,13 +125,14 @@ function formatDuration(totalSeconds: number): string {
   return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(s).padStart(2, '0')}s` : `${s}s`;
 }
 
-async function runSnapshotCommand(context: CliContext, tokenIdArg: string, options: SnapshotOptions): Promise<void> {
+async function runSnapshotCommand(context: CliContext, tokenIdArgs: string[], options: SnapshotOptions): Promise<void> {
   const config = snapshotConfig(context, options);
   const { hedera } = config;
-  const [{ validateTokenId, validateTimestamp }, { createMirrorClient }, { runSnapshot }] = await Promise.all([
-    import('../snapshots/service.ts'), import('../snapshots/mirror/client.ts'), import('../snapshots/pipeline.ts'),
+  const [{ validateTimestamp }, { createMirrorClient }, { runSnapshot }, { runCombination }] = await Promise.all([
+    import('../snapshots/service.ts'), import('../snapshots/mirror/client.ts'), import('../snapshots/pipeline.ts'), import('../snapshots/combination.ts'),
   ]);
-  const tokenId = validateTokenId(tokenIdArg, hedera.network);
+  const target = await snapshotTarget(tokenIdArgs, options, hedera.network);
+  const { tokenId } = target;
   const requestedTimestamp = validateTimestamp(options.timestamp) ?? null;
   const mirror = createMirrorClient({
     baseUrl: hedera.mirrorNodeUrl, rps: hedera.mirrorRps, requestTimeoutMs: hedera.mirrorTimeoutMs,
@@ -118,17 +149,19 @@ async function runSnapshotCommand(context: CliContext, tokenIdArg: string, optio
   const startOpening = () => { ipfs.open().catch(() => openFailed.abort()); };
   try {
     const done = await withStore(context, config, async (store) => {
-      const record = await store.create({ tokenId, network: hedera.network, requestedTimestamp, requestedBy: context.env.USER ?? 'cli' });
+      const record = await store.create({ ...target, network: hedera.network, requestedTimestamp, requestedBy: context.env.USER ?? 'cli' });
       bar.start(100, 0, barPayload(status, 0));
       try {
-        const finished = await runSnapshot(record.snapshotId, {
+        const deps = {
           store, mirror, ipfs: ipfs.store, network: hedera.network, workDir: join(config.dataDir, 'snapshots'), signal: openFailed.signal,
-          onPage: (next) => {
+          onPage: (next: SnapshotRunStatus) => {
             if (status.pages === 0) startOpening();
             status = next;
             bar.update(next.progress, barPayload(next, performance.now() - startedMs));
           },
-        }).catch(async (failure: Error & { code?: string }) => {
+          onProgress: (progress: number) => { if (record.combination) bar.update(progress, barPayload({ ...status, progress }, performance.now() - startedMs)); },
+        };
+        const finished = await (record.combination ? runCombination({ ...record, combination: record.combination }, deps) : runSnapshot(record.snapshotId, deps)).catch(async (failure: Error & { code?: string }) => {
           const error: Error & { code?: string } = openFailed.signal.aborted ? await ipfs.open().then(() => failure, (cause: Error) => cause) : failure;
           await store.update(record.snapshotId, { status: 'failed', error: { code: error.code ?? 'SNAPSHOT_FAILED', message: error.message.slice(0, 500) } }).catch(() => {});
           throw error;
@@ -149,12 +182,34 @@ async function runSnapshotCommand(context: CliContext, tokenIdArg: string, optio
 
 export function registerSnapshotCommands(program: Command, context: CliContext): void {
   program.command('snapshot')
-    .description('snapshot every holder of a Hedera token into IPFS; prints {snapshotId, tokenId, cid, holders, totalBalance, consensusTimestamp}')
-    .argument('<tokenId>', 'Hedera token id, e.g. 0.0.1234 (a HIP-15 checksum is checked against the network)')
+    .description('snapshot every holder of a Hedera token (or a combination of tokens) into IPFS; prints {snapshotId, tokenId, cid, holders, totalBalance, consensusTimestamp}')
+    .argument('<tokenId...>', 'Hedera token id, e.g. 0.0.1234 (a HIP-15 checksum is checked against the network); several with --combine')
     .option('--timestamp <T>', 'consensus timestamp seconds.nanoseconds (default: the latest balance snapshot)')
     .option('--mirror-url <URL>', 'mirror node base URL (default: MIRROR_NODE_URL, else the network\'s public one)')
     .option('--network <N>', 'mainnet, testnet or previewnet (default: HEDERA_NETWORK, else testnet)')
-    .action((tokenId: string, options: SnapshotOptions) => runSnapshotCommand(context, tokenId, options));
+    .option('--filters <JSON>', 'filters as JSON: {"minBalance","exclude","minCount"}; with --combine, an object of them by token id')
+    .option('--combine <mode>', 'all or any: one snapshot of the holders of every (all) or some (any) of the tokens, at one timestamp')
+    .action((tokenIds: string[], options: SnapshotOptions) => runSnapshotCommand(context, tokenIds, options));
+
+  program.command('proof')
+    .description('print the Merkle proof of one holder of a completed snapshot: {account, address, amount, proof}')
+    .argument('<snapshotId>', 'the snapshotId a snapshot printed')
+    .argument('<account>', 'a Hedera account id, e.g. 0.0.1234')
+    .action((snapshotId: string, account: string) => withProducts(context, async (deps) => {
+      const { proveHolder } = await import('../snapshots/products.ts');
+      context.print(JSON.stringify(await proveHolder(deps, snapshotId, account)));
+    }));
+
+  program.command('diff')
+    .description('the diff of two completed snapshots of one token as NDJSON on stdout (gained, lost, changed); its CID and counts on stderr')
+    .argument('<from>', 'the earlier snapshotId')
+    .argument('<to>', 'the later snapshotId')
+    .action((from: string, to: string) => withProducts(context, async (deps) => {
+      const { diffSnapshots } = await import('../snapshots/products.ts');
+      const stored = await diffSnapshots(deps, from, to);
+      await writeStdout(deps.ipfs.cat(stored.cid));
+      process.stderr.write(`diff ${stored.cid}: ${stored.gained} gained, ${stored.lost} lost, ${stored.changed} changed\n`);
+    }));
 
   program.command('cat')
     .description('write the bytes stored under a CID (in DATA_DIR/ipfs) to stdout')

@@ -1,11 +1,13 @@
 // The snapshot routes of docs/rest.md: requests (any user), reads (any user), content streamed from
 // IPFS (NDJSON, or CSV on Accept: text/csv), and recurring schedules (admins).
 import { Readable, pipeline } from 'node:stream';
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import type { SnapshotService } from '../snapshots/service.ts';
-import { InvalidCursorError, snapshotStatuses, idPattern } from '../snapshots/store/metadata-store.ts';
+import { combinationSourcesMax, excludeAccountsMax, InvalidCursorError, snapshotStatuses, idPattern } from '../snapshots/store/metadata-store.ts';
+import { isAmount } from '../identifiers.ts';
 import { ndjsonToCsv } from '../snapshots/snapshot-format.ts';
+import { diffSnapshots, merkleInfo, proveHolder } from '../snapshots/products.ts';
 import { callerOf, requireAdmin } from './auth.ts';
 import { HttpError } from './errors.ts';
 import { errors, type OpenApiAddition } from './openapi.ts';
@@ -18,22 +20,46 @@ const carType = 'application/vnd.ipld.car';
 const idSchema = z.string().regex(idPattern, { error: 'must be a snapshot id (UUIDv7)' });
 const cursorSchema = z.string().max(200);
 
-export const requestSnapshotBody = z.strictObject({
-  tokenId: z.string().min(1).max(tokenIdChars),
-  timestamp: z.string().max(32).optional(),
+const accountIdSchema = z.string().regex(/^(0|[1-9]\d{0,18})\.(0|[1-9]\d{0,18})\.(0|[1-9]\d{0,18})$/, { error: 'must be a Hedera account id such as 0.0.1234' });
+/** minBalance in base units, exclude (accounts or `treasury`), minCount for NFTs (docs/snapshot-products.md). */
+export const filtersSchema = z.strictObject({
+  minBalance: z.string().regex(/^(0|[1-9][0-9]{0,77})$/, { error: 'must be a base-unit integer as a decimal string' }).refine(isAmount, { error: 'must be at most 2^256-1' }).optional(),
+  exclude: z.array(z.union([z.literal('treasury'), accountIdSchema])).max(excludeAccountsMax).optional(),
+  minCount: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
 });
+/** One token of a combination. */
+const combinationTokenSchema = z.strictObject({ tokenId: z.string().min(1).max(tokenIdChars), filters: filtersSchema.optional() });
+type Target = { tokenId?: string | undefined; filters?: unknown; tokens?: unknown[] | undefined; combine?: string | undefined };
+// The rules a request and a schedule share: one token, or a whole combination.
+const oneTarget = { check: (b: Target) => (b.tokenId !== undefined) !== (b.tokens !== undefined), tokenId: { error: 'give tokenId (one token) or tokens (a combination), not both', path: ['tokenId'] } };
+const combinationComplete = { check: (b: Target) => (b.tokens !== undefined) === (b.combine !== undefined), combine: { error: 'a combination needs both tokens and combine', path: ['combine'] } };
+const filtersPerToken = { check: (b: Target) => b.tokens === undefined || b.filters === undefined, filters: { error: 'a combination takes filters per token (tokens[].filters)', path: ['filters'] } };
+/** `tokenId` (and its filters) for one token, or `tokens` and `combine` for a combination. */
+export const requestSnapshotBody = z.strictObject({
+  tokenId: z.string().min(1).max(tokenIdChars).optional(),
+  timestamp: z.string().max(32).optional(),
+  filters: filtersSchema.optional(),
+  tokens: z.array(combinationTokenSchema).min(2).max(combinationSourcesMax).optional(),
+  combine: z.enum(['all', 'any']).optional(),
+}).refine(oneTarget.check, oneTarget.tokenId).refine(combinationComplete.check, combinationComplete.combine).refine(filtersPerToken.check, filtersPerToken.filters);
 export const listSnapshotsQuery = z.strictObject({
   tokenId: z.string().min(1).max(tokenIdChars).optional(),
   status: z.enum(snapshotStatuses).optional(),
   limit: limitSchema(20, 100),
   cursor: cursorSchema.optional(),
 });
+/** The options of a request (one token with filters, or a combination) and `every`. */
 export const createScheduleBody = z.strictObject({
-  tokenId: z.string().min(1).max(tokenIdChars),
+  tokenId: z.string().min(1).max(tokenIdChars).optional(),
   every: z.string().min(1).max(100),
-});
+  filters: filtersSchema.optional(),
+  tokens: z.array(combinationTokenSchema).min(2).max(combinationSourcesMax).optional(),
+  combine: z.enum(['all', 'any']).optional(),
+}).refine(oneTarget.check, oneTarget.tokenId).refine(combinationComplete.check, combinationComplete.combine).refine(filtersPerToken.check, filtersPerToken.filters);
 const listSchedulesQuery = z.strictObject({ tokenId: z.string().min(1).max(tokenIdChars).optional(), limit: limitSchema(20, 100), cursor: cursorSchema.optional() });
 const idParams = z.strictObject({ id: idSchema });
+const proofParams = z.strictObject({ id: idSchema, account: accountIdSchema });
+const diffParams = z.strictObject({ id: idSchema, other: idSchema });
 
 /** The store names its own field (nextCursor); REST clients know it as `next`. */
 async function listed<T>(page: Promise<T>): Promise<T> {
@@ -45,13 +71,37 @@ async function listed<T>(page: Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Streams stored bytes from IPFS: NDJSON, or CSV through ndjsonToCsv. The first chunk is pulled
+ * before answering, so a missing block is a clean error, not a cut body.
+ */
+type StoredFormat = 'ndjson' | 'csv' | 'car';
+
+/** The stored bytes as NDJSON, CSV, or the CID's DAG as a CAR file; the first chunk is pulled before answering, so a missing block is a clean error, not a cut body. */
+async function sendStored(service: SnapshotService, res: Response, stored: { cid: string; bytes: number | null; format: StoredFormat }): Promise<void> {
+  const { format } = stored;
+  const iterator = (format === 'car' ? service.ipfs.exportCar(stored.cid) : service.ipfs.cat(stored.cid))[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  const source = Readable.from((async function* () {
+    if (!first.done) yield first.value;
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+  })());
+  res.status(200).setHeader('Content-Type', format === 'car' ? carType : format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8');
+  res.setHeader('ETag', `"${stored.cid}${format === 'ndjson' ? '' : `.${format}`}"`);
+  res.setHeader('X-Content-Cid', stored.cid);
+  res.setHeader('Vary', 'Accept');
+  res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+  if (format === 'ndjson' && stored.bytes !== null) res.setHeader('Content-Length', String(stored.bytes));
+  pipeline(format === 'csv' ? [source, ndjsonToCsv(), res] : [source, res], () => {});
+}
+
 /** Snapshots: request, list, read, content. */
 function snapshotRoutes(service: SnapshotService): RouteSpec[] {
   const { store } = service;
 
   const requestSnapshot: RequestHandler = async (req, res) => {
     const body = parse('body', requestSnapshotBody, req.body);
-    const { snapshotId, jobId } = await service.request({ tokenId: body.tokenId, requestedBy: callerOf(res).account, ...(body.timestamp !== undefined ? { timestamp: body.timestamp } : {}) });
+    const { snapshotId, jobId } = await service.request({ ...body, requestedBy: callerOf(res).account });
     res.status(202).location(`/v1/snapshots/${snapshotId}`).json({ snapshotId, jobId });
   };
 
@@ -75,25 +125,31 @@ function snapshotRoutes(service: SnapshotService): RouteSpec[] {
     if (!record) throw new HttpError('NOT_FOUND', `snapshot ${id} not found`);
     if (record.status !== 'completed' || !record.cid) throw new HttpError('NOT_READY', `snapshot ${id} is ${record.status}; its content exists once it is completed`);
     const accepted = req.accepts(['application/x-ndjson', 'text/csv', carType]);
-    const csv = accepted === 'text/csv';
-    const car = accepted === carType;
-    // Pull the first chunk before answering, so a missing block is a clean error, not a cut body.
-    const iterator = (car ? service.ipfs.exportCar(record.cid) : service.ipfs.cat(record.cid))[Symbol.asyncIterator]();
-    const first = await iterator.next();
-    const source = Readable.from((async function* () {
-      if (!first.done) yield first.value;
-      for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
-    })());
-    res.status(200).setHeader('Content-Type', car ? carType : csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8');
-    res.setHeader('ETag', `"${record.cid}${car ? '.car' : csv ? '.csv' : ''}"`);
-    res.setHeader('Vary', 'Accept');
-    res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
-    if (!csv && !car && record.bytes !== null) res.setHeader('Content-Length', String(record.bytes));
-    pipeline(csv ? [source, ndjsonToCsv(), res] : [source, res], () => {});
+    await sendStored(service, res, { cid: record.cid, bytes: record.bytes, format: accepted === 'text/csv' ? 'csv' : accepted === carType ? 'car' : 'ndjson' });
+  };
+
+  const diff: RequestHandler = async (req, res) => {
+    const { id, other } = parse('params', diffParams, req.params);
+    const stored = await diffSnapshots(service, id, other);
+    res.setHeader('X-Diff-Counts', `gained=${stored.gained}, lost=${stored.lost}, changed=${stored.changed}`);
+    await sendStored(service, res, { cid: stored.cid, bytes: stored.bytes, format: 'ndjson' });
+  };
+
+  const merkle: RequestHandler = async (req, res) => {
+    const { id } = parse('params', idParams, req.params);
+    res.json(await merkleInfo(service, id));
+  };
+
+  const proof: RequestHandler = async (req, res) => {
+    const { id, account } = parse('params', proofParams, req.params);
+    res.json(await proveHolder(service, id, account));
   };
 
   return [
     { method: 'post', path: '/snapshots', handlers: [requestSnapshot] },
+    { method: 'get', path: '/snapshots/:id/merkle', handlers: [merkle] },
+    { method: 'get', path: '/snapshots/:id/proofs/:account', handlers: [proof] },
+    { method: 'get', path: '/snapshots/:id/diff/:other', handlers: [diff] },
     { method: 'get', path: '/snapshots', handlers: [list] },
     { method: 'get', path: '/snapshots/:id', handlers: [get] },
     { method: 'get', path: '/snapshots/:id/content', handlers: [content] },
@@ -174,6 +230,17 @@ export const snapshotsOpenApi: OpenApiAddition = {
     '/v1/snapshots/{id}': { get: { summary: 'A snapshot record', operationId: 'getSnapshot', parameters: idParam, responses: { ...ok(200, 'the record', { $ref: '#/components/schemas/SnapshotRecord' }), ...errors(...unknownId) } } },
     '/v1/snapshots/{id}/content': { get: { summary: 'The stored bytes (NDJSON; CSV on Accept: text/csv; a CAR file on Accept: application/vnd.ipld.car)', operationId: 'getSnapshotContent', parameters: idParam,
       responses: { 200: { description: 'the snapshot', content: { 'application/x-ndjson': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } }, [carType]: { schema: { type: 'string', format: 'binary' } } } }, ...errors(...unknownId, 'NOT_READY', 'CONTENT_NOT_FOUND') } } },
+    '/v1/snapshots/{id}/merkle': { get: { summary: 'The Merkle root of the holders (OpenZeppelin StandardMerkleTree, leaves ["address","uint256"])', operationId: 'getSnapshotMerkle', parameters: idParam,
+      responses: { ...ok(200, '{root, leafEncoding, leaves, treeCid}', { type: 'object', properties: { root: { type: 'string' }, leafEncoding: { type: 'array', items: { type: 'string' } }, leaves: { type: 'integer' }, treeCid: { type: 'string' } } }),
+        ...errors(...unknownId, 'SNAPSHOT_NOT_FOUND', 'NOT_READY', 'NO_MERKLE_TREE', 'CONTENT_NOT_FOUND') } } },
+    '/v1/snapshots/{id}/proofs/{account}': { get: { summary: 'The Merkle proof of one holder', operationId: 'getSnapshotProof',
+      parameters: [...idParam, { name: 'account', in: 'path', required: true, schema: { type: 'string' }, description: 'a Hedera account id, 0.0.N' }],
+      responses: { ...ok(200, '{account, address, amount, proof}', { type: 'object', properties: { account: { type: 'string' }, address: { type: 'string' }, amount: { type: 'string' }, proof: { type: 'array', items: { type: 'string' } } } }),
+        ...errors(...unknownId, 'SNAPSHOT_NOT_FOUND', 'NOT_READY', 'NO_MERKLE_TREE', 'NOT_A_HOLDER', 'CONTENT_NOT_FOUND') } } },
+    '/v1/snapshots/{id}/diff/{other}': { get: { summary: 'Who gained, lost or changed a balance from this snapshot to the other one (same token), NDJSON', operationId: 'getSnapshotDiff',
+      parameters: [...idParam, { name: 'other', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+      responses: { 200: { description: 'the diff; its CID in X-Content-Cid and ETag, the counts in X-Diff-Counts', content: { 'application/x-ndjson': { schema: { type: 'string' } } } },
+        ...errors(...unknownId, 'SNAPSHOT_NOT_FOUND', 'NOT_READY', 'SNAPSHOTS_NOT_COMPARABLE', 'CONTENT_NOT_FOUND') } } },
     '/v1/snapshot-schedules': {
       post: { summary: 'Create a recurring snapshot (admin)', operationId: 'createSnapshotSchedule',
         requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(createScheduleBody) } } },

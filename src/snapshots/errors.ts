@@ -3,6 +3,16 @@
 // catalog (src/errors.ts); the error middleware answers them all through TallyError.
 import { TallyError, type CodeOf } from '../errors.ts';
 
+/** A failed record's error messages stop here. */
+const errorMessageCharsMax = 500;
+
+/** A failure as a snapshot record stores it: its catalog code (SNAPSHOT_FAILED for one without) and message. */
+export function describeError(error: unknown): { code: string; message: string } {
+  const code = error instanceof TallyError ? error.code : 'SNAPSHOT_FAILED';
+  const message = error instanceof Error ? error.message : String(error);
+  return { code, message: message.slice(0, errorMessageCharsMax) };
+}
+
 export class SnapshotError extends TallyError {
   declare readonly code: CodeOf<'snapshots'>;
 
@@ -120,5 +130,40 @@ export class ContentNotFoundError extends SnapshotError {
 export class SnapshotFormatError extends SnapshotError {
   constructor(message: string) {
     super('INVALID_SNAPSHOT_CONTENT', message);
+  }
+}
+
+/** A Merkle question about a snapshot that has no tree (no holders, or a combination). */
+export class NoMerkleTreeError extends SnapshotError {
+  constructor(snapshotId: string, why: string) {
+    super('NO_MERKLE_TREE', `snapshot ${snapshotId} has no Merkle tree: ${why}`);
+  }
+}
+
+/** A proof asked for an account that holds nothing in the snapshot. */
+export class NotAHolderError extends SnapshotError {
+  constructor(snapshotId: string, account: string) {
+    super('NOT_A_HOLDER', `account ${account} holds nothing in snapshot ${snapshotId}`);
+  }
+}
+
+/** A diff of snapshots of different tokens, or of combinations. */
+export class SnapshotsNotComparableError extends SnapshotError {
+  constructor(message: string) {
+    super('SNAPSHOTS_NOT_COMPARABLE', message);
+  }
+}
+
+/** A filter the token's type does not have (minCount, which counts NFT serials, on a fungible token). */
+export class FilterNotApplicableError extends SnapshotError {
+  constructor(message: string) {
+    super('FILTER_NOT_APPLICABLE', message);
+  }
+}
+
+/** An NFT listing that never agreed with the balances at the snapshot's timestamp within its rounds. */
+export class NftSerialsUnsettledError extends SnapshotError {
+  constructor(message: string) {
+    super('NFT_SERIALS_UNSETTLED', message);
   }
 }

@@ -19,6 +19,9 @@ export const chunkBytes = 1_048_576;
 export const dagLinksPerNodeMax = 1024;
 /** Blocks hashed and written at once: bounds import memory to about this many chunks. */
 export const blockWriteConcurrency = 8;
+/** Range reads go through aligned windows of this size, the last ones kept in memory. */
+export const readWindowBytes = 64 * 1024;
+export const readWindowsCached = 128;
 /** A CID string is about 60 characters; anything much longer is junk. */
 export const cidCharsMax = 200;
 
@@ -52,6 +55,11 @@ export interface IpfsStore {
    * surfaces on the first iteration (pull one chunk before committing to a response).
    */
   cat(cid: string, options?: AbortOptions): AsyncIterable<Uint8Array>;
+  /**
+   * `length` bytes at `offset` (fewer at the end), through a small cache of aligned windows
+   * (readWindowsCached x readWindowBytes): many small reads of one file cost few block reads.
+   */
+  readRange(cid: string, offset: number, length: number, options?: AbortOptions): Promise<Buffer>;
   /** The CID's DAG as a CARv1 stream (what pinning services import). Same errors as cat. */
   exportCar(cid: string, options?: AbortOptions): AsyncIterable<Uint8Array>;
   has(cid: string, options?: AbortOptions): Promise<boolean>;
@@ -86,6 +94,24 @@ export async function openIpfsStore(options: IpfsStoreOptions): Promise<IpfsStor
     if (!(await helia.blockstore.has(cid, options))) throw new ContentNotFoundError(cid.toString());
   }
 
+  // Content is immutable, so a window never goes stale; a Map in insertion order is the LRU.
+  const windows = new Map<string, Promise<Buffer>>();
+  function readWindow(cid: CID, index: number, options: AbortOptions): Promise<Buffer> {
+    const key = `${cid.toString()}:${index}`;
+    const cached = windows.get(key);
+    if (cached !== undefined) { windows.delete(key); windows.set(key, cached); return cached; }
+    const loading = (async () => {
+      await requireLocal(cid, options);
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of fs.cat(cid, { offline: true, offset: index * readWindowBytes, length: readWindowBytes, signal: options.signal })) chunks.push(chunk);
+      return Buffer.concat(chunks);
+    })();
+    loading.catch(() => windows.delete(key));
+    windows.set(key, loading);
+    if (windows.size > readWindowsCached) windows.delete(windows.keys().next().value!);
+    return loading;
+  }
+
   return {
     async addBytes(source, addOptions = {}) {
       const counter = { bytes: 0 };
@@ -99,6 +125,18 @@ export async function openIpfsStore(options: IpfsStoreOptions): Promise<IpfsStor
         await requireLocal(cid, catOptions);
         yield* fs.cat(cid, { offline: true, signal: catOptions.signal });
       })();
+    },
+    async readRange(text, offset, length, readOptions = {}) {
+      const cid = parseCid(text);
+      if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) throw new RangeError('offset and length must be integers >= 0');
+      const parts: Buffer[] = [];
+      for (let index = Math.floor(offset / readWindowBytes); index * readWindowBytes < offset + length; index++) {
+        const window = await readWindow(cid, index, readOptions);
+        const from = Math.max(0, offset - index * readWindowBytes);
+        parts.push(window.subarray(from, Math.min(window.length, offset + length - index * readWindowBytes)));
+        if (window.length < readWindowBytes) break; // the end of the file
+      }
+      return Buffer.concat(parts);
     },
     exportCar(text, exportOptions = {}) {
       const cid = parseCid(text);

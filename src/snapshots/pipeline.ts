@@ -21,8 +21,11 @@ import { parseEntityId } from './hedera-ids.ts';
 import type { HederaNetwork } from './hedera-ids.ts';
 import type { IpfsStore } from './ipfs-store.ts';
 import type { MirrorClient, HederaTokenInfo } from './mirror/client.ts';
-import type { SnapshotCheckpoint, SnapshotRecord, SnapshotStore } from './store/metadata-store.ts';
-import { headerLine, holderLine } from './snapshot-format.ts';
+import type { MerkleSummary, SnapshotCheckpoint, SnapshotFilters, SnapshotRecord, SnapshotStore } from './store/metadata-store.ts';
+import { headerLine, holderLine, nftHolderLine, readSnapshot, type HeaderFilters, type Holder } from './snapshot-format.ts';
+import { collectNftHolders } from './nft-holders.ts';
+import { buildMerkleTree } from './merkle.ts';
+import { applyFilters, nftType, type AppliedFilters } from './filters.ts';
 
 /** Pages between two checkpoints (100 holders each): a crash repeats at most this many. */
 export const checkpointEveryPages = 20;
@@ -108,9 +111,9 @@ async function write(file: FileHandle, text: string, p: Progress): Promise<void>
   p.bytesWritten += bytes.length;
 }
 
-function header(token: HederaTokenInfo, network: HederaNetwork | null, timestamp: string): string {
+function header(token: HederaTokenInfo, network: HederaNetwork | null, timestamp: string, filters: HeaderFilters | undefined): string {
   return headerLine({ tokenId: token.tokenId, network, timestamp, name: token.name, symbol: token.symbol,
-    decimals: token.decimals, totalSupply: token.totalSupply, type: token.type });
+    decimals: token.decimals, totalSupply: token.totalSupply, type: token.type, ...(filters ? { filters } : {}) });
 }
 
 /** Runs (or resumes) the snapshot; returns the completed record. Throws on failure. */
@@ -141,7 +144,9 @@ export async function runSnapshot(snapshotId: string, deps: PipelineDeps): Promi
       if (signal?.aborted) throw error;
       return null; // progress then follows the supply share alone
     });
-    await fetchHolders(snapshotId, deps, { token, highestAccount }, file, p, record.progress);
+    const run = { token, highestAccount, filters: record.filters };
+    if (token.type === nftType) await writeNftHolders(snapshotId, deps, run, file, p, record);
+    else await fetchHolders(snapshotId, deps, run, file, p, record.progress);
     await file.datasync();
   } finally {
     await file.close();
@@ -150,12 +155,26 @@ export async function runSnapshot(snapshotId: string, deps: PipelineDeps): Promi
   if (stored.bytes !== p.bytesWritten) {
     throw new Error(`IPFS stored ${stored.bytes} bytes of a ${p.bytesWritten}-byte snapshot`);
   }
+  const merkle = await storeMerkleTree(deps, () => fileHolders(path), p.holders);
   const done = await store.update(snapshotId, {
     status: 'completed', progress: 100, cid: stored.cid, bytes: stored.bytes, holders: p.holders,
-    totalBalance: p.totalBalance.toString(), consensusTimestamp: p.consensusTimestamp ?? p.pinnedTimestamp,
+    totalBalance: p.totalBalance.toString(), consensusTimestamp: p.consensusTimestamp ?? p.pinnedTimestamp, merkle,
   });
   await rm(path, { force: true });
   return done;
+}
+
+async function* fileHolders(path: string): AsyncGenerator<Holder> {
+  const { holders } = await readSnapshot(createReadStream(path, { highWaterMark: 1024 * 1024 }));
+  yield* holders;
+}
+
+/** Builds the holders' Merkle tree and stores its dump on IPFS; null without holders. */
+export async function storeMerkleTree(deps: Pick<PipelineDeps, 'ipfs' | 'signal'>, holders: () => AsyncIterable<Holder>, count: number): Promise<MerkleSummary | null> {
+  const tree = await buildMerkleTree(holders, count);
+  if (tree === null) return null;
+  const stored = await deps.ipfs.addBytes(tree.dump(), { signal: deps.signal });
+  return { root: tree.root, treeCid: stored.cid, leaves: tree.leaves, bytes: stored.bytes };
 }
 
 interface RunContext {
@@ -163,6 +182,8 @@ interface RunContext {
   token: HederaTokenInfo;
   /** The highest account id on the network; null when the mirror node did not say. */
   highestAccount: string | null;
+  /** The record's filters, applied to the token of the header. */
+  filters: SnapshotFilters | null;
 }
 
 /** `reported`: the progress already recorded; a resumed run never reports less (no going back). */
@@ -180,9 +201,10 @@ async function fetchHolders(snapshotId: string, deps: PipelineDeps, run: RunCont
     pagesRead += 1;
     if (p.bytesWritten === 0) await writeHeader(snapshotId, deps, run, file, p, page.timestamp ?? p.pinnedTimestamp);
     if (page.holders.length > 0) {
-      await write(file, page.holders.map(holderLine).join(''), p);
-      p.holders += page.holders.length;
-      for (const holder of page.holders) p.totalBalance += BigInt(holder.balance);
+      const kept = page.holders.filter(applied(run).keep);
+      await write(file, kept.map(holderLine).join(''), p);
+      p.holders += kept.length;
+      for (const holder of kept) p.totalBalance += BigInt(holder.balance);
       if (p.totalBalance > amountMax) throw new MirrorProtocolError(`the balances of token ${run.token.tokenId} add up to more than 2^256 - 1`);
       p.afterAccount = page.lastAccount;
       if (++pagesSinceCheckpoint >= every) {
@@ -203,6 +225,41 @@ async function fetchHolders(snapshotId: string, deps: PipelineDeps, run: RunCont
 }
 
 /**
+ * An NFT snapshot (nft-holders.ts): the serials are listed whole, then checked against the
+ * balances at one timestamp, so the holders sit in memory (bounded by nftSerialsMax) and a
+ * crashed run starts over rather than resume. Progress is the share of the supply listed.
+ */
+async function writeNftHolders(snapshotId: string, deps: PipelineDeps, run: RunContext, file: FileHandle, p: Progress, record: SnapshotRecord): Promise<void> {
+  await file.truncate(0);
+  Object.assign(p, { afterAccount: null, holders: 0, totalBalance: 0n, bytesWritten: 0, consensusTimestamp: null });
+  const supply = BigInt(run.token.totalSupply);
+  let lastProgress = record.progress;
+  const nft = await collectNftHolders(deps.mirror, run.token.tokenId, {
+    ...(record.requestedTimestamp ? { timestamp: record.requestedTimestamp } : {}), ...(deps.signal ? { signal: deps.signal } : {}),
+    onListed: async (listed) => {
+      const progress = supply > 0n ? Math.min(progressRunningMax, Number((BigInt(listed) * 100n) / supply)) : 0;
+      deps.onPage?.({ holders: listed, pages: 0, progress: Math.max(progress, lastProgress) });
+      if (progress <= lastProgress) return;
+      lastProgress = progress;
+      await deps.store.update(snapshotId, { progress });
+      await deps.onProgress?.(progress, listed);
+    },
+  });
+  await writeHeader(snapshotId, deps, run, file, p, nft.timestamp);
+  const kept = nft.holders.filter(applied(run).keep);
+  for (let i = 0; i < kept.length; i += checkpointEveryPages * 100) {
+    await write(file, kept.slice(i, i + checkpointEveryPages * 100).map((h) => nftHolderLine(h, h.serials)).join(''), p);
+  }
+  p.holders = kept.length;
+  p.totalBalance = kept.reduce((sum, h) => sum + BigInt(h.balance), 0n);
+}
+
+/** The filters over the token of the header (the treasury it names then); checked before any row is written. */
+function applied(run: RunContext): AppliedFilters {
+  return applyFilters(run.filters, run.token);
+}
+
+/**
  * Line 1, from the token as it was at `consensusTimestamp`, the balance snapshot the rows come
  * from: requests that land on the same snapshot write the same bytes whatever happened to the
  * token since (a mint, a rename). Replaces `run.token` when it was read at another timestamp.
@@ -212,7 +269,7 @@ async function writeHeader(snapshotId: string, deps: PipelineDeps, run: RunConte
     run.token = await deps.mirror.getToken(run.token.tokenId, { timestamp: consensusTimestamp, ...(deps.signal ? { signal: deps.signal } : {}) });
   }
   p.consensusTimestamp = consensusTimestamp;
-  await write(file, header(run.token, deps.network, consensusTimestamp), p);
+  await write(file, header(run.token, deps.network, consensusTimestamp, applied(run).header), p);
   await deps.store.update(snapshotId, { consensusTimestamp });
 }
 

@@ -2,14 +2,17 @@
 // workers run the pipeline and report to the store and to Socket.IO. Two job names:
 //   `snapshot`           data {snapshotId}: one snapshot, 3 attempts with exponential backoff
 //   `snapshot-schedule`  data {scheduleId, tokenId, createdBy}: a recurring request
-import { TallyError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { SnapshotEventSink } from './events.ts';
-import { InvalidEntityIdError, SnapshotError } from './errors.ts';
+import { describeError, InvalidEntityIdError, SnapshotError } from './errors.ts';
 import { parseEntityId, timestampPattern, type HederaNetwork } from './hedera-ids.ts';
 import type { IpfsStore } from './ipfs-store.ts';
 import type { MirrorClient } from './mirror/client.ts';
-import type { ScheduleRecord, SnapshotRecord, SnapshotStore } from './store/metadata-store.ts';
+import {
+  checkFilters, combinationSourcesMax, InvalidSnapshotFieldError,
+  type NewSnapshot, type ScheduledCombination, type ScheduleRecord, type SnapshotFilters, type SnapshotRecord, type SnapshotStore,
+} from './store/metadata-store.ts';
+import { runCombination } from './combination.ts';
 import { isPermanentFailure, runSnapshot } from './pipeline.ts';
 import { recurringJobName } from './jobs/recurring.ts';
 import type { Scheduler } from './jobs/scheduler.ts';
@@ -18,17 +21,28 @@ import { sleep } from '../time.ts';
 
 export const snapshotJobName = 'snapshot';
 export const scheduleJobName = recurringJobName;
-const errorMessageCharsMax = 500;
 /** After a failed attempt, how long a worker waits for the metadata store to answer again. */
 const storeWaitMaxMs = 30_000;
 const storeWaitStepMs = 250;
 
-export interface SnapshotRequest {
+/** One token of a combination request. */
+export interface CombinationTokenRequest {
   tokenId: string;
+  filters?: SnapshotFilters;
+}
+
+export interface SnapshotRequest {
+  /** The token of a snapshot of one token; absent for a combination (`tokens`). */
+  tokenId?: string;
+  /** A combination: 2..10 distinct tokens joined with `combine`, all at one timestamp. */
+  tokens?: CombinationTokenRequest[];
+  combine?: 'all' | 'any';
   /** `seconds.nanoseconds`; absent: the latest balance snapshot when the job starts. */
   timestamp?: string;
   requestedBy: string;
   scheduleId?: string;
+  /** minBalance, exclude (`treasury` allowed), minCount (NFTs); recorded in line 1 and the record. */
+  filters?: SnapshotFilters;
 }
 
 export interface SnapshotServiceDeps {
@@ -63,17 +77,19 @@ export function validateTimestamp(timestamp: unknown): string | undefined {
   return timestamp;
 }
 
-function describeError(error: unknown): { code: string; message: string } {
-  const code = error instanceof TallyError ? error.code : 'SNAPSHOT_FAILED';
-  const message = error instanceof Error ? error.message : String(error);
-  return { code, message: message.slice(0, errorMessageCharsMax) };
+/** Checked filters, or null when none is set (an empty object filters nothing: the unfiltered bytes). */
+export function validateFilters(filters: unknown): SnapshotFilters | null {
+  if (filters === undefined || filters === null) return null;
+  const checked = checkFilters(filters);
+  return Object.keys(checked).length === 0 ? null : checked;
 }
+
 
 async function request(deps: SnapshotServiceDeps, input: SnapshotRequest): Promise<{ snapshotId: string; jobId: string; record: SnapshotRecord }> {
   const { store, scheduler } = deps;
-  const tokenId = validateTokenId(input.tokenId, deps.network);
   const requestedTimestamp = validateTimestamp(input.timestamp) ?? null;
-  const record = await store.create({ tokenId, network: deps.network ?? 'custom', requestedTimestamp, requestedBy: input.requestedBy, scheduleId: input.scheduleId ?? null });
+  const record = await store.create({ network: deps.network ?? 'custom', requestedTimestamp, requestedBy: input.requestedBy, scheduleId: input.scheduleId ?? null,
+    ...validateTarget(input, deps.network) });
   try {
     const jobId = await scheduler.enqueue(snapshotJobName, { snapshotId: record.snapshotId });
     return { snapshotId: record.snapshotId, jobId, record };
@@ -81,6 +97,19 @@ async function request(deps: SnapshotServiceDeps, input: SnapshotRequest): Promi
     await store.update(record.snapshotId, { status: 'failed', error: describeError(error) }).catch(() => {});
     throw error;
   }
+}
+
+/** Exactly one of: `tokenId` (with its filters), or `tokens` with `combine`. Checked before anything is stored. */
+export function validateTarget(input: Pick<SnapshotRequest, 'tokenId' | 'filters' | 'tokens' | 'combine'>, network: HederaNetwork | null): Pick<NewSnapshot, 'tokenId' | 'filters' | 'combination'> {
+  if (input.tokens === undefined && input.combine === undefined) {
+    return { tokenId: validateTokenId(input.tokenId, network), filters: validateFilters(input.filters) };
+  }
+  if (input.tokenId !== undefined || input.filters !== undefined) throw new InvalidSnapshotFieldError('tokens', 'a combination names its tokens (each with its filters) in tokens, not tokenId and filters');
+  if (input.combine !== 'all' && input.combine !== 'any') throw new InvalidSnapshotFieldError('combine', "expected 'all' or 'any'");
+  if (!Array.isArray(input.tokens) || input.tokens.length < 2 || input.tokens.length > combinationSourcesMax) throw new InvalidSnapshotFieldError('tokens', `expected 2..${combinationSourcesMax} tokens`);
+  const sources = input.tokens.map((t) => ({ tokenId: validateTokenId(t?.tokenId, network), filters: validateFilters(t.filters), snapshotId: null, cid: null }));
+  if (new Set(sources.map((s) => s.tokenId)).size !== sources.length) throw new InvalidSnapshotFieldError('tokens', 'each token at most once');
+  return { tokenId: sources[0]!.tokenId, filters: null, combination: { mode: input.combine, sources } };
 }
 
 /**
@@ -128,13 +157,17 @@ async function runJob(deps: SnapshotServiceDeps, ctx: JobContext<{ snapshotId: s
   // a live job. A dead worker stops renewing, and its job resumes elsewhere.
   const keepAlive = setInterval(() => { ctx.keepAlive().catch(() => {}); }, deps.keepAliveMs);
   try {
-    const done = await runSnapshot(snapshotId, {
+    const pipelineDeps = {
       store, mirror: deps.mirror, ipfs: deps.ipfs, workDir: deps.workDir, network: deps.network, signal: ctx.signal,
-      onProgress: async (progress, holders) => {
+      onProgress: async (progress: number, holders: number) => {
         await ctx.progress(progress);
         events.emit({ type: 'snapshots_progress', payload: { ...base, status: 'running', progress, holders } }, who);
       },
-    });
+    };
+    // A combination is one job too: its sources' snapshots and the join report as one snapshot.
+    const done = record.combination
+      ? await runCombination({ ...record, combination: record.combination }, pipelineDeps)
+      : await runSnapshot(snapshotId, pipelineDeps);
     events.emit({ type: 'snapshots_completed', payload: { ...base, status: 'completed', progress: 100, cid: done.cid! } }, who);
     logger.info({ snapshotId, cid: done.cid, holders: done.holders }, 'snapshot completed');
   } catch (error) {
@@ -155,8 +188,8 @@ async function runJob(deps: SnapshotServiceDeps, ctx: JobContext<{ snapshotId: s
 function defineJobs(deps: SnapshotServiceDeps): void {
   const { scheduler } = deps;
   scheduler.define(snapshotJobName, (ctx: JobContext<{ snapshotId: string }>) => runJob(deps, ctx), { attempts: deps.attempts ?? 3, ...(deps.backoffMs ? { backoffMs: deps.backoffMs } : {}) });
-  scheduler.define<{ scheduleId: string; tokenId: string; createdBy: string }>(scheduleJobName, async (ctx) => {
-    await request(deps, { tokenId: ctx.data.tokenId, requestedBy: ctx.data.createdBy, scheduleId: ctx.data.scheduleId });
+  scheduler.define<ScheduleJobData>(scheduleJobName, async (ctx) => {
+    await request(deps, { ...scheduledTarget(ctx.data), requestedBy: ctx.data.createdBy, scheduleId: ctx.data.scheduleId });
   }, { attempts: 1 });
   scheduler.onRetryExhausted(async (event) => {
     if (event.jobName !== snapshotJobName) return;
@@ -164,13 +197,33 @@ function defineJobs(deps: SnapshotServiceDeps): void {
   });
 }
 
-async function createSchedule(deps: SnapshotServiceDeps, input: { tokenId: string; every: string; createdBy: string }): Promise<ScheduleRecord> {
+/** What each run of a schedule requests (jobs stored before filters and combinations carry only tokenId). */
+interface ScheduleJobData {
+  scheduleId: string;
+  tokenId: string;
+  createdBy: string;
+  filters?: SnapshotFilters | null;
+  combination?: ScheduledCombination | null;
+}
+
+function scheduledTarget(data: ScheduleJobData): Pick<SnapshotRequest, 'tokenId' | 'filters' | 'tokens' | 'combine'> {
+  if (data.combination) {
+    return { combine: data.combination.mode, tokens: data.combination.tokens.map((t) => ({ tokenId: t.tokenId, ...(t.filters ? { filters: t.filters } : {}) })) };
+  }
+  return { tokenId: data.tokenId, ...(data.filters ? { filters: data.filters } : {}) };
+}
+
+export type ScheduleInput = Pick<SnapshotRequest, 'tokenId' | 'filters' | 'tokens' | 'combine'> & { every: string; createdBy: string };
+
+async function createSchedule(deps: SnapshotServiceDeps, input: ScheduleInput): Promise<ScheduleRecord> {
   const { store, scheduler } = deps;
-  const tokenId = validateTokenId(input.tokenId, deps.network);
+  const target = validateTarget(input, deps.network);
+  const combination = target.combination ? { mode: target.combination.mode, tokens: target.combination.sources.map((t) => ({ tokenId: t.tokenId, filters: t.filters })) } : null;
   const every = scheduler.parseEvery(input.every).every;
-  const schedule = await store.createSchedule({ tokenId, every, createdBy: input.createdBy });
+  const schedule = await store.createSchedule({ tokenId: target.tokenId, every, createdBy: input.createdBy, filters: target.filters ?? null, combination });
   try {
-    await scheduler.schedule(schedule.id, every, { scheduleId: schedule.id, tokenId, createdBy: input.createdBy });
+    const data: ScheduleJobData = { scheduleId: schedule.id, tokenId: schedule.tokenId, createdBy: input.createdBy, filters: schedule.filters, combination: schedule.combination };
+    await scheduler.schedule(schedule.id, every, { ...data });
   } catch (error) {
     await store.deleteSchedule(schedule.id).catch(() => {});
     throw error;
@@ -188,7 +241,7 @@ export function createSnapshotService(deps: SnapshotServiceDeps) {
   return {
     request: (input: SnapshotRequest) => request(deps, input),
     defineJobs: () => defineJobs(deps),
-    createSchedule: (input: { tokenId: string; every: string; createdBy: string }) => createSchedule(deps, input),
+    createSchedule: (input: ScheduleInput) => createSchedule(deps, input),
     deleteSchedule: (id: string) => deleteSchedule(deps, id),
     store: deps.store,
     ipfs: deps.ipfs,

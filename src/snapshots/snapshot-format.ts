@@ -19,6 +19,16 @@ export interface SnapshotHeader {
   decimals: number;
   totalSupply: string;
   type: string;
+  /** Only when the snapshot was filtered: the filters as applied (`treasury` resolved). */
+  filters?: HeaderFilters;
+}
+
+/** The filters as line 1 records them, keys in this order, absent ones left out. */
+export interface HeaderFilters {
+  minBalance?: string;
+  /** Canonical account ids in account order. */
+  exclude?: string[];
+  minCount?: number;
 }
 
 export interface Holder {
@@ -28,15 +38,20 @@ export interface Holder {
 
 /** The CSV rendering's first line (`Accept: text/csv`). */
 export const csvHeaderLine = 'account,balance\n';
-/** Holder lines are < 100 chars and the header < 1 KiB; a longer line means the bytes are not a snapshot. */
-export const lineCharsMax = 64 * 1024;
+/** An NFT snapshot's CSV adds its serials, separated by spaces. */
+export const csvNftHeaderLine = 'account,balance,serials\n';
+/**
+ * Fungible holder lines are < 100 chars and the header < 2 KiB, but an NFT holder's line lists its
+ * serials (17 chars each at most): 16 MiB holds about a million. A longer line is not a snapshot.
+ */
+export const lineCharsMax = 16 * 1024 * 1024;
 
 const amountPattern = /^(0|[1-9][0-9]*)$/;
 const positiveAmountPattern = /^[1-9][0-9]*$/;
 /** Amounts are at most 78 digits (docs/ledger-functions.md). */
 const amountDigitsMax = 78;
 /** A holder line exactly as holderLine writes it; parsing with a regex keeps the CSV path strict and fast. */
-const holderLinePattern = /^\{"account":"((?:0|[1-9]\d*)\.(?:0|[1-9]\d*)\.(?:0|[1-9]\d*))","balance":"([1-9]\d*)"\}$/;
+const holderLinePattern = /^\{"account":"((?:0|[1-9]\d*)\.(?:0|[1-9]\d*)\.(?:0|[1-9]\d*))","balance":"([1-9]\d*)"(?:,"serials":\[([1-9]\d*(?:,[1-9]\d*)*)\])?\}$/;
 
 /** Line 1, keys in contract order, ending in `\n`. */
 export function headerLine(header: SnapshotHeader): string {
@@ -51,8 +66,18 @@ export function headerLine(header: SnapshotHeader): string {
     decimals: header.decimals,
     totalSupply: header.totalSupply,
     type: header.type,
+    // Absent for an unfiltered snapshot, whose bytes stay those of the original format.
+    ...(header.filters ? { filters: orderedFilters(header.filters) } : {}),
   };
   return `${JSON.stringify(ordered)}\n`;
+}
+
+function orderedFilters(filters: HeaderFilters): HeaderFilters {
+  return {
+    ...(filters.minBalance !== undefined ? { minBalance: filters.minBalance } : {}),
+    ...(filters.exclude !== undefined ? { exclude: filters.exclude } : {}),
+    ...(filters.minCount !== undefined ? { minCount: filters.minCount } : {}),
+  };
 }
 
 /** One holder line, `{"account":"0.0.N","balance":"<integer>"}\n`; balance must be > 0. */
@@ -65,6 +90,16 @@ export function holderLine(holder: Holder): string {
   }
   // Validated ids and digits need no JSON escaping, so concatenation is exact and cheap.
   return `{"account":"${holder.account}","balance":"${holder.balance}"}\n`;
+}
+
+/** An NFT holder line: the holder line with `"serials":[...]` (ascending) after the balance, which is their count. */
+export function nftHolderLine(holder: Holder, serials: readonly number[]): string {
+  const line = holderLine(holder);
+  if (BigInt(serials.length) !== BigInt(holder.balance)) throw new SnapshotFormatError(`${holder.account} holds ${holder.balance}, not ${serials.length} serials`);
+  for (let i = 0; i < serials.length; i++) {
+    if (!Number.isSafeInteger(serials[i]) || serials[i]! < 1 || (i > 0 && serials[i]! <= serials[i - 1]!)) throw new SnapshotFormatError(`serials of ${holder.account} must be ascending integers >= 1`);
+  }
+  return `${line.slice(0, -2)},"serials":[${serials.join(',')}]}\n`;
 }
 
 /**
@@ -101,7 +136,7 @@ export async function* encodeSnapshot(
  */
 export function ndjsonToCsv(): Transform {
   const decoder = new TextDecoder('utf-8', { fatal: true });
-  const state = { pending: '', lines: 0 };
+  const state: CsvState = { pending: '', lines: 0, nft: false, tokens: null };
   return new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       try {
@@ -123,7 +158,15 @@ export function ndjsonToCsv(): Transform {
   });
 }
 
-function convertText(state: { pending: string; lines: number }, text: string): string {
+interface CsvState {
+  pending: string;
+  lines: number;
+  nft: boolean;
+  /** A combination's token ids, in the order of its balances; null for a snapshot of one token. */
+  tokens: string[] | null;
+}
+
+function convertText(state: CsvState, text: string): string {
   const parts = (state.pending + text).split('\n');
   state.pending = parts.pop() ?? '';
   if (state.pending.length > lineCharsMax) {
@@ -132,28 +175,81 @@ function convertText(state: { pending: string; lines: number }, text: string): s
   let out = '';
   for (const line of parts) {
     state.lines += 1;
-    out += state.lines === 1 ? csvFromHeader(line) : csvFromHolder(line, state.lines);
+    out += state.lines === 1 ? csvFromHeader(line, state) : state.tokens ? csvFromCombined(line, state.lines, state.tokens) : csvFromHolder(line, state.lines, state.nft);
   }
   return out;
 }
 
-function csvFromHeader(line: string): string {
+/** The lines of a byte stream, without their `\n`; a line longer than `charsMax` is an error. */
+export async function* textLines(source: AsyncIterable<Uint8Array>, charsMax = lineCharsMax): AsyncGenerator<string> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let pending = '';
+  for await (const chunk of source) {
+    const parts = (pending + decoder.decode(chunk, { stream: true })).split('\n');
+    pending = parts.pop() ?? '';
+    if (pending.length > charsMax) throw new SnapshotFormatError(`a line is longer than ${charsMax} characters`);
+    yield* parts;
+  }
+  pending += decoder.decode();
+  if (pending !== '') throw new SnapshotFormatError('the content does not end with a newline');
+}
+
+/** A holder line's account and balance (a line may carry more after them, such as NFT serials). */
+const holderPrefixPattern = /^\{"account":"((?:0|[1-9]\d*)\.(?:0|[1-9]\d*)\.(?:0|[1-9]\d*))","balance":"([1-9]\d{0,77})"[,}]/;
+
+export function parseHolderLine(line: string, lineNumber: number): Holder {
+  const match = holderPrefixPattern.exec(line);
+  if (match === null) throw new SnapshotFormatError(`snapshot line ${lineNumber} is not a holder line`);
+  return { account: match[1]!, balance: match[2]! };
+}
+
+/** The header (line 1) and the holders of snapshot bytes, holders read lazily. */
+export async function readSnapshot(source: AsyncIterable<Uint8Array>): Promise<{ header: Record<string, unknown>; holders: AsyncGenerator<Holder> }> {
+  const lines = textLines(source);
+  const first = await lines.next();
+  if (first.done) throw new SnapshotFormatError('snapshot is empty');
+  let header: unknown;
+  try { header = JSON.parse(first.value); } catch { throw new SnapshotFormatError('snapshot line 1 is not a JSON header'); }
+  if (header === null || typeof header !== 'object') throw new SnapshotFormatError('snapshot line 1 is not a snapshot header');
+  async function* holders(): AsyncGenerator<Holder> {
+    let n = 1;
+    for await (const line of lines) yield parseHolderLine(line, ++n);
+  }
+  return { header: header as Record<string, unknown>, holders: holders() };
+}
+
+function csvFromHeader(line: string, state: CsvState): string {
   let parsed: unknown;
   try {
     parsed = JSON.parse(line);
   } catch {
     throw new SnapshotFormatError('snapshot line 1 is not a JSON header');
   }
+  const sources = (parsed as { combine?: unknown; sources?: Array<{ tokenId?: unknown }> } | null)?.sources;
+  if ((parsed as { combine?: unknown } | null)?.combine !== undefined && Array.isArray(sources) && sources.every((s) => typeof s?.tokenId === 'string' && isCanonicalEntityId(s.tokenId))) {
+    state.tokens = sources.map((s) => s.tokenId as string);
+    return `account,${state.tokens.join(',')}\n`;
+  }
   if (parsed === null || typeof parsed !== 'object' || typeof (parsed as { tokenId?: unknown }).tokenId !== 'string') {
     throw new SnapshotFormatError('snapshot line 1 is not a snapshot header');
   }
-  return csvHeaderLine;
+  state.nft = (parsed as { type?: unknown }).type === 'NON_FUNGIBLE_UNIQUE';
+  return state.nft ? csvNftHeaderLine : csvHeaderLine;
 }
 
-function csvFromHolder(line: string, lineNumber: number): string {
+function csvFromHolder(line: string, lineNumber: number, nft: boolean): string {
   const match = holderLinePattern.exec(line);
-  if (match === null) throw new SnapshotFormatError(`snapshot line ${lineNumber} is not a holder line`);
-  return `${match[1]},${match[2]}\n`;
+  if (match === null || (match[3] !== undefined) !== nft) throw new SnapshotFormatError(`snapshot line ${lineNumber} is not a holder line`);
+  return nft ? `${match[1]},${match[2]},${match[3]!.replaceAll(',', ' ')}\n` : `${match[1]},${match[2]}\n`;
+}
+
+/** A combination line, `{"account","balances":{tokenId: balance, ...}}`, as `account,balance,...` in the header's token order. */
+function csvFromCombined(line: string, lineNumber: number, tokens: string[]): string {
+  let parsed: { account?: unknown; balances?: Record<string, unknown> };
+  try { parsed = JSON.parse(line); } catch { throw new SnapshotFormatError(`snapshot line ${lineNumber} is not JSON`); }
+  const balances = tokens.map((t) => parsed.balances?.[t]);
+  if (typeof parsed.account !== 'string' || !isCanonicalEntityId(parsed.account) || !balances.every(isAmount)) throw new SnapshotFormatError(`snapshot line ${lineNumber} is not a combination line`);
+  return `${parsed.account},${balances.join(',')}\n`;
 }
 
 function assertHeader(header: SnapshotHeader): void {

@@ -290,4 +290,62 @@ describe('fake mirror node', () => {
       node.setFaults({});
     });
   });
+
+  describe('GET /api/v1/tokens/{id}/nfts', () => {
+    // The setups of tokens_id_nfts/*.json: token 0.0.1500's serials.
+    const noParams = [{ serial: 1, account: '0.0.1001' }, { serial: 2, account: '0.0.2001' }, { serial: 3, account: '0.0.1001' }];
+    const limitSetup = [...noParams, { serial: 4, account: '0.0.1002' }, { serial: 5, account: '0.0.1003' }];
+    const deletedSetup = [{ serial: 1, account: '0.0.1001', deleted: true }, { serial: 2, account: '0.0.2001' }, { serial: 3, account: '0.0.1001', deleted: true }];
+    const nftToken = (nfts: Array<{ serial: number; account: string; deleted?: boolean }>) => ({ tokens: [
+      { tokenId: '0.0.1500', name: 'N', symbol: 'FIRSTMOVERLPDJH', decimals: 0, totalSupply: BigInt(nfts.length), type: 'NON_FUNGIBLE_UNIQUE' as const, nfts, holders: [] },
+    ] });
+    const fields = (nft: any) => ({ account_id: nft.account_id, deleted: nft.deleted, metadata: nft.metadata, serial_number: nft.serial_number, token_id: nft.token_id });
+
+    async function against(nfts: Parameters<typeof nftToken>[0], path: string, expected: any): Promise<void> {
+      const nftNode = await startMirrorNode(nftToken(nfts));
+      try {
+        const answer = await get(nftNode, path);
+        expect(answer.status, path).to.equal(200);
+        const json = answer.json as any;
+        expect(json.nfts.map(fields), path).to.deep.equal(expected.nfts.map(fields));
+        expect(json.links, path).to.deep.equal(expected.links);
+      } finally {
+        await nftNode.close();
+      }
+    }
+
+    it('lists serials newest first with the fixture fields, in every id form (no-params.json)', async function () {
+      if (!existsSync(fixturesDir)) this.skip();
+      const f = fixture('tokens_id_nfts/no-params.json');
+      for (const url of f.urls) await against(noParams, url, f.responseJson);
+    });
+
+    it('pages with serialnumber=lt:LAST and ends when the range is empty (limit.json, its 3- and gt:2 cases)', async function () {
+      if (!existsSync(fixturesDir)) this.skip();
+      const { tests } = fixture('tokens_id_nfts/limit.json');
+      for (const t of tests.filter((x: any) => !x.url.includes('limit=5'))) await against(limitSetup, t.url, t.responseJson); // limit=5 needs its config's max of 4
+    });
+
+    it('flags deleted serials (deleted-nft.json), and answers order=asc, account.id and bad parameters as the API does', async function () {
+      if (!existsSync(fixturesDir)) this.skip();
+      const f = fixture('tokens_id_nfts/deleted-nft.json');
+      await against(deletedSetup, f.urls[0], f.responseJson);
+      const nftNode = await startMirrorNode(nftToken(limitSetup));
+      try {
+        const asc = (await get(nftNode, '/api/v1/tokens/0.0.1500/nfts?order=asc&limit=2')).json as any;
+        expect(asc.nfts.map((n: any) => n.serial_number)).to.deep.equal([1, 2]);
+        expect(asc.links.next).to.equal('/api/v1/tokens/0.0.1500/nfts?order=asc&limit=2&serialnumber=gt:2');
+        const mine = (await get(nftNode, '/api/v1/tokens/0.0.1500/nfts?account.id=0.0.1001')).json as any;
+        expect(mine.nfts.map((n: any) => n.serial_number)).to.deep.equal([3, 1]);
+        nftNode.transferNft('0.0.1500', 3, '0.0.2001');
+        nftNode.burnNft('0.0.1500', 1);
+        const after = (await get(nftNode, '/api/v1/tokens/0.0.1500/nfts?order=asc')).json as any;
+        expect(after.nfts.map((n: any) => [n.serial_number, n.account_id, n.deleted])).to.deep.equal([[1, null, true], [2, '0.0.2001', false], [3, '0.0.2001', false], [4, '0.0.1002', false], [5, '0.0.1003', false]]);
+        expect((await get(nftNode, '/api/v1/tokens/0.0.1500/nfts?timestamp=1')).status).to.equal(400);
+        expect((await get(nftNode, '/api/v1/tokens/0.0.1500/nfts?serialnumber=abc')).status).to.equal(400);
+      } finally {
+        await nftNode.close();
+      }
+    });
+  });
 });

@@ -133,4 +133,20 @@ describe('snapshot pipeline', function () {
     try { await runSnapshot(record.snapshotId, deps()); } catch (error) { caught = error; }
     expect(caught).to.have.property('code', 'HEDERA_TOKEN_NOT_FOUND');
   });
+
+  it('keeps the bytes of a fungible snapshot without filters: the CID the format had before filters, NFTs and Merkle trees', async () => {
+    // Computed by the pipeline of commit 557fa25, before this round's extensions, for exactly this token.
+    const pinned = { cid: 'bafkreiectsa5nrqszoenjbws6vixio7muaucuwogfne7k3x4fuwyt7r4da', bytes: 56_057 };
+    const pinRig = await startPipelineRig({ tokens: [{ tokenId: '0.0.515151', name: 'Pinned "Token"', symbol: 'PIN', decimals: 6, totalSupply: 10n ** 30n,
+      holders: generateHolders({ count: 1000, seed: 42, zeroBalances: 5 }) }] });
+    try {
+      const record = await pinRig.store.create({ tokenId: '0.0.515151', network: 'testnet' });
+      const done = await runSnapshot(record.snapshotId, pinRig.deps());
+      expect({ cid: done.cid, bytes: done.bytes }).to.deep.equal(pinned);
+      expect(done.filters).to.equal(null);
+      expect(done.merkle).to.include({ leaves: 1000 });
+    } finally {
+      await pinRig.close();
+    }
+  });
 });

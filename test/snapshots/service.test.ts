@@ -17,6 +17,7 @@ import { sleep } from '../../testkit/wait.ts';
 import { mint, testSecret } from '../http/support.ts';
 import { withChecksum } from '../../src/snapshots/hedera-ids.ts';
 import { CID } from 'multiformats/cid';
+import { waitForRecord } from './api-rig.ts';
 
 const run = promisify(execFile);
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -40,15 +41,7 @@ describe('snapshots through the API and the worker', function () {
     return { status: response.status, text, body: text && response.headers.get('content-type')?.startsWith('application/json') ? JSON.parse(text) : undefined, headers: response.headers };
   };
 
-  async function waitForStatus(snapshotId: string, statuses: string[], timeoutMs = 60_000) {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const { body } = await api(`/v1/snapshots/${snapshotId}`);
-      if (statuses.includes(body.status)) return body;
-      if (Date.now() > deadline) throw new Error(`snapshot ${snapshotId} stayed ${body.status}`);
-      await sleep(100);
-    }
-  }
+  const waitForStatus = (snapshotId: string, statuses: string[], timeoutMs = 60_000) => waitForRecord(api, snapshotId, statuses, timeoutMs);
 
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'tally-service-'));

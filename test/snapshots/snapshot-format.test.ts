@@ -6,6 +6,7 @@ import {
   encodeSnapshot,
   headerLine,
   holderLine,
+  lineCharsMax,
   ndjsonToCsv,
 } from '../../src/snapshots/snapshot-format.ts';
 import type { Holder, SnapshotHeader } from '../../src/snapshots/snapshot-format.ts';
@@ -123,7 +124,7 @@ describe('snapshot-format', () => {
       await expectRejection(toCsv([Buffer.from(`${expectedHeader}{"account":"0.0.9","balance":1}\n`)]), /line 2/);
       await expectRejection(toCsv([Buffer.from(expectedHeader.slice(0, -1))]), /newline/);
       await expectRejection(toCsv([Buffer.from(expectedHeader), Uint8Array.of(0xff, 0x0a)]), /UTF-8/);
-      await expectRejection(toCsv([Buffer.from('x'.repeat(70 * 1024))]), /longer than/);
+      await expectRejection(toCsv([Buffer.from('x'.repeat(lineCharsMax + 1))]), /longer than/);
       await expectRejection(toCsv([]), /empty/);
     });
   });

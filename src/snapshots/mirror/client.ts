@@ -67,6 +67,8 @@ export interface HederaTokenInfo {
   /** Base units, decimal string. */
   totalSupply: string;
   type: string;
+  /** The treasury account (`treasury_account_id`), null when the mirror node names none. */
+  treasury: string | null;
 }
 
 /** A holder as the mirror node lists it; balances are > 0 (zero balances are dropped). */
@@ -91,6 +93,23 @@ export interface BalancePagesOptions {
   signal?: AbortSignal;
 }
 
+export interface Nft {
+  serial: number;
+  /** null for a burned serial. */
+  account: string | null;
+  deleted: boolean;
+}
+
+export interface NftPage {
+  nfts: Nft[];
+}
+
+export interface NftPagesOptions {
+  /** Only this account's serials (`account.id=`). */
+  accountId?: string;
+  signal?: AbortSignal;
+}
+
 export interface TokenRequestOptions extends RequestOptions {
   /** The token as it was at this consensus timestamp (`?timestamp=`); absent: today's token. */
   timestamp?: string;
@@ -108,6 +127,12 @@ export interface MirrorClient {
   /** The highest account id on the network (`/accounts?order=desc&limit=1`), null when there is none. */
   highestAccount(options?: RequestOptions): Promise<string | null>;
   balancePages(tokenId: string, timestamp: string, options?: BalancePagesOptions): AsyncGenerator<BalancePage>;
+  /**
+   * The serials of an NFT token as they are now (`/tokens/{id}/nfts` has no timestamp), by serial
+   * ascending, optionally of one account only; deleted (burned) serials included, flagged.
+   * Optional for wrappers that only ever see fungible tokens (the benchmark's counting client).
+   */
+  nftPages?(tokenId: string, options?: NftPagesOptions): AsyncGenerator<NftPage>;
   /** Stops the rate limiter; later calls fail. */
   close(): Promise<void>;
 }
@@ -140,6 +165,7 @@ export function createMirrorClient(options: MirrorClientOptions): MirrorClient {
     latestTimestamp: (requestOptions = {}) => latestTimestamp(http, base, requestOptions),
     highestAccount: (requestOptions = {}) => highestAccount(http, base, requestOptions),
     balancePages: (tokenId, timestamp, pageOptions = {}) => balancePages(http, base, settings, tokenId, timestamp, pageOptions),
+    nftPages: (tokenId, pageOptions = {}) => nftPages(http, base, settings, tokenId, pageOptions),
     close: () => http.close(),
   };
 }
@@ -347,7 +373,14 @@ function parseTokenInfo(body: unknown, tokenId: string): HederaTokenInfo {
     decimals: tokenDecimals(field(body, 'decimals')),
     totalSupply: tokenAmount(field(body, 'total_supply'), 'total_supply'),
     type: tokenType(field(body, 'type')),
+    treasury: tokenTreasury(field(body, 'treasury_account_id')),
   };
+}
+
+function tokenTreasury(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== 'string' || !isCanonicalEntityId(value)) throw new MirrorProtocolError(`token treasury_account_id ${describe(value)} is not a canonical Hedera id`);
+  return value;
 }
 
 function tokenText(body: unknown, name: string): string {
@@ -712,4 +745,63 @@ function describe(value: unknown): string {
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+// ---------------------------------------------------------------- NFT serials
+
+/**
+ * GET /api/v1/tokens/{id}/nfts?order=asc&limit=100[&account.id=X], following links.next, which
+ * repeats the query with `serialnumber=gt:LAST` (the mirror node's own form), on this origin only.
+ */
+async function* nftPages(http: Http, base: Base, settings: Settings, tokenId: string, options: NftPagesOptions): AsyncGenerator<NftPage> {
+  const id = parseEntityId(tokenId, { network: settings.network }).id;
+  const account = options.accountId === undefined ? null : parseCheckpoint(options.accountId).id;
+  const path = `/api/v1/tokens/${id}/nfts`;
+  const fixedQuery = `order=asc&limit=${balancePageRows}${account === null ? '' : `&account.id=${account}`}`;
+  let query: string | null = fixedQuery;
+  let last = 0;
+  for (let pages = 0; query !== null; pages++) {
+    if (pages >= settings.balancePagesMax) throw new MirrorProtocolError(`token ${id} has more than ${settings.balancePagesMax} pages of serials`);
+    const body = await http.getJson(`${base.origin}${base.prefix}${path}?${query}`, { signal: options.signal });
+    const rows = field(body, 'nfts');
+    if (!Array.isArray(rows) || rows.length > balancePageRows) throw new MirrorProtocolError(`nfts page must hold an array of at most ${balancePageRows} rows`);
+    const nfts = rows.map((row) => readNftRow(row, id, account));
+    for (const nft of nfts) {
+      if (nft.serial <= last) throw new MirrorProtocolError(`serials out of order: ${nft.serial} after ${last}`);
+      last = nft.serial;
+    }
+    const next = field(field(body, 'links'), 'next');
+    if (next !== null && (typeof next !== 'string' || rows.length === 0)) throw new MirrorProtocolError('links.next of an nfts page must be null, or a string after a non-empty page');
+    query = next === null ? null : followNftNext(next, base, path, `${fixedQuery}&serialnumber=gt:${last}`);
+    yield { nfts };
+  }
+}
+
+function readNftRow(row: unknown, tokenId: string, account: string | null): Nft {
+  const serial = field(row, 'serial_number');
+  if (!isLosslessNumber(serial) || !/^[1-9]\d{0,15}$/.test(serial.value) || !Number.isSafeInteger(Number(serial.value))) {
+    throw new MirrorProtocolError(`serial_number ${describe(serial)} is not an integer in 1..2^53-1`);
+  }
+  const owner = field(row, 'account_id');
+  const deleted = field(row, 'deleted');
+  if (typeof deleted !== 'boolean') throw new MirrorProtocolError(`serial ${serial.value} has a non-boolean deleted`);
+  if (owner !== null && (typeof owner !== 'string' || !isCanonicalEntityId(owner))) throw new MirrorProtocolError(`serial ${serial.value} has an invalid account_id ${describe(owner)}`);
+  if (owner === null && !deleted) throw new MirrorProtocolError(`serial ${serial.value} has no account_id and is not deleted`);
+  if (field(row, 'token_id') !== tokenId) throw new MirrorProtocolError(`asked for the serials of ${tokenId}, got one of ${describe(field(row, 'token_id'))}`);
+  if (account !== null && owner !== account && !deleted) throw new MirrorProtocolError(`asked for the serials of ${account}, got one of ${describe(owner)}`);
+  return { serial: Number(serial.value), account: owner, deleted };
+}
+
+function followNftNext(link: string, base: Base, path: string, expected: string): string {
+  let url: URL;
+  try {
+    url = new URL(link, base.href);
+  } catch {
+    throw new MirrorProtocolError(`refusing next link ${describe(link)}: not a URL`);
+  }
+  if (url.origin !== base.origin || url.username !== '' || url.password !== '' || (url.pathname !== path && url.pathname !== `${base.prefix}${path}`)) {
+    throw new MirrorProtocolError(`refusing next link ${describe(link)}: it leaves ${base.origin}${base.prefix}${path}`);
+  }
+  if (!sameQuery(url.searchParams, new URLSearchParams(expected))) throw new MirrorProtocolError(`refusing next link ${describe(link)}: expected the query ${expected}`);
+  return url.search.slice(1);
 }

@@ -36,6 +36,41 @@ export const statusTransitions: Readonly<Record<SnapshotStatus, readonly Snapsho
 /** Why a snapshot failed, as its record stores it. */
 export interface SnapshotFailure { code: string; message: string }
 
+/**
+ * Filters a snapshot was taken with (docs/snapshot-format.md): holders below `minBalance` (base
+ * units) or holding fewer than `minCount` serials (NFTs) are left out, and so are the `exclude`
+ * accounts (`treasury` names the token's treasury). Absent keys filter nothing.
+ */
+export interface SnapshotFilters {
+  minBalance?: string;
+  exclude?: string[];
+  minCount?: number;
+}
+
+/** The Merkle tree of a snapshot's holders (OpenZeppelin StandardMerkleTree, docs/snapshot-products.md). */
+export interface MerkleSummary {
+  root: string;
+  /** The CID of the tree dump (StandardMerkleTree's `standard-v1` JSON). */
+  treeCid: string;
+  leaves: number;
+  /** Size of the dump in bytes. */
+  bytes: number;
+}
+
+/** One token of a combination: its filters, and its own snapshot once the job has created it. */
+export interface CombinationSource {
+  tokenId: string;
+  filters: SnapshotFilters | null;
+  snapshotId: string | null;
+  cid: string | null;
+}
+
+/** A combination's sources: one snapshot per token, all at one timestamp. */
+export interface Combination {
+  mode: 'all' | 'any';
+  sources: CombinationSource[];
+}
+
 /** The metadata record of docs/snapshot-format.md, exactly these fields. */
 export interface SnapshotRecord {
   snapshotId: string;
@@ -60,22 +95,33 @@ export interface SnapshotRecord {
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
+  /** The filters of the request, null for none. */
+  filters: SnapshotFilters | null;
+  /** The Merkle tree, once completed; null for a combination or a snapshot without holders. */
+  merkle: MerkleSummary | null;
+  /** For a combination of tokens: how and of what; null for a snapshot of one token. */
+  combination: Combination | null;
 }
 
 export const snapshotRecordFields = [
   'snapshotId', 'tokenId', 'network', 'requestedTimestamp', 'consensusTimestamp', 'status', 'progress',
   'holders', 'totalBalance', 'cid', 'bytes', 'requestedBy', 'scheduleId', 'attempts', 'error',
-  'createdAt', 'startedAt', 'finishedAt',
+  'createdAt', 'startedAt', 'finishedAt', 'filters', 'merkle', 'combination',
 ] as const satisfies readonly (keyof SnapshotRecord)[];
 
 export interface NewSnapshot {
-  /** Canonical Hedera token id (`0.0.1234`, no checksum). */
+  /** Canonical Hedera token id (`0.0.1234`, no checksum); a combination's first token. */
   tokenId: string;
   network: string;
   requestedTimestamp?: string | null;
   requestedBy?: string | null;
   scheduleId?: string | null;
+  filters?: SnapshotFilters | null;
+  combination?: Combination | null;
 }
+
+/** Record fields stored as JSON text where a backend has only strings (the Redis hash). */
+export const jsonRecordFields = ['error', 'filters', 'merkle', 'combination'] as const;
 
 /** What an update may change. startedAt / finishedAt are set by the store on transitions. */
 export interface SnapshotPatch {
@@ -88,9 +134,11 @@ export interface SnapshotPatch {
   bytes?: number | null;
   attempts?: number;
   error?: SnapshotFailure | null;
+  merkle?: MerkleSummary | null;
+  combination?: Combination | null;
 }
 
-const patchFields = ['status', 'progress', 'consensusTimestamp', 'holders', 'totalBalance', 'cid', 'bytes', 'attempts', 'error'] as const;
+const patchFields = ['status', 'progress', 'consensusTimestamp', 'holders', 'totalBalance', 'cid', 'bytes', 'attempts', 'error', 'merkle', 'combination'] as const;
 
 export interface SnapshotQuery {
   tokenId?: string;
@@ -132,16 +180,36 @@ export interface SnapshotCheckpoint extends SnapshotCheckpointInput {
 
 export const checkpointBytesMax = 16 * 1024;
 
-/** A recurring snapshot. `every` is validated by the scheduler (scheduler.parseEvery). */
+/** What a schedule asks each time: a combination's tokens (each with its filters) and mode. */
+export interface ScheduledCombination {
+  mode: 'all' | 'any';
+  tokens: Array<{ tokenId: string; filters: SnapshotFilters | null }>;
+}
+
+/**
+ * A recurring snapshot. `every` is validated by the scheduler (scheduler.parseEvery). The same
+ * options as a request: `filters` for one token, or `combination` (then `tokenId` is its first token).
+ */
 export interface ScheduleRecord {
   id: string;
   tokenId: string;
   every: string;
   createdBy: string;
   createdAt: string;
+  filters: SnapshotFilters | null;
+  combination: ScheduledCombination | null;
 }
 
-export interface NewSchedule { tokenId: string; every: string; createdBy: string }
+export interface NewSchedule {
+  tokenId: string;
+  every: string;
+  createdBy: string;
+  filters?: SnapshotFilters | null;
+  combination?: ScheduledCombination | null;
+}
+
+/** Schedule fields stored as JSON text in the Redis hash. */
+export const jsonScheduleFields = ['filters', 'combination'] as const;
 
 export interface ScheduleQuery { tokenId?: string; limit?: number; cursor?: string }
 
@@ -383,7 +451,59 @@ export function buildRecord(input: NewSnapshot, id: string, createdAt: string): 
     createdAt,
     startedAt: null,
     finishedAt: null,
+    filters: input.filters == null ? null : checkFilters(input.filters),
+    merkle: null,
+    combination: input.combination == null ? null : checkCombination(input.combination),
   };
+}
+
+const filterKeys = ['minBalance', 'exclude', 'minCount'];
+/** Accounts an exclude filter may name (the shorthand `treasury` counts as one). */
+export const excludeAccountsMax = 100;
+
+export function checkFilters(value: unknown): SnapshotFilters {
+  const filters = value as SnapshotFilters;
+  if (typeof filters !== 'object' || filters === null || Array.isArray(filters)) fail('filters', 'expected an object');
+  for (const key of Object.keys(filters)) if (!filterKeys.includes(key)) fail(`filters.${key}`, `unknown filter (known: ${filterKeys.join(', ')})`);
+  const out: SnapshotFilters = {};
+  if (filters.minBalance !== undefined) {
+    if (!isAmount(filters.minBalance)) fail('filters.minBalance', `expected a base-unit integer string, got ${describe(filters.minBalance)}`);
+    out.minBalance = filters.minBalance;
+  }
+  if (filters.exclude !== undefined) {
+    const list = filters.exclude;
+    if (!Array.isArray(list) || list.length > excludeAccountsMax || !list.every((a) => a === 'treasury' || (typeof a === 'string' && isCanonicalEntityId(a)))) {
+      fail('filters.exclude', `expected at most ${excludeAccountsMax} canonical Hedera account ids or 'treasury'`);
+    }
+    out.exclude = [...new Set(list)];
+  }
+  if (filters.minCount !== undefined) out.minCount = checkCount('filters.minCount', filters.minCount);
+  return out;
+}
+
+function checkMerkle(value: unknown): MerkleSummary {
+  const m = value as MerkleSummary;
+  if (typeof m !== 'object' || m === null || typeof m.root !== 'string' || !/^0x[0-9a-f]{64}$/.test(m.root)
+    || typeof m.treeCid !== 'string' || !cidPattern.test(m.treeCid)) fail('merkle', 'expected { root: 0x + 64 hex, treeCid, leaves, bytes }');
+  return { root: m.root, treeCid: m.treeCid, leaves: checkCount('merkle.leaves', m.leaves), bytes: checkCount('merkle.bytes', m.bytes) };
+}
+
+/** Tokens one combination may join. */
+export const combinationSourcesMax = 10;
+
+function checkCombination(value: unknown): Combination {
+  const c = value as Combination;
+  if (typeof c !== 'object' || c === null || (c.mode !== 'all' && c.mode !== 'any') || !Array.isArray(c.sources)
+    || c.sources.length < 2 || c.sources.length > combinationSourcesMax) fail('combination', `expected { mode: all | any, sources: 2..${combinationSourcesMax} }`);
+  const sources = c.sources.map((source, i) => {
+    if (typeof source !== 'object' || source === null) fail(`combination.sources[${i}]`, 'expected an object');
+    if (source.snapshotId !== null) assertId(`combination.sources[${i}].snapshotId`, source.snapshotId);
+    if (source.cid !== null && (typeof source.cid !== 'string' || !cidPattern.test(source.cid))) fail(`combination.sources[${i}].cid`, 'expected a CID or null');
+    return { tokenId: checkTokenId(`combination.sources[${i}].tokenId`, source.tokenId), filters: source.filters == null ? null : checkFilters(source.filters),
+      snapshotId: source.snapshotId, cid: source.cid };
+  });
+  if (new Set(sources.map((s) => s.tokenId)).size !== sources.length) fail('combination.sources', 'each token at most once');
+  return { mode: c.mode, sources };
 }
 
 function checkPatch(patch: SnapshotPatch): SnapshotPatch {
@@ -410,6 +530,8 @@ function checkPatch(patch: SnapshotPatch): SnapshotPatch {
   if (patch.bytes !== undefined) out.bytes = patch.bytes === null ? null : checkCount('bytes', patch.bytes);
   if (patch.attempts !== undefined) out.attempts = checkCount('attempts', patch.attempts);
   if (patch.error !== undefined) out.error = patch.error === null ? null : checkError(patch.error);
+  if (patch.merkle !== undefined) out.merkle = patch.merkle === null ? null : checkMerkle(patch.merkle);
+  if (patch.combination !== undefined) out.combination = patch.combination === null ? null : checkCombination(patch.combination);
   return out;
 }
 
@@ -475,7 +597,11 @@ function checkLimit(limit: unknown): number {
 export function buildSchedule(input: NewSchedule, id: string, createdAt: string): ScheduleRecord {
   if (typeof input !== 'object' || input === null) fail('input', 'expected an object');
   if (typeof input.every !== 'string' || input.every.trim() === '' || input.every.length > everyCharsMax) fail('every', `expected a human interval or cron expression of at most ${everyCharsMax} characters`);
-  return { id, tokenId: checkTokenId('tokenId', input.tokenId), every: input.every, createdBy: checkAccount('createdBy', input.createdBy), createdAt };
+  const combination = input.combination == null ? null
+    : checkCombination({ mode: input.combination.mode, sources: (input.combination.tokens ?? []).map((t) => ({ ...t, snapshotId: null, cid: null })) });
+  return { id, tokenId: checkTokenId('tokenId', input.tokenId), every: input.every, createdBy: checkAccount('createdBy', input.createdBy), createdAt,
+    filters: input.filters == null ? null : checkFilters(input.filters),
+    combination: combination === null ? null : { mode: combination.mode, tokens: combination.sources.map((t) => ({ tokenId: t.tokenId, filters: t.filters })) } };
 }
 
 /** Validates a checkpoint and stamps it; returns it with its JSON text (bounded in size). */

@@ -73,11 +73,15 @@ function fromDoc(doc: SnapshotDoc): SnapshotRecord {
     createdAt: doc.createdAt.toISOString(),
     startedAt: doc.startedAt ? doc.startedAt.toISOString() : null,
     finishedAt: doc.finishedAt ? doc.finishedAt.toISOString() : null,
+    filters: doc.filters ?? null,
+    merkle: doc.merkle ?? null,
+    combination: doc.combination ?? null,
   };
 }
 
 const fromScheduleDoc = (doc: ScheduleDoc): ScheduleRecord => ({
   id: doc.id, tokenId: doc.tokenId, every: doc.every, createdBy: doc.createdBy, createdAt: doc.createdAt.toISOString(),
+  filters: doc.filters ?? null, combination: doc.combination ?? null,
 });
 
 /** Items plus one more tell whether there is a next page. */

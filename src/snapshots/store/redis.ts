@@ -19,7 +19,7 @@ import { createHash } from 'node:crypto';
 import { isCluster, type RedisConnection } from '../../connections.ts';
 import {
   buildCheckpoint, CheckpointRefusedError, buildRecord, buildSchedule, checkQuery, checkScheduleQuery, ConcurrentUpdateError,
-  encodeCursor, newId, planUpdate, SnapshotNotFoundError, withIdChecks,
+  encodeCursor, jsonRecordFields, jsonScheduleFields, newId, planUpdate, SnapshotNotFoundError, withIdChecks,
   type NewSchedule, type NewSnapshot, type Page, type ScheduleQuery, type ScheduleRecord, type SnapshotCheckpoint,
   type SnapshotCheckpointInput, type SnapshotPatch, type SnapshotQuery, type SnapshotRecord, type SnapshotStatus, type SnapshotStore,
 } from './metadata-store.ts';
@@ -112,14 +112,24 @@ const recordToHash = (fields: Partial<SnapshotRecord>): { set: Record<string, st
   const unset: string[] = [];
   for (const [field, value] of Object.entries(fields)) {
     if (value === null || value === undefined) unset.push(field);
-    else set[field] = field === 'error' ? JSON.stringify(value) : String(value);
+    else set[field] = (jsonRecordFields as readonly string[]).includes(field) ? JSON.stringify(value) : String(value);
   }
   return { set, unset };
 };
 
+/** Null fields are absent; the option objects are JSON. */
+function scheduleToHash(schedule: ScheduleRecord): Record<string, string> {
+  const hash: Record<string, string> = {};
+  for (const [field, value] of Object.entries(schedule)) {
+    if (value !== null) hash[field] = (jsonScheduleFields as readonly string[]).includes(field) ? JSON.stringify(value) : String(value);
+  }
+  return hash;
+}
+
 function hashToRecord(hash: Record<string, string>): SnapshotRecord {
   const text = (field: string) => hash[field] ?? null;
   const count = (field: string) => (hash[field] === undefined ? null : Number(hash[field]));
+  const json = <T>(field: string) => (hash[field] === undefined ? null : JSON.parse(hash[field]) as T);
   return {
     snapshotId: hash.snapshotId!,
     tokenId: hash.tokenId!,
@@ -135,10 +145,13 @@ function hashToRecord(hash: Record<string, string>): SnapshotRecord {
     requestedBy: text('requestedBy'),
     scheduleId: text('scheduleId'),
     attempts: Number(hash.attempts ?? 0),
-    error: hash.error === undefined ? null : JSON.parse(hash.error) as SnapshotRecord['error'],
+    error: json<SnapshotRecord['error']>('error'),
     createdAt: hash.createdAt!,
     startedAt: text('startedAt'),
     finishedAt: text('finishedAt'),
+    filters: json<SnapshotRecord['filters']>('filters'),
+    merkle: json<SnapshotRecord['merkle']>('merkle'),
+    combination: json<SnapshotRecord['combination']>('combination'),
   };
 }
 
@@ -190,7 +203,13 @@ async function readRecord(ctx: Ctx, id: string): Promise<SnapshotRecord | null> 
   return hash === null ? null : hashToRecord(hash);
 }
 
-const readSchedule = async (ctx: Ctx, id: string) => await readHash(ctx, ctx.key.schedule(id)) as ScheduleRecord | null;
+async function readSchedule(ctx: Ctx, id: string): Promise<ScheduleRecord | null> {
+  const hash = await readHash(ctx, ctx.key.schedule(id));
+  if (hash === null) return null;
+  const json = <T>(field: string) => (hash[field] === undefined ? null : JSON.parse(hash[field]) as T);
+  return { id: hash.id!, tokenId: hash.tokenId!, every: hash.every!, createdBy: hash.createdBy!, createdAt: hash.createdAt!,
+    filters: json<ScheduleRecord['filters']>('filters'), combination: json<ScheduleRecord['combination']>('combination') };
+}
 
 async function createRecord(ctx: Ctx, input: NewSnapshot): Promise<SnapshotRecord> {
   const { redis, key } = ctx;
@@ -258,7 +277,7 @@ async function createSchedule(ctx: Ctx, input: NewSchedule): Promise<ScheduleRec
   const { id, ms } = newId();
   const schedule = buildSchedule(input, id, new Date(ms).toISOString());
   await redis.multi()
-    .hSet(key.schedule(id), { ...schedule })
+    .hSet(key.schedule(id), scheduleToHash(schedule))
     .zAdd(key.schedulesAll, { score: 0, value: id })
     .zAdd(key.schedulesByToken(schedule.tokenId), { score: 0, value: id })
     .exec();

@@ -300,7 +300,7 @@ describe('mirror client', function () {
     it('returns token info with the supply exact', async () => {
       expect(await client().getToken(bigTokenId)).to.deep.equal({
         tokenId: bigTokenId, name: 'Large token', symbol: 'LRG', decimals: 8,
-        totalSupply: '123456789012345678901234567890', type: 'FUNGIBLE_COMMON',
+        totalSupply: '123456789012345678901234567890', type: 'FUNGIBLE_COMMON', treasury: '0.0.98',
       });
     });
 
