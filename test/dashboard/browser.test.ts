@@ -305,6 +305,30 @@ describe('dashboard in a browser', function () {
     expect((await import('node:fs')).statSync(await car.path()).size).to.be.greaterThan(record.bytes);
   });
 
+  it('requests a snapshot with filters, and shows them and its Merkle root once completed', async () => {
+    const page = await signedIn(alice, '#/snapshots');
+    await page.waitForSelector('#snapshot-token');
+    const sorted = holders.map((h) => h.balance).filter((b) => b > 0n).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const minBalance = sorted[Math.floor(sorted.length / 2)]!;
+    const excluded = holders.find((h) => h.balance >= minBalance)!.account;
+    await page.fill('#snapshot-token', hederaTokenId);
+    await page.fill('#snapshot-min-balance', String(minBalance));
+    await page.fill('#snapshot-exclude', ` ${excluded} , `);
+    await page.click('[data-testid="request-snapshot"]');
+    await page.waitForSelector('.form-message .ok');
+    const snapshotId = /Requested snapshot (\S+)\./.exec((await page.textContent('.form-message .ok'))!)![1]!;
+    const row = page.locator(`[data-testid="snapshot-row"][data-snapshot-id="${snapshotId}"]`);
+    const root = row.locator('[data-testid="snapshot-merkle-root"]');
+    await root.waitFor({ timeout: 60_000 });
+    const record = (await rest('GET', `/v1/snapshots/${snapshotId}`, undefined, alice)).body;
+    expect(record.filters).to.deep.equal({ minBalance: String(minBalance), exclude: [excluded] });
+    expect(record.holders).to.equal(holders.filter((h) => h.balance >= minBalance && h.account !== excluded).length);
+    const merkle = (await rest('GET', `/v1/snapshots/${snapshotId}/merkle`, undefined, alice)).body;
+    expect(await root.textContent()).to.equal(merkle.root);
+    expect(await row.locator('[data-fact="Filters"]').textContent()).to.equal(`balance >= ${minBalance}; without ${excluded}`);
+    await screenshot(page, 'snapshot-filters');
+  });
+
   it('shows a failed snapshot with its error, and an unknown token page with the API message', async () => {
     const page = await signedIn(alice, '#/snapshots');
     await page.fill('#snapshot-token', '0.0.880999'); // the mirror node does not know it: fails at once

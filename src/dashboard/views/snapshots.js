@@ -1,6 +1,7 @@
 // Snapshots: the list (newest first, filters, paging) with live progress bars from /snapshots
-// events, holders and rate while running, the CID and downloads (NDJSON, CSV, CAR) once
-// completed, the error once failed; and a form to request one.
+// events, holders and rate while running, the CID, the Merkle root and downloads (NDJSON, CSV,
+// CAR) once completed, the filters it was taken with, the error once failed; and a form to
+// request one, with the snapshot filters (minimum balance, excluded accounts).
 import { saveBlob } from '../api.js';
 import { errorBox, fill, h, pager, progressBar, setProgress } from '../dom.js';
 import { formatTime } from '../format.js';
@@ -13,6 +14,15 @@ const downloads = [
   { label: 'CSV', accept: 'text/csv', ext: 'csv' },
   { label: 'CAR', accept: 'application/vnd.ipld.car', ext: 'car' },
 ];
+
+/** The filters as a person reads them, e.g. "balance >= 100, without treasury, 0.0.7". */
+function describeFilters(filters) {
+  const parts = [];
+  if (filters.minBalance !== undefined) parts.push(`balance >= ${filters.minBalance}`);
+  if (filters.minCount !== undefined) parts.push(`serials >= ${filters.minCount}`);
+  if (filters.exclude?.length) parts.push(`without ${filters.exclude.join(', ')}`);
+  return parts.join('; ');
+}
 
 function field(label, id, input) {
   return h('div', { class: 'field' }, h('label', { for: id }, label), input);
@@ -56,6 +66,7 @@ export function renderSnapshots(root, { api, live, params, navigate }) {
       ['Timestamp', record.consensusTimestamp ?? record.requestedTimestamp ?? 'latest'],
       ['Requested', `${formatTime(record.createdAt)}${record.requestedBy ? ` by ${record.requestedBy}` : ''}`],
       ...(record.finishedAt ? [['Finished', formatTime(record.finishedAt)]] : []),
+      ...(record.filters ? [['Filters', describeFilters(record.filters)]] : []),
     ];
     return [
       h('div', { class: 'row-head' },
@@ -65,6 +76,8 @@ export function renderSnapshots(root, { api, live, params, navigate }) {
       entry.bar,
       h('dl', { class: 'facts small' }, facts.map(([t, v]) => h('div', {}, h('dt', {}, t), h('dd', { 'data-fact': t }, String(v))))),
       record.cid ? h('p', {}, 'CID ', h('code', { 'data-testid': 'snapshot-cid' }, record.cid)) : null,
+      record.merkle ? h('p', {}, 'Merkle root ', h('code', { 'data-testid': 'snapshot-merkle-root' }, record.merkle.root),
+        h('span', { class: 'muted' }, ` (${record.merkle.leaves} leaves; proofs at /v1/snapshots/${record.snapshotId}/proofs/<account>)`)) : null,
       record.status === 'completed' ? h('div', { class: 'downloads' }, 'Download: ', downloads.map((kind) =>
         h('button', { type: 'button', onclick: () => void download(record, kind), 'data-download': kind.ext }, kind.label))) : null,
       record.status === 'failed' && record.error ? h('div', { 'data-testid': 'snapshot-error' }, errorBox(record.error)) : null,
@@ -158,10 +171,20 @@ export function renderSnapshots(root, { api, live, params, navigate }) {
 
   const tokenIdInput = h('input', { id: 'snapshot-token', name: 'tokenId', required: true, placeholder: '0.0.456858', autocomplete: 'off', maxlength: 80 });
   const timestampInput = h('input', { id: 'snapshot-timestamp', name: 'timestamp', placeholder: 'seconds.nanoseconds (optional)', autocomplete: 'off', maxlength: 32 });
+  const minBalanceInput = h('input', { id: 'snapshot-min-balance', name: 'minBalance', placeholder: 'base units (optional)', autocomplete: 'off', maxlength: 78, inputmode: 'numeric' });
+  const excludeInput = h('input', { id: 'snapshot-exclude', name: 'exclude', placeholder: 'treasury, 0.0.1234 (optional)', autocomplete: 'off', maxlength: 2000 });
   const requestForm = h('form', { class: 'card', 'aria-labelledby': 'request-title', onsubmit: async (event) => {
     event.preventDefault();
     fill(formMessage);
-    const body = { tokenId: tokenIdInput.value.trim(), ...(timestampInput.value.trim() ? { timestamp: timestampInput.value.trim() } : {}) };
+    const filters = {
+      ...(minBalanceInput.value.trim() ? { minBalance: minBalanceInput.value.trim() } : {}),
+      ...(excludeInput.value.trim() ? { exclude: excludeInput.value.split(',').map((a) => a.trim()).filter(Boolean) } : {}),
+    };
+    const body = {
+      tokenId: tokenIdInput.value.trim(),
+      ...(timestampInput.value.trim() ? { timestamp: timestampInput.value.trim() } : {}),
+      ...(Object.keys(filters).length > 0 ? { filters } : {}),
+    };
     try {
       const { snapshotId } = await api.post('/v1/snapshots', body);
       live.followSnapshot(snapshotId);
@@ -178,6 +201,8 @@ export function renderSnapshots(root, { api, live, params, navigate }) {
   h('h2', { id: 'request-title' }, 'Request a snapshot'),
   field('Hedera token id', 'snapshot-token', tokenIdInput),
   field('Consensus timestamp', 'snapshot-timestamp', timestampInput),
+  field('Minimum balance', 'snapshot-min-balance', minBalanceInput),
+  field('Exclude accounts', 'snapshot-exclude', excludeInput),
   h('button', { type: 'submit', 'data-testid': 'request-snapshot' }, 'Request'),
   formMessage);
 
