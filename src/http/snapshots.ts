@@ -7,6 +7,7 @@ import type { SnapshotService } from '../snapshots/service.ts';
 import { InvalidCursorError, snapshotStatuses, idPattern } from '../snapshots/store/metadata-store.ts';
 import { ndjsonToCsv } from '../snapshots/snapshot-format.ts';
 import { callerOf, requireAdmin } from './auth.ts';
+import { isLedgerSnapshotRequest, ledgerSnapshotBody, requestLedgerSnapshot, requireContentReader } from './ledger-history.ts';
 import { HttpError } from './errors.ts';
 import { errors, type OpenApiAddition } from './openapi.ts';
 import { routerFromSpecs, type RouteSpec } from './routes.ts';
@@ -47,7 +48,9 @@ async function listed<T>(page: Promise<T>): Promise<T> {
 function snapshotRoutes(service: SnapshotService): RouteSpec[] {
   const { store } = service;
 
-  const requestSnapshot: RequestHandler = async (req, res) => {
+  const requestLedger = requestLedgerSnapshot(service);
+  const requestSnapshot: RequestHandler = async (req, res, next) => {
+    if (isLedgerSnapshotRequest(req.body)) return requestLedger(req, res, next);
     const body = parse('body', requestSnapshotBody, req.body);
     const { snapshotId, jobId } = await service.request({ tokenId: body.tokenId, requestedBy: callerOf(res).account, ...(body.timestamp !== undefined ? { timestamp: body.timestamp } : {}) });
     res.status(202).location(`/v1/snapshots/${snapshotId}`).json({ snapshotId, jobId });
@@ -71,6 +74,7 @@ function snapshotRoutes(service: SnapshotService): RouteSpec[] {
     const { id } = parse('params', idParams, req.params);
     const record = await store.get(id);
     if (!record) throw new HttpError('NOT_FOUND', `snapshot ${id} not found`);
+    requireContentReader(res, record);
     if (record.status !== 'completed' || !record.cid) throw new HttpError('NOT_READY', `snapshot ${id} is ${record.status}; its content exists once it is completed`);
     const csv = req.accepts(['application/x-ndjson', 'text/csv']) === 'text/csv';
     // Pull the first chunk before answering, so a missing block is a clean error, not a cut body.
@@ -160,15 +164,17 @@ export const snapshotsOpenApi: OpenApiAddition = {
   paths: {
     '/v1/snapshots': {
       post: { summary: 'Request a snapshot of every holder of a Hedera token', operationId: 'requestSnapshot',
-        requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(requestSnapshotBody) } } },
-        responses: { ...ok(202, 'queued', { type: 'object', properties: { snapshotId: { type: 'string' }, jobId: { type: 'string' } } }), ...errors(...invalidBody, ...invalidTokenId, 'INVALID_TIMESTAMP', 'SCHEDULER_UNAVAILABLE') } },
+        description: 'With `ledgerToken` instead of `tokenId`: a snapshot of a Tally token at `at` (an event id or an ISO 8601 time; default the last event), admins only; the reply adds the `eventId` it resolved to.',
+        requestBody: { required: true, content: { 'application/json': { schema: { oneOf: [jsonSchema(requestSnapshotBody), jsonSchema(ledgerSnapshotBody)] } } } },
+        responses: { ...ok(202, 'queued', { type: 'object', properties: { snapshotId: { type: 'string' }, jobId: { type: 'string' }, eventId: { type: 'string' } } }),
+          ...errors(...invalidBody, ...invalidTokenId, 'INVALID_TIMESTAMP', 'INVALID_AT', 'INVALID_TOKEN', 'TOKEN_NOT_FOUND', 'FORBIDDEN', 'SCHEDULER_UNAVAILABLE') } },
       get: { summary: 'List snapshots, newest first', operationId: 'listSnapshots',
         parameters: [query('tokenId', 'only this token'), query('status', 'only this status'), limitParam(100), cursorParam],
         responses: { ...ok(200, 'a page; next is null after the last page'), ...errors('INVALID_ARGUMENT', 'INVALID_CURSOR') } },
     },
     '/v1/snapshots/{id}': { get: { summary: 'A snapshot record', operationId: 'getSnapshot', parameters: idParam, responses: { ...ok(200, 'the record', { $ref: '#/components/schemas/SnapshotRecord' }), ...errors(...unknownId) } } },
     '/v1/snapshots/{id}/content': { get: { summary: 'The stored bytes (NDJSON, or CSV on Accept: text/csv)', operationId: 'getSnapshotContent', parameters: idParam,
-      responses: { 200: { description: 'the snapshot', content: { 'application/x-ndjson': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } } } }, ...errors(...unknownId, 'NOT_READY', 'CONTENT_NOT_FOUND') } } },
+      responses: { 200: { description: 'the snapshot', content: { 'application/x-ndjson': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } } } }, ...errors(...unknownId, 'NOT_READY', 'CONTENT_NOT_FOUND', 'FORBIDDEN') } } },
     '/v1/snapshot-schedules': {
       post: { summary: 'Create a recurring snapshot (admin)', operationId: 'createSnapshotSchedule',
         requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(createScheduleBody) } } },

@@ -11,6 +11,7 @@ import type { IpfsStore } from './ipfs-store.ts';
 import type { MirrorClient } from './mirror/client.ts';
 import type { ScheduleRecord, SnapshotRecord, SnapshotStore } from './store/metadata-store.ts';
 import { isPermanentFailure, runSnapshot } from './pipeline.ts';
+import { isLedgerRecord, ledgerNetwork, runLedgerSnapshot, type LedgerHistorySource } from './ledger-snapshots.ts';
 import { recurringJobName } from './jobs/recurring.ts';
 import type { Scheduler } from './jobs/scheduler.ts';
 import type { JobContext, JobInfo } from './jobs/types.ts';
@@ -45,6 +46,15 @@ export interface SnapshotServiceDeps {
   backoffMs?: number;
   /** How often a running job renews its lock (well within the scheduler's lock lifetime). */
   keepAliveMs: number;
+  /** The ledger's history, for snapshots of Tally tokens (ledger-snapshots.ts); absent: none. */
+  ledgerHistory?: LedgerHistorySource;
+}
+
+export interface LedgerSnapshotRequest {
+  ledgerToken: string;
+  /** An event id or an ISO 8601 time; absent: the log's last entry at request time. */
+  at?: string;
+  requestedBy: string;
 }
 
 export class InvalidTimestampError extends SnapshotError {
@@ -69,11 +79,23 @@ function describeError(error: unknown): { code: string; message: string } {
   return { code, message: message.slice(0, errorMessageCharsMax) };
 }
 
-async function request(deps: SnapshotServiceDeps, input: SnapshotRequest): Promise<{ snapshotId: string; jobId: string; record: SnapshotRecord }> {
-  const { store, scheduler } = deps;
+type Requested = { snapshotId: string; jobId: string; record: SnapshotRecord };
+
+async function request(deps: SnapshotServiceDeps, input: SnapshotRequest): Promise<Requested> {
   const tokenId = validateTokenId(input.tokenId, deps.network);
   const requestedTimestamp = validateTimestamp(input.timestamp) ?? null;
-  const record = await store.create({ tokenId, network: deps.network ?? 'custom', requestedTimestamp, requestedBy: input.requestedBy, scheduleId: input.scheduleId ?? null });
+  return enqueue(deps, { tokenId, network: deps.network ?? 'custom', requestedTimestamp, requestedBy: input.requestedBy, scheduleId: input.scheduleId ?? null });
+}
+
+/** A snapshot of a Tally token, at the event id `at` resolves to now (ledger-snapshots.ts). */
+async function requestLedger(deps: SnapshotServiceDeps, input: LedgerSnapshotRequest): Promise<Requested> {
+  const eventId = await requireHistory(deps).resolveAt(input.ledgerToken, input.at);
+  return enqueue(deps, { tokenId: input.ledgerToken, network: ledgerNetwork, requestedTimestamp: eventId, requestedBy: input.requestedBy });
+}
+
+async function enqueue(deps: SnapshotServiceDeps, input: Parameters<SnapshotStore['create']>[0]): Promise<Requested> {
+  const { store, scheduler } = deps;
+  const record = await store.create(input);
   try {
     const jobId = await scheduler.enqueue(snapshotJobName, { snapshotId: record.snapshotId });
     return { snapshotId: record.snapshotId, jobId, record };
@@ -128,13 +150,13 @@ async function runJob(deps: SnapshotServiceDeps, ctx: JobContext<{ snapshotId: s
   // a live job. A dead worker stops renewing, and its job resumes elsewhere.
   const keepAlive = setInterval(() => { ctx.keepAlive().catch(() => {}); }, deps.keepAliveMs);
   try {
-    const done = await runSnapshot(snapshotId, {
-      store, mirror: deps.mirror, ipfs: deps.ipfs, workDir: deps.workDir, network: deps.network, signal: ctx.signal,
-      onProgress: async (progress) => {
-        await ctx.progress(progress);
-        events.emit({ type: 'snapshots_progress', payload: { ...base, status: 'running', progress } }, who);
-      },
-    });
+    const onProgress = async (progress: number) => {
+      await ctx.progress(progress);
+      events.emit({ type: 'snapshots_progress', payload: { ...base, status: 'running', progress } }, who);
+    };
+    const done = isLedgerRecord(record)
+      ? await runLedgerSnapshot(snapshotId, { store, ipfs: deps.ipfs, history: requireHistory(deps), signal: ctx.signal, onProgress })
+      : await runSnapshot(snapshotId, { store, mirror: deps.mirror, ipfs: deps.ipfs, workDir: deps.workDir, network: deps.network, signal: ctx.signal, onProgress });
     events.emit({ type: 'snapshots_completed', payload: { ...base, status: 'completed', progress: 100, cid: done.cid! } }, who);
     logger.info({ snapshotId, cid: done.cid, holders: done.holders }, 'snapshot completed');
   } catch (error) {
@@ -149,6 +171,11 @@ async function runJob(deps: SnapshotServiceDeps, ctx: JobContext<{ snapshotId: s
   } finally {
     clearInterval(keepAlive);
   }
+}
+
+function requireHistory(deps: SnapshotServiceDeps): LedgerHistorySource {
+  if (!deps.ledgerHistory) throw new Error('this snapshot service was built without the ledger history: it has no ledger snapshots');
+  return deps.ledgerHistory;
 }
 
 /** Worker role: the job handlers and the final-failure hook. */
@@ -187,6 +214,7 @@ async function deleteSchedule(deps: SnapshotServiceDeps, id: string): Promise<bo
 export function createSnapshotService(deps: SnapshotServiceDeps) {
   return {
     request: (input: SnapshotRequest) => request(deps, input),
+    requestLedger: (input: LedgerSnapshotRequest) => requestLedger(deps, input),
     defineJobs: () => defineJobs(deps),
     createSchedule: (input: { tokenId: string; every: string; createdBy: string }) => createSchedule(deps, input),
     deleteSchedule: (id: string) => deleteSchedule(deps, id),
