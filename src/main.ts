@@ -107,9 +107,11 @@ async function openSnapshots(config: Readonly<Config>, redis: RedisConnection, l
     store, scheduler, ipfs, mirror, events, network: config.hedera.network, logger,
     workDir: join(config.dataDir, 'snapshots'), attempts: config.jobs.attempts, backoffMs: config.jobs.backoffMs,
     keepAliveMs: Math.max(100, Math.floor(config.jobs.lockLifetimeMs / 4)), ledgerHistory: ledger,
+    checkpointEveryEntries: config.history.checkpointEveryEntries,
   });
   if (isWorker) service.defineJobs();
   await scheduler.start();
+  if (isWorker) await service.scheduleCheckpoints(config.history.checkpointCheckMs);
   return {
     service, pub,
     exists: async (snapshotId) => (await store.get(snapshotId)) !== null,

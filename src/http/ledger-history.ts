@@ -6,14 +6,14 @@
 // An as-of read resolves `at` to an event id, takes the nearest earlier ledger snapshot as its
 // checkpoint and replays at most `entriesMax` log entries after it. Beyond that it answers 409
 // HISTORY_TOO_FAR and requests a ledger snapshot at that event id (unless one is already queued
-// or running for the token), so the same request succeeds once it completes.
+// or running for the token), so the same request succeeds once it completes (or, when the pending
+// one was short of it, after one more round).
 import type { RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import type { Ledger } from '../ledger/client.ts';
 import { HistoryTooFarError, type LedgerCheckpoint } from '../ledger/history.ts';
 import { holdersRankMax, slicePage, type HoldersCursor } from '../ledger/holders.ts';
-import { compareEventIds } from '../identifiers.ts';
-import { isLedgerRecord, nearestCheckpoint } from '../snapshots/ledger-snapshots.ts';
+import { hasPendingLedgerSnapshot, isLedgerRecord, nearestCheckpoint } from '../snapshots/ledger-snapshots.ts';
 import type { SnapshotService } from '../snapshots/service.ts';
 import type { SnapshotRecord } from '../snapshots/store/metadata-store.ts';
 import { callerOf } from './auth.ts';
@@ -24,8 +24,6 @@ import { atQuerySchema, parse, symbolSchema } from './schemas.ts';
 export const historyRequester = 'tally-history';
 /** HISTORY_REPLAY_ENTRIES_MAX's default (src/config.ts), for apps built without that section. */
 export const historyReplayEntriesMaxDefault = 20_000;
-/** Queued or running records of the token looked at before requesting another checkpoint. */
-const pendingScanRecords = 20;
 
 export const ledgerSnapshotBody = z.strictObject({ ledgerToken: symbolSchema, at: atQuerySchema.optional() });
 
@@ -58,13 +56,8 @@ export interface AsOfDeps {
   entriesMax: number;
 }
 
-async function requestCheckpoint(service: SnapshotService, symbol: string, eventId: string, after: string | null): Promise<void> {
-  for (const status of ['queued', 'running'] as const) {
-    const page = await service.store.list({ tokenId: symbol, status, limit: pendingScanRecords });
-    const pending = page.items.some((r) => isLedgerRecord(r) && r.requestedTimestamp !== null && compareEventIds(r.requestedTimestamp, eventId) <= 0
-      && (after === null || compareEventIds(r.requestedTimestamp, after) > 0));
-    if (pending) return;
-  }
+async function requestCheckpoint(service: SnapshotService, symbol: string, eventId: string): Promise<void> {
+  if (await hasPendingLedgerSnapshot(service.store, symbol)) return;
   await service.requestLedger({ ledgerToken: symbol, at: eventId, requestedBy: historyRequester });
 }
 
@@ -75,7 +68,7 @@ async function asOf<T>(deps: AsOfDeps, symbol: string, at: string, read: (eventI
   try {
     return { eventId, value: await read(eventId, checkpoint) };
   } catch (error) {
-    if (error instanceof HistoryTooFarError && deps.snapshots) await requestCheckpoint(deps.snapshots, symbol, eventId, checkpoint?.eventId ?? null);
+    if (error instanceof HistoryTooFarError && deps.snapshots) await requestCheckpoint(deps.snapshots, symbol, eventId);
     throw error;
   }
 }

@@ -28,6 +28,7 @@ export function createLedger(redis: RedisConnection) {
       history.ledgerSnapshot(redis, symbol, eventId, checkpoint, onProgress),
     balanceAt: (symbol: string, account: string, eventId: string, checkpoint: history.LedgerCheckpoint | null, entriesMax: number) =>
       history.balanceAt(redis, symbol, account, eventId, checkpoint, entriesMax),
+    entriesAfter: (symbol: string, after: string | null, max: number) => history.entriesAfter(redis, symbol, after, max),
     topAt: (symbol: string, eventId: string, checkpoint: history.LedgerCheckpoint | null, limit: number, entriesMax: number) =>
       history.topAt(redis, symbol, eventId, checkpoint, limit, entriesMax),
   };

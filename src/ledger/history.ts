@@ -254,3 +254,18 @@ export async function topAt(redis: RedisConnection, symbol: string, eventId: str
   }
   return top.sort(byRank).slice(0, limit);
 }
+
+/** How many log entries follow `after` (null: all of them), counting at most `max` (XRANGE pages; O(max) entries read). */
+export async function entriesAfter(redis: RedisConnection, symbol: string, after: string | null, max: number): Promise<number> {
+  const log = tokenKeys(symbol).log;
+  let start = after === null ? '-' : `(${after}`;
+  let counted = 0;
+  while (counted < max) {
+    const count = Math.min(logPageEntries, max - counted);
+    const page = (await redis.xRange(log, start, '+', { COUNT: count })) ?? [];
+    counted += page.length;
+    if (page.length < count) break;
+    start = `(${page.at(-1)!.id}`;
+  }
+  return counted;
+}

@@ -30,6 +30,19 @@ export interface LedgerHistorySource {
     onProgress?: (fraction: number) => void | Promise<void>): Promise<{ chunks: AsyncIterable<Uint8Array>; stats: { holders: number; total: bigint } }>;
 }
 
+/** What the automatic checkpoints need besides: the tokens, and how far each log runs past a point. */
+export interface LedgerCheckpointSource extends LedgerHistorySource {
+  listTokens(query: { cursor?: string; limit: number }): Promise<{ symbols: string[]; cursor: string | null }>;
+  entriesAfter(symbol: string, after: string | null, max: number): Promise<number>;
+}
+
+/** The recurring job that takes checkpoints (one for the deployment, under the schedule lock). */
+export const checkpointScheduleId = 'ledger-checkpoints';
+/** Tokens looked at per check; the rest wait for the next one (the scan resumes where it stopped). */
+export const checkpointTokensPerCheckMax = 1_000;
+const tokenPageSize = 100;
+export const checkpointRequester = 'tally-checkpoints';
+
 export const isLedgerRecord = (record: Pick<SnapshotRecord, 'network'>): boolean => record.network === ledgerNetwork;
 
 /** The nearest completed ledger snapshot of `symbol` at or before `eventId` whose bytes are here, or null. */
@@ -77,4 +90,53 @@ export async function runLedgerSnapshot(snapshotId: string, deps: LedgerRunDeps)
     status: 'completed', progress: 100, cid: stored.cid, bytes: stored.bytes, holders: bytes.stats.holders,
     totalBalance: String(bytes.stats.total), consensusTimestamp: eventId,
   });
+}
+
+/** A queued or running ledger snapshot of the token (one is enough: it will become the next checkpoint). */
+export async function hasPendingLedgerSnapshot(store: SnapshotStore, symbol: string): Promise<boolean> {
+  for (const status of ['queued', 'running'] as const) {
+    const page = await store.list({ tokenId: symbol, status, limit: 20 });
+    if (page.items.some(isLedgerRecord)) return true;
+  }
+  return false;
+}
+
+export interface CheckpointDeps {
+  store: SnapshotStore;
+  ipfs: IpfsStore;
+  history: LedgerCheckpointSource;
+  everyEntries: number;
+  request: (symbol: string) => Promise<unknown>;
+  onError?: (symbol: string, error: unknown) => void;
+}
+
+async function checkpointIfDue(deps: CheckpointDeps, symbol: string): Promise<boolean> {
+  const last = await deps.history.resolveAt(symbol);
+  const checkpoint = await nearestCheckpoint(deps.store, deps.ipfs, symbol, last);
+  if (await deps.history.entriesAfter(symbol, checkpoint?.eventId ?? null, deps.everyEntries) < deps.everyEntries) return false;
+  if (await hasPendingLedgerSnapshot(deps.store, symbol)) return false;
+  await deps.request(symbol);
+  return true;
+}
+
+/**
+ * One check: for each token (at most checkpointTokensPerCheckMax, after `cursor`), requests a
+ * ledger snapshot at the log's end when at least `everyEntries` entries follow its latest
+ * checkpoint and none is pending. Reads at most `everyEntries` log entries per token. Returns the
+ * tokens it requested and where the next check resumes (null: from the first token).
+ */
+export async function takeDueCheckpoints(deps: CheckpointDeps, cursor: string | null): Promise<{ requested: string[]; cursor: string | null }> {
+  const requested: string[] = [];
+  let next = cursor;
+  for (let seen = 0; seen < checkpointTokensPerCheckMax;) {
+    const page = await deps.history.listTokens({ limit: tokenPageSize, ...(next ? { cursor: next } : {}) });
+    for (const symbol of page.symbols) {
+      seen += 1;
+      // One token that cannot be read (a key of the wrong type, say) must not stop the others.
+      if (await checkpointIfDue(deps, symbol).catch((error: unknown) => { deps.onError?.(symbol, error); return false; })) requested.push(symbol);
+    }
+    next = page.cursor;
+    if (next === null) break;
+  }
+  return { requested, cursor: next };
 }

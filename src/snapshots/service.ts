@@ -11,7 +11,9 @@ import type { IpfsStore } from './ipfs-store.ts';
 import type { MirrorClient } from './mirror/client.ts';
 import type { ScheduleRecord, SnapshotRecord, SnapshotStore } from './store/metadata-store.ts';
 import { isPermanentFailure, runSnapshot } from './pipeline.ts';
-import { isLedgerRecord, ledgerNetwork, runLedgerSnapshot, type LedgerHistorySource } from './ledger-snapshots.ts';
+import {
+  checkpointRequester, checkpointScheduleId, isLedgerRecord, ledgerNetwork, runLedgerSnapshot, takeDueCheckpoints, type LedgerCheckpointSource,
+} from './ledger-snapshots.ts';
 import { recurringJobName } from './jobs/recurring.ts';
 import type { Scheduler } from './jobs/scheduler.ts';
 import type { JobContext, JobInfo } from './jobs/types.ts';
@@ -20,6 +22,8 @@ import { sleep } from '../time.ts';
 export const snapshotJobName = 'snapshot';
 export const scheduleJobName = recurringJobName;
 const errorMessageCharsMax = 500;
+/** LEDGER_CHECKPOINT_EVERY_ENTRIES's default (src/config.ts). */
+const checkpointEveryEntriesDefault = 10_000;
 /** After a failed attempt, how long a worker waits for the metadata store to answer again. */
 const storeWaitMaxMs = 30_000;
 const storeWaitStepMs = 250;
@@ -47,7 +51,9 @@ export interface SnapshotServiceDeps {
   /** How often a running job renews its lock (well within the scheduler's lock lifetime). */
   keepAliveMs: number;
   /** The ledger's history, for snapshots of Tally tokens (ledger-snapshots.ts); absent: none. */
-  ledgerHistory?: LedgerHistorySource;
+  ledgerHistory?: LedgerCheckpointSource;
+  /** Automatic checkpoints: a token's log entries after its last one that call for the next. */
+  checkpointEveryEntries?: number;
 }
 
 export interface LedgerSnapshotRequest {
@@ -173,7 +179,7 @@ async function runJob(deps: SnapshotServiceDeps, ctx: JobContext<{ snapshotId: s
   }
 }
 
-function requireHistory(deps: SnapshotServiceDeps): LedgerHistorySource {
+function requireHistory(deps: SnapshotServiceDeps): LedgerCheckpointSource {
   if (!deps.ledgerHistory) throw new Error('this snapshot service was built without the ledger history: it has no ledger snapshots');
   return deps.ledgerHistory;
 }
@@ -182,7 +188,18 @@ function requireHistory(deps: SnapshotServiceDeps): LedgerHistorySource {
 function defineJobs(deps: SnapshotServiceDeps): void {
   const { scheduler } = deps;
   scheduler.define(snapshotJobName, (ctx: JobContext<{ snapshotId: string }>) => runJob(deps, ctx), { attempts: deps.attempts ?? 3, ...(deps.backoffMs ? { backoffMs: deps.backoffMs } : {}) });
+  let checkpointCursor: string | null = null; // where the next check resumes (tokens in symbol order)
   scheduler.define<{ scheduleId: string; tokenId: string; createdBy: string }>(scheduleJobName, async (ctx) => {
+    if (ctx.data.scheduleId === checkpointScheduleId) {
+      const history = requireHistory(deps);
+      const every = deps.checkpointEveryEntries ?? checkpointEveryEntriesDefault;
+      const checked = await takeDueCheckpoints({ store: deps.store, ipfs: deps.ipfs, history, everyEntries: every,
+        request: (symbol) => requestLedger(deps, { ledgerToken: symbol, requestedBy: checkpointRequester }),
+        onError: (symbol, error) => deps.logger.warn({ symbol, err: describeError(error) }, 'ledger checkpoint check failed') }, checkpointCursor);
+      checkpointCursor = checked.cursor;
+      if (checked.requested.length > 0) deps.logger.info({ tokens: checked.requested }, 'ledger checkpoints requested');
+      return;
+    }
     await request(deps, { tokenId: ctx.data.tokenId, requestedBy: ctx.data.createdBy, scheduleId: ctx.data.scheduleId });
   }, { attempts: 1 });
   scheduler.onRetryExhausted(async (event) => {
@@ -205,6 +222,12 @@ async function createSchedule(deps: SnapshotServiceDeps, input: { tokenId: strin
   return schedule;
 }
 
+/** Registers (checkMs > 0) or removes (0) the recurring check for due ledger checkpoints. */
+async function scheduleCheckpoints(deps: SnapshotServiceDeps, checkMs: number): Promise<void> {
+  if (checkMs === 0) await deps.scheduler.unschedule(checkpointScheduleId);
+  else await deps.scheduler.schedule(checkpointScheduleId, `${Math.max(1, Math.round(checkMs / 1000))} seconds`, {}, { skipImmediate: true });
+}
+
 async function deleteSchedule(deps: SnapshotServiceDeps, id: string): Promise<boolean> {
   const existed = await deps.store.deleteSchedule(id);
   await deps.scheduler.unschedule(id);
@@ -215,6 +238,7 @@ export function createSnapshotService(deps: SnapshotServiceDeps) {
   return {
     request: (input: SnapshotRequest) => request(deps, input),
     requestLedger: (input: LedgerSnapshotRequest) => requestLedger(deps, input),
+    scheduleCheckpoints: (checkMs: number) => scheduleCheckpoints(deps, checkMs),
     defineJobs: () => defineJobs(deps),
     createSchedule: (input: { tokenId: string; every: string; createdBy: string }) => createSchedule(deps, input),
     deleteSchedule: (id: string) => deleteSchedule(deps, id),
