@@ -13,7 +13,7 @@ import { loadConfig, type Config } from '../config.ts';
 import type { IpfsStore } from '../snapshots/ipfs-store.ts';
 import type { SnapshotRunStatus } from '../snapshots/pipeline.ts';
 import type { SnapshotStore } from '../snapshots/store/metadata-store.ts';
-import type { CliContext } from './context.ts';
+import { UsageError, type CliContext } from './context.ts';
 
 interface SnapshotOptions { timestamp?: string; mirrorUrl?: string; network?: string }
 
@@ -27,7 +27,7 @@ function snapshotConfig(context: CliContext, options: SnapshotOptions = {}): Rea
   }, ['hedera', 'dataDir', 'mongodbUrl', 'jobs']);
 }
 
-async function openIpfs(dataDir: string): Promise<IpfsStore> {
+export async function openIpfs(dataDir: string): Promise<IpfsStore> {
   const { openIpfsStore } = await import('../snapshots/ipfs-store.ts');
   return openIpfsStore({ dir: join(dataDir, 'ipfs') });
 }
@@ -42,7 +42,7 @@ async function withIpfs<T>(dataDir: string, fn: (ipfs: IpfsStore) => Promise<T>)
  * has come (about 0.9 s of module loading, on the one thread), so that it loads while the pages
  * are read, which need it only at the end.
  */
-function lazyIpfs(dataDir: string) {
+export function lazyIpfs(dataDir: string) {
   let opening: Promise<IpfsStore> | null = null;
   const open = () => (opening ??= openIpfs(dataDir));
   const streamOf = (read: (ipfs: IpfsStore) => AsyncIterable<Uint8Array>) => (async function* () { yield* read(await open()); })();
@@ -62,7 +62,7 @@ async function writeStdout(source: AsyncIterable<Uint8Array>): Promise<void> {
 }
 
 /** The metadata store the server uses: MongoDB when MONGODB_URL is set, else Redis. */
-async function withStore<T>(context: CliContext, config: Readonly<SnapshotCliConfig>, fn: (store: SnapshotStore) => Promise<T>): Promise<T> {
+export async function withStore<T>(context: CliContext, config: Readonly<Pick<Config, 'mongodbUrl' | 'jobs'>>, fn: (store: SnapshotStore) => Promise<T>): Promise<T> {
   if (config.mongodbUrl) {
     const { createMongoSnapshotStore } = await import('../snapshots/store/mongo.ts');
     const store = await createMongoSnapshotStore({ url: config.mongodbUrl });
@@ -147,14 +147,45 @@ async function runSnapshotCommand(context: CliContext, tokenIdArg: string, optio
   }
 }
 
+/** `tally snapshot --ledger SYM [--at]`: one ledger snapshot in this process, into the configured store and DATA_DIR/ipfs. */
+async function runLedgerSnapshotCommand(context: CliContext, symbol: string, at?: string): Promise<void> {
+  const config = loadConfig(context.env, ['dataDir', 'mongodbUrl', 'jobs']);
+  const { runLedgerSnapshot, ledgerNetwork } = await import('../snapshots/ledger-snapshots.ts');
+  const ipfs = lazyIpfs(config.dataDir);
+  try {
+    const done = await context.withLedger((ledger) => withStore(context, config, async (store) => {
+      const eventId = await ledger.resolveAt(symbol, at);
+      const record = await store.create({ tokenId: symbol, network: ledgerNetwork, requestedTimestamp: eventId, requestedBy: context.env.USER ?? 'cli' });
+      return runLedgerSnapshot(record.snapshotId, { store, ipfs: ipfs.store, history: ledger }).catch(async (error: Error & { code?: string }) => {
+        await store.update(record.snapshotId, { status: 'failed', error: { code: error.code ?? 'SNAPSHOT_FAILED', message: error.message.slice(0, 500) } }).catch(() => {});
+        throw error;
+      });
+    }));
+    context.print(JSON.stringify({ snapshotId: done.snapshotId, tokenId: done.tokenId, cid: done.cid, holders: done.holders,
+      totalBalance: done.totalBalance, consensusTimestamp: done.consensusTimestamp }));
+  } finally {
+    await ipfs.stop();
+  }
+}
+
 export function registerSnapshotCommands(program: Command, context: CliContext): void {
   program.command('snapshot')
-    .description('snapshot every holder of a Hedera token into IPFS; prints {snapshotId, tokenId, cid, holders, totalBalance, consensusTimestamp}')
-    .argument('<tokenId>', 'Hedera token id, e.g. 0.0.1234 (a HIP-15 checksum is checked against the network)')
+    .description('snapshot every holder of a Hedera token (or with --ledger, of a Tally token) into IPFS; prints {snapshotId, tokenId, cid, holders, totalBalance, consensusTimestamp}')
+    .argument('[tokenId]', 'Hedera token id, e.g. 0.0.1234 (a HIP-15 checksum is checked against the network)')
     .option('--timestamp <T>', 'consensus timestamp seconds.nanoseconds (default: the latest balance snapshot)')
     .option('--mirror-url <URL>', 'mirror node base URL (default: MIRROR_NODE_URL, else the network\'s public one)')
     .option('--network <N>', 'mainnet, testnet or previewnet (default: HEDERA_NETWORK, else testnet)')
-    .action((tokenId: string, options: SnapshotOptions) => runSnapshotCommand(context, tokenId, options));
+    .option('--ledger <SYM>', 'snapshot this Tally token from its log instead (docs/snapshot-format.md, Ledger snapshots)')
+    .option('--at <at>', 'with --ledger: an event id or ISO 8601 time (default: the last event)')
+    .action((tokenId: string | undefined, options: SnapshotOptions & { ledger?: string; at?: string }) => {
+      if (options.ledger !== undefined) {
+        if (tokenId !== undefined || options.timestamp !== undefined) throw new UsageError('--ledger takes no tokenId and no --timestamp (use --at)');
+        return runLedgerSnapshotCommand(context, options.ledger, options.at);
+      }
+      if (tokenId === undefined) throw new UsageError('give a Hedera tokenId, or --ledger SYM');
+      if (options.at !== undefined) throw new UsageError('--at goes with --ledger (a Hedera snapshot takes --timestamp)');
+      return runSnapshotCommand(context, tokenId, options);
+    });
 
   program.command('cat')
     .description('write the bytes stored under a CID (in DATA_DIR/ipfs) to stdout')

@@ -15,7 +15,8 @@ import { HistoryTooFarError, type LedgerCheckpoint } from '../ledger/history.ts'
 import { holdersRankMax, slicePage, type HoldersCursor } from '../ledger/holders.ts';
 import { hasPendingLedgerSnapshot, isLedgerRecord, nearestCheckpoint } from '../snapshots/ledger-snapshots.ts';
 import type { SnapshotService } from '../snapshots/service.ts';
-import type { SnapshotRecord } from '../snapshots/store/metadata-store.ts';
+import type { IpfsStore } from '../snapshots/ipfs-store.ts';
+import type { SnapshotRecord, SnapshotStore } from '../snapshots/store/metadata-store.ts';
 import { callerOf } from './auth.ts';
 import { HttpError } from './errors.ts';
 import { atQuerySchema, parse, symbolSchema } from './schemas.ts';
@@ -51,24 +52,31 @@ export function requireContentReader(res: Response, record: SnapshotRecord): voi
 
 export interface AsOfDeps {
   ledger: Ledger;
-  /** Checkpoints come from its ledger snapshots; absent: every read replays from init. */
-  snapshots?: SnapshotService;
+  /** Where checkpoints come from (the ledger snapshots), and how to ask for one; absent: every read replays from init. */
+  checkpoints?: { store: SnapshotStore; ipfs: IpfsStore; request?: (symbol: string, eventId: string) => Promise<unknown> };
   entriesMax: number;
 }
 
-async function requestCheckpoint(service: SnapshotService, symbol: string, eventId: string): Promise<void> {
-  if (await hasPendingLedgerSnapshot(service.store, symbol)) return;
-  await service.requestLedger({ ledgerToken: symbol, at: eventId, requestedBy: historyRequester });
+/** Checkpoints from the snapshot service; a refused read requests one unless a ledger snapshot of the token is pending. */
+export function serviceCheckpoints(service: SnapshotService): NonNullable<AsOfDeps['checkpoints']> {
+  return {
+    store: service.store, ipfs: service.ipfs,
+    request: async (symbol, eventId) => {
+      if (await hasPendingLedgerSnapshot(service.store, symbol)) return;
+      await service.requestLedger({ ledgerToken: symbol, at: eventId, requestedBy: historyRequester });
+    },
+  };
 }
 
 /** Resolves `at`, finds the checkpoint, reads; on HISTORY_TOO_FAR first requests a nearer checkpoint. */
 async function asOf<T>(deps: AsOfDeps, symbol: string, at: string, read: (eventId: string, checkpoint: LedgerCheckpoint | null) => Promise<T>): Promise<{ eventId: string; value: T }> {
   const eventId = await deps.ledger.resolveAt(symbol, at);
-  const checkpoint = deps.snapshots ? await nearestCheckpoint(deps.snapshots.store, deps.snapshots.ipfs, symbol, eventId) : null;
+  const { checkpoints } = deps;
+  const checkpoint = checkpoints ? await nearestCheckpoint(checkpoints.store, checkpoints.ipfs, symbol, eventId) : null;
   try {
     return { eventId, value: await read(eventId, checkpoint) };
   } catch (error) {
-    if (error instanceof HistoryTooFarError && deps.snapshots) await requestCheckpoint(deps.snapshots, symbol, eventId);
+    if (error instanceof HistoryTooFarError) await checkpoints?.request?.(symbol, eventId);
     throw error;
   }
 }

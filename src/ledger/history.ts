@@ -136,7 +136,7 @@ async function replay(redis: RedisConnection, symbol: string, from: string | nul
     for (const entry of page) applyEntry(r, entry.id, entry.message as Record<string, string>, options.account);
     r.entries += page.length;
     if (max !== undefined && r.entries > max) {
-      throw new HistoryTooFarError(`answering at ${to} would replay more than ${max} log entries of ${symbol} after ${from ?? 'init'}; a ledger snapshot nearer to it has been requested, retry once it completes`);
+      throw new HistoryTooFarError(`answering at ${to} would replay more than ${max} log entries of ${symbol} after its nearest checkpoint (${from ?? 'init'}); retry once a ledger snapshot nearer to it exists (the API requests one)`);
     }
     if (page.length > 0) await options.onPage?.(page.at(-1)!.id);
     if (page.length < count) return r;
