@@ -255,17 +255,22 @@ export async function topAt(redis: RedisConnection, symbol: string, eventId: str
   return top.sort(byRank).slice(0, limit);
 }
 
-/** How many log entries follow `after` (null: all of them), counting at most `max` (XRANGE pages; O(max) entries read). */
-export async function entriesAfter(redis: RedisConnection, symbol: string, after: string | null, max: number): Promise<number> {
+/**
+ * How many log entries follow `after` (null: all of them), counting at most `max`, and the id of
+ * the last one counted (null: none). XRANGE pages; O(max) entries read.
+ */
+export async function entriesAfter(redis: RedisConnection, symbol: string, after: string | null, max: number): Promise<{ count: number; lastId: string | null }> {
   const log = tokenKeys(symbol).log;
   let start = after === null ? '-' : `(${after}`;
-  let counted = 0;
-  while (counted < max) {
-    const count = Math.min(logPageEntries, max - counted);
-    const page = (await redis.xRange(log, start, '+', { COUNT: count })) ?? [];
-    counted += page.length;
-    if (page.length < count) break;
-    start = `(${page.at(-1)!.id}`;
+  let count = 0;
+  let lastId: string | null = null;
+  while (count < max) {
+    const want = Math.min(logPageEntries, max - count);
+    const page = (await redis.xRange(log, start, '+', { COUNT: want })) ?? [];
+    count += page.length;
+    if (page.length > 0) lastId = page.at(-1)!.id;
+    if (page.length < want) break;
+    start = `(${lastId}`;
   }
-  return counted;
+  return { count, lastId };
 }

@@ -33,7 +33,7 @@ export interface LedgerHistorySource {
 /** What the automatic checkpoints need besides: the tokens, and how far each log runs past a point. */
 export interface LedgerCheckpointSource extends LedgerHistorySource {
   listTokens(query: { cursor?: string; limit: number }): Promise<{ symbols: string[]; cursor: string | null }>;
-  entriesAfter(symbol: string, after: string | null, max: number): Promise<number>;
+  entriesAfter(symbol: string, after: string | null, max: number): Promise<{ count: number; lastId: string | null }>;
 }
 
 /** The recurring job that takes checkpoints (one for the deployment, under the schedule lock). */
@@ -108,13 +108,22 @@ export interface CheckpointDeps {
   everyEntries: number;
   request: (symbol: string) => Promise<unknown>;
   onError?: (symbol: string, error: unknown) => void;
+  /**
+   * Per token, what earlier checks counted after its checkpoint: each check then reads only the
+   * entries added since (one small entry per token; the worker keeps it in memory).
+   */
+  counted: Map<string, { checkpoint: string | null; upTo: string | null; count: number }>;
 }
 
 async function checkpointIfDue(deps: CheckpointDeps, symbol: string): Promise<boolean> {
   const last = await deps.history.resolveAt(symbol);
-  const checkpoint = await nearestCheckpoint(deps.store, deps.ipfs, symbol, last);
-  if (await deps.history.entriesAfter(symbol, checkpoint?.eventId ?? null, deps.everyEntries) < deps.everyEntries) return false;
-  if (await hasPendingLedgerSnapshot(deps.store, symbol)) return false;
+  const checkpoint = (await nearestCheckpoint(deps.store, deps.ipfs, symbol, last))?.eventId ?? null;
+  const known = deps.counted.get(symbol);
+  const before = known && known.checkpoint === checkpoint ? known : { checkpoint, upTo: checkpoint, count: 0 };
+  const more = await deps.history.entriesAfter(symbol, before.upTo, deps.everyEntries - before.count);
+  const count = before.count + more.count;
+  deps.counted.set(symbol, { checkpoint, upTo: more.lastId ?? before.upTo, count });
+  if (count < deps.everyEntries || await hasPendingLedgerSnapshot(deps.store, symbol)) return false;
   await deps.request(symbol);
   return true;
 }
@@ -122,7 +131,8 @@ async function checkpointIfDue(deps: CheckpointDeps, symbol: string): Promise<bo
 /**
  * One check: for each token (at most checkpointTokensPerCheckMax, after `cursor`), requests a
  * ledger snapshot at the log's end when at least `everyEntries` entries follow its latest
- * checkpoint and none is pending. Reads at most `everyEntries` log entries per token. Returns the
+ * checkpoint and none is pending. Reads the entries added since the previous check (at most
+ * `everyEntries` per token). Returns the
  * tokens it requested and where the next check resumes (null: from the first token).
  */
 export async function takeDueCheckpoints(deps: CheckpointDeps, cursor: string | null): Promise<{ requested: string[]; cursor: string | null }> {

@@ -189,11 +189,12 @@ function defineJobs(deps: SnapshotServiceDeps): void {
   const { scheduler } = deps;
   scheduler.define(snapshotJobName, (ctx: JobContext<{ snapshotId: string }>) => runJob(deps, ctx), { attempts: deps.attempts ?? 3, ...(deps.backoffMs ? { backoffMs: deps.backoffMs } : {}) });
   let checkpointCursor: string | null = null; // where the next check resumes (tokens in symbol order)
+  const counted = new Map<string, { checkpoint: string | null; upTo: string | null; count: number }>();
   scheduler.define<{ scheduleId: string; tokenId: string; createdBy: string }>(scheduleJobName, async (ctx) => {
     if (ctx.data.scheduleId === checkpointScheduleId) {
       const history = requireHistory(deps);
       const every = deps.checkpointEveryEntries ?? checkpointEveryEntriesDefault;
-      const checked = await takeDueCheckpoints({ store: deps.store, ipfs: deps.ipfs, history, everyEntries: every,
+      const checked = await takeDueCheckpoints({ store: deps.store, ipfs: deps.ipfs, history, everyEntries: every, counted,
         request: (symbol) => requestLedger(deps, { ledgerToken: symbol, requestedBy: checkpointRequester }),
         onError: (symbol, error) => deps.logger.warn({ symbol, err: describeError(error) }, 'ledger checkpoint check failed') }, checkpointCursor);
       checkpointCursor = checked.cursor;

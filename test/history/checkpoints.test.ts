@@ -36,7 +36,7 @@ describe('history: automatic checkpoints', function () {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('checkpoints a token once 200 entries follow its last checkpoint, at the end of its log, and leaves a quiet token alone', async () => {
+  it('checkpoints a token once 200 entries follow its last checkpoint (counted across checks), at the end of its log, and leaves a quiet token alone', async () => {
     const busy = uniqueSymbol('B');
     const quiet = uniqueSymbol('Q');
     const w = await generateWorkload(app.ledger, busy, { operations: 3_000, accounts: 40, seed: 21 });
@@ -51,5 +51,13 @@ describe('history: automatic checkpoints', function () {
     await app.ledger.transfer(busy, { from: '0.0.2', to: 'someone', amount: '1' });
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     expect(await ledgerRecords(busy)).to.have.length(1);
+    // 250 more, in two parts counted by two checks: the second checkpoint comes at the new end.
+    for (let i = 0; i < 120; i++) await app.ledger.transfer(busy, { from: '0.0.2', to: 'someone', amount: '1' });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const ids: string[] = [];
+    for (let i = 0; i < 130; i++) ids.push((await app.ledger.transfer(busy, { from: '0.0.2', to: 'someone', amount: '1' })).eventId);
+    await until(async () => (await ledgerRecords(busy)).filter((r) => r.status === 'completed').length === 2, { timeoutMs: 30_000, what: 'a second checkpoint' });
+    // At the log's end when a check found 200 entries after the first: the 79th of these or later (1 + 120 + 79 = 200).
+    expect(ids.slice(78)).to.include((await ledgerRecords(busy))[0]!.consensusTimestamp);
   });
 });
