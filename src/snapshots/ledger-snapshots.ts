@@ -47,22 +47,24 @@ export const isLedgerRecord = (record: Pick<SnapshotRecord, 'network'>): boolean
 
 /** The nearest completed ledger snapshot of `symbol` at or before `eventId` whose bytes are here, or null. */
 export async function nearestCheckpoint(store: SnapshotStore, ipfs: IpfsStore, symbol: string, eventId: string): Promise<LedgerCheckpointRef | null> {
-  let best: SnapshotRecord | null = null;
+  const candidates: SnapshotRecord[] = [];
   let cursor: string | undefined;
   for (let scanned = 0; scanned < checkpointScanRecordsMax; scanned += listPageRecords) {
     const page = await store.list({ tokenId: symbol, status: 'completed', limit: listPageRecords, ...(cursor ? { cursor } : {}) });
     for (const record of page.items) {
       const at = record.consensusTimestamp;
-      if (!isLedgerRecord(record) || !record.cid || !at || !eventIdPattern.test(at) || compareEventIds(at, eventId) > 0) continue;
-      if (!(await ipfs.has(record.cid))) continue;
-      if (best === null || compareEventIds(at, best.consensusTimestamp!) > 0) best = record;
+      if (isLedgerRecord(record) && record.cid && at && eventIdPattern.test(at) && compareEventIds(at, eventId) <= 0) candidates.push(record);
     }
     if (page.nextCursor === null) break;
     cursor = page.nextCursor;
   }
-  if (best === null) return null;
-  const cid = best.cid!;
-  return { snapshotId: best.snapshotId, eventId: best.consensusTimestamp!, cid, content: () => ipfs.cat(cid) };
+  // The latest first; one whose blocks are not in this IPFS store (another machine's) is passed over.
+  candidates.sort((a, b) => compareEventIds(b.consensusTimestamp!, a.consensusTimestamp!));
+  for (const best of candidates) {
+    const cid = best.cid!;
+    if (await ipfs.has(cid)) return { snapshotId: best.snapshotId, eventId: best.consensusTimestamp!, cid, content: () => ipfs.cat(cid) };
+  }
+  return null;
 }
 
 export type LedgerRunDeps = Pick<PipelineDeps, 'store' | 'ipfs' | 'signal' | 'onProgress'> & { history: LedgerHistorySource };

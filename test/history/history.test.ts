@@ -9,8 +9,9 @@ import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { start, type Started } from '../../src/main.ts';
 import { openIpfsStore, type IpfsStore } from '../../src/snapshots/ipfs-store.ts';
+import { connectSocket } from '../../testkit/clients.ts';
 import { sharedRedisUrl, uniqueSymbol } from '../../testkit/shared-redis.ts';
-import { sleep } from '../../testkit/wait.ts';
+import { sleep, until } from '../../testkit/wait.ts';
 import { mint, testSecret } from '../http/support.ts';
 import { expectedSnapshot, expectedTop, generateWorkload, type ModelPoint, type Workload } from './workload.ts';
 
@@ -80,7 +81,7 @@ describe('history: ledger snapshots and as-of reads', function () {
     for (const account of workload.accounts.slice(0, 50)) expect(await app.ledger.balance(symbol, account)).to.equal(String(points.at(-1)!.balances.get(account) ?? 0n));
   });
 
-  it('snapshots at five event ids equal the independent replay, byte for byte, each from the previous as checkpoint', async () => {
+  it('snapshots at five event ids, requested in order (each later one has the earlier ones as checkpoints), equal the independent replay byte for byte', async () => {
     for (const point of points) {
       const done = await snapshotAt(point.eventId);
       expect(done).to.include({ tokenId: symbol, network: 'ledger', requestedTimestamp: point.eventId, consensusTimestamp: point.eventId, totalBalance: String(point.circulating) });
@@ -147,6 +148,24 @@ describe('history: ledger snapshots and as-of reads', function () {
       cursor = reply.body.next;
     } while (cursor && seen.length < 250);
     expect(seen.slice(0, 250)).to.deep.equal(expected);
+  });
+
+  it('reports a ledger snapshot over Socket.IO like any snapshot: active, then completed with its CID', async () => {
+    const socket = connectSocket(app.url!, '/snapshots', { accessToken: admin });
+    const events: { type: string; payload: { snapshotId: string; cid?: string } }[] = [];
+    socket.on('snapshots_events', (event: (typeof events)[number]) => events.push(event));
+    try {
+      await until(() => socket.connected, { what: 'the socket to connect' });
+      const reply = await api('/v1/snapshots', { method: 'POST', body: JSON.stringify({ ledgerToken: symbol, at: between[0]!.eventId }) });
+      const done = await completed(reply.body.snapshotId);
+      await until(() => events.some((e) => e.type === 'snapshots_completed' && e.payload.snapshotId === done.snapshotId), { what: 'snapshots_completed' });
+      const mine = events.filter((e) => e.payload.snapshotId === done.snapshotId);
+      expect(mine[0]!.type).to.equal('snapshots_active');
+      expect(mine.at(-1)).to.deep.include({ type: 'snapshots_completed' });
+      expect(mine.at(-1)!.payload.cid).to.equal(done.cid);
+    } finally {
+      socket.disconnect();
+    }
   });
 
   it('serves the CSV rendering of a ledger snapshot, and its content only to admins', async () => {

@@ -112,7 +112,7 @@ export async function generateWorkload(ledger: Ledger, symbol: string, options: 
 
 /** The holder-line order, written here from the documentation, not imported: Hedera ids by number first, then byte order. */
 export function expectedOrder(a: string, b: string): number {
-  const hedera = /^(\d+)\.(\d+)\.(\d+)$/;
+  const hedera = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$/; // canonical ids only: 0.0.010 is another account
   const [x, y] = [hedera.exec(a), hedera.exec(b)];
   if (x && y) {
     for (let i = 1; i <= 3; i++) if (BigInt(x[i]!) !== BigInt(y[i]!)) return BigInt(x[i]!) < BigInt(y[i]!) ? -1 : 1;
