@@ -22,7 +22,10 @@ export interface TokensDeps {
 
 /** The routes that read a token: the list, its info, a balance, the holders, the events. */
 function readRoutes({ ledger, asOf }: TokensDeps): RouteSpec[] {
-  const requireAsOf = (): AsOf => asOf ?? (() => { throw new HttpError('INVALID_ARGUMENT', 'query.at: this server answers no as-of reads'); })();
+  const requireAsOf = (): AsOf => {
+    if (!asOf) throw new HttpError('INVALID_ARGUMENT', 'query.at: this server answers no as-of reads');
+    return asOf;
+  };
   const listTokens: RequestHandler = async (req, res) => {
     const query = parse('query', listTokensQuery, req.query);
     try {

@@ -11,6 +11,9 @@
 //   8601 UTC string with milliseconds (`2026-01-02T03:04:05.678Z`). Hedera timestamps
 //   (requestedTimestamp, consensusTimestamp) are mirror-node strings `seconds.nanoseconds`.
 // - Absent values are `null`, never missing: every record has exactly the §7 fields.
+// - A snapshot of a Tally token (network `ledger`, src/snapshots/ledger-snapshots.ts) names the
+//   token by symbol in tokenId and its point by event id (`ms-seq`) in requestedTimestamp and
+//   consensusTimestamp.
 // - A checkpoint is a small JSON beside the record (never inside it, never returned with it);
 //   the transition to `completed` deletes it in the same write.
 import { randomBytes } from 'node:crypto';
