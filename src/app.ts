@@ -21,13 +21,14 @@ import { createRateLimit } from './http/rate-limit.ts';
 import { requestLog } from './http/request-log.ts';
 import { createSnapshotsRouter, snapshotsOpenApi } from './http/snapshots.ts';
 import { createTokensRouter } from './http/tokens.ts';
+import { createAsOf, historyReplayEntriesMaxDefault, serviceCheckpoints } from './http/ledger-history.ts';
 import type { SnapshotService } from './snapshots/service.ts';
 
 export interface AppDeps {
   ledger: Ledger;
   redis: RedisConnection;
   /** `jwt.devTokens` (DASHBOARD_DEV_TOKENS) adds the dashboard's dev-token route, signed with `jwt.secret`. */
-  config: Pick<Config, 'http' | 'jwt'>;
+  config: Pick<Config, 'http' | 'jwt'> & Partial<Pick<Config, 'history'>>;
   logger: Logger;
   /** The one JWT verifier (src/auth/jwt.ts); REST authentication is built on it. */
   verifier: JwtVerifier;
@@ -80,7 +81,8 @@ export function createApp(deps: AppDeps): Express {
   v1.use(auth.requireCaller);
   v1.use(requireJsonBody);
   v1.use(express.json({ limit: config.http.bodyLimitBytes, strict: true }));
-  v1.use(createTokensRouter({ ledger: deps.ledger }).router);
+  const asOf = createAsOf({ ledger: deps.ledger, entriesMax: config.history?.replayEntriesMax ?? historyReplayEntriesMaxDefault, ...(deps.snapshots ? { checkpoints: serviceCheckpoints(deps.snapshots) } : {}) });
+  v1.use(createTokensRouter({ ledger: deps.ledger, asOf }).router);
   if (deps.snapshots) v1.use(createSnapshotsRouter(deps.snapshots).router);
   app.use('/v1', v1);
 

@@ -73,6 +73,15 @@ export interface Config {
     /** Pub/sub channel and key namespace of this deployment's jobs and Socket.IO events. */
     namespace: string;
   };
+  /** As-of reads and ledger snapshots (src/ledger/history.ts, src/snapshots/ledger-snapshots.ts). */
+  history: {
+    /** An as-of read replays at most this many log entries after its checkpoint (a 409 beyond). */
+    replayEntriesMax: number;
+    /** A token gets a checkpoint (a ledger snapshot) once its log has this many entries after the last one. */
+    checkpointEveryEntries: number;
+    /** How often the worker looks for tokens due a checkpoint; 0 = never (on demand only). */
+    checkpointCheckMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -209,6 +218,9 @@ const envSchema = z.object({
   MIRROR_TIMEOUT_MS: integer(100, 120_000, 10_000),
   MIRROR_ATTEMPTS: integer(1, 20, 6),
   MIRROR_RETRY_BASE_MS: integer(1, 60_000, 250),
+  HISTORY_REPLAY_ENTRIES_MAX: integer(100, 1_000_000, 20_000),
+  LEDGER_CHECKPOINT_EVERY_ENTRIES: integer(10, 1_000_000, 10_000),
+  LEDGER_CHECKPOINT_CHECK_MS: integer(0, 86_400_000, 60_000),
 });
 
 type ParsedEnv = z.output<typeof envSchema>;
@@ -319,6 +331,7 @@ const sectionVariables: Record<ConfigSection, readonly EnvName[]> = {
   dataDir: ['DATA_DIR'],
   roles: ['ROLES'],
   jobs: ['SNAPSHOT_ATTEMPTS', 'SNAPSHOT_BACKOFF_MS', 'JOB_LOCK_LIFETIME_MS', 'JOB_POLL_MS', 'SCHEDULE_MIN_INTERVAL_MS', 'TALLY_NAMESPACE'],
+  history: ['HISTORY_REPLAY_ENTRIES_MAX', 'LEDGER_CHECKPOINT_EVERY_ENTRIES', 'LEDGER_CHECKPOINT_CHECK_MS'],
 };
 
 /** Every variable loadConfig reads (the README's configuration table must list each). */
@@ -343,6 +356,9 @@ const sections: { [K in ConfigSection]-?: (e: ParsedEnv, problems: string[]) => 
   jobs: (e) => ({
     attempts: e.SNAPSHOT_ATTEMPTS, backoffMs: e.SNAPSHOT_BACKOFF_MS, lockLifetimeMs: e.JOB_LOCK_LIFETIME_MS,
     pollMs: e.JOB_POLL_MS, scheduleMinIntervalMs: e.SCHEDULE_MIN_INTERVAL_MS, namespace: e.TALLY_NAMESPACE,
+  }),
+  history: (e) => ({
+    replayEntriesMax: e.HISTORY_REPLAY_ENTRIES_MAX, checkpointEveryEntries: e.LEDGER_CHECKPOINT_EVERY_ENTRIES, checkpointCheckMs: e.LEDGER_CHECKPOINT_CHECK_MS,
   }),
 };
 

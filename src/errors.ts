@@ -7,9 +7,10 @@
 //
 // `layer` says which part raises the code: `ledger` (the Lua library, docs/ledger-functions.md), `http` (the REST
 // layer itself), `snapshots` (Hedera ids, the mirror node, IPFS, the content format, snapshot
-// records), `store` (snapshot metadata), `jobs` (the scheduler).
+// records), `store` (snapshot metadata), `jobs` (the scheduler), `history` (ledger snapshots
+// and as-of reads from the log).
 
-export type ErrorLayer = 'ledger' | 'http' | 'snapshots' | 'store' | 'jobs';
+export type ErrorLayer = 'ledger' | 'http' | 'snapshots' | 'store' | 'jobs' | 'history';
 
 export interface ErrorCatalogEntry {
   readonly status: number;
@@ -78,6 +79,10 @@ export const errorCatalog = {
   INVALID_SCHEDULE: entry('jobs', 400, false, 'every is not a human interval or cron expression, or too frequent'),
   SCHEDULER_UNAVAILABLE: entry('jobs', 503, true, 'the job backend does not answer'),
   SCHEDULE_BUSY: entry('jobs', 503, true, 'another process is changing this schedule'),
+
+  // History: ledger snapshots and as-of reads from the log (src/ledger/history.ts).
+  INVALID_AT: entry('history', 400, false, 'at is not an event id ms-seq or an ISO 8601 time, or lies before the token began or after the log ends'),
+  HISTORY_TOO_FAR: entry('history', 409, true, 'the nearest earlier ledger snapshot is more than HISTORY_REPLAY_ENTRIES_MAX log entries before at; one has been requested, retry once it completes'),
 } as const satisfies Record<string, ErrorCatalogEntry>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -76,7 +76,7 @@ interface Snapshots {
 }
 
 /** The snapshot side: metadata store and Agenda (MongoDB when configured, else Redis), Helia, the mirror client. */
-async function openSnapshots(config: Readonly<Config>, redis: RedisConnection, logger: Logger): Promise<Snapshots> {
+async function openSnapshots(config: Readonly<Config>, redis: RedisConnection, ledger: Ledger, logger: Logger): Promise<Snapshots> {
   const ns = config.jobs.namespace;
   // Socket.IO's emitter and adapter, and Agenda's Redis backend, need a plain connection; on a
   // cluster, classic Pub/Sub reaches every node from any one of them.
@@ -106,10 +106,12 @@ async function openSnapshots(config: Readonly<Config>, redis: RedisConnection, l
   const service = createSnapshotService({
     store, scheduler, ipfs, mirror, events, network: config.hedera.network, logger,
     workDir: join(config.dataDir, 'snapshots'), attempts: config.jobs.attempts, backoffMs: config.jobs.backoffMs,
-    keepAliveMs: Math.max(100, Math.floor(config.jobs.lockLifetimeMs / 4)),
+    keepAliveMs: Math.max(100, Math.floor(config.jobs.lockLifetimeMs / 4)), ledgerHistory: ledger,
+    checkpointEveryEntries: config.history.checkpointEveryEntries,
   });
   if (isWorker) service.defineJobs();
   await scheduler.start();
+  if (isWorker) await service.scheduleCheckpoints(config.history.checkpointCheckMs);
   return {
     service, pub,
     exists: async (snapshotId) => (await store.get(snapshotId)) !== null,
@@ -152,7 +154,7 @@ export async function start(config: Readonly<Config>, options: StartOptions = {}
   } catch (error) {
     logger.warn({ err: { message: (error as Error).message } }, 'the ledger library does not answer: run `npm run migrate` (readyz answers 503 until then)');
   }
-  const snapshots = await openSnapshots(config, redis, logger);
+  const snapshots = await openSnapshots(config, redis, ledger, logger);
   const verifier = createJwtVerifier(config.jwt);
 
   let shuttingDown = false;

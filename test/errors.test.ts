@@ -34,7 +34,7 @@ const notErrorCodes: Record<string, string[]> = {
   'Node socket errno codes (classified as UNAVAILABLE)': ['EAI_AGAIN', 'ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE', 'ETIMEDOUT'],
   'Node HTTP parser errors (answered as catalog codes by src/http/client-errors.ts)': ['ERR_HTTP_REQUEST_TIMEOUT', 'HPE_HEADER_OVERFLOW'],
   'process signals': ['SIGINT', 'SIGTERM'],
-  'Hedera token types': ['FUNGIBLE_COMMON', 'NON_FUNGIBLE_UNIQUE'],
+  'snapshot header types (Hedera token types, and the ledger snapshot type)': ['FUNGIBLE_COMMON', 'NON_FUNGIBLE_UNIQUE', 'TALLY_LEDGER'],
   'other words': ['IPFS', 'TALLY', 'UTC'],
 };
 // In the README only: Redis commands and cluster replies, the Lua table of codes, shell and `make run` variables.

@@ -4,6 +4,7 @@ import { BigNumber } from 'bignumber.js';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Ledger } from '../ledger/client.ts';
 import { UsageError, type CliContext } from './context.ts';
+import { withAsOf } from './history.ts';
 
 // Human amounts: plain decimals only (no sign, exponent, spaces), converted exactly.
 const humanAmountPattern = /^(0|[1-9][0-9]*)(\.[0-9]+)?$/;
@@ -30,6 +31,7 @@ export function integerOption(name: string, min: number, max: number) {
 }
 
 export const json = (value: unknown) => JSON.stringify(value);
+const atHelp = 'as of an event id (ms-seq) or ISO 8601 time: exact, from the nearest ledger snapshot and the log after it';
 export const decimalsOf = (ledger: Ledger, symbol: string) => ledger.info(symbol).then((info) => info.decimals);
 
 /** `tally init`, `transfer`, `burn`. */
@@ -95,9 +97,11 @@ function registerReadCommands(program: Command, context: CliContext): void {
     .argument('<SYM>', 'token symbol')
     .argument('<account>', 'ledger account')
     .option('--human', 'print in tokens, using the token decimals')
-    .action(async (symbol: string, account: string, options: { human?: boolean }) => {
+    .option('--at <at>', atHelp)
+    .action(async (symbol: string, account: string, options: { human?: boolean; at?: string }) => {
       const text = await withLedger(async (ledger) => {
-        const balance = await ledger.balance(symbol, account);
+        const { at } = options;
+        const balance = at === undefined ? await ledger.balance(symbol, account) : await withAsOf(context, ledger, async (asOf) => (await asOf.balance(symbol, account, at)).balance);
         return options.human ? fromBaseUnits(balance, await decimalsOf(ledger, symbol)) : balance;
       });
       print(text);
@@ -108,9 +112,11 @@ function registerReadCommands(program: Command, context: CliContext): void {
     .argument('<SYM>', 'token symbol')
     .option('--limit <n>', 'how many, 1..1000', integerOption('limit', 1, 1000), 10)
     .option('--human', 'balances in tokens, using the token decimals')
-    .action(async (symbol: string, options: { limit: number; human?: boolean }) => {
+    .option('--at <at>', atHelp)
+    .action(async (symbol: string, options: { limit: number; human?: boolean; at?: string }) => {
       const lines = await withLedger(async (ledger) => {
-        const holders = await ledger.top(symbol, options.limit);
+        const { at } = options;
+        const holders = at === undefined ? await ledger.top(symbol, options.limit) : await withAsOf(context, ledger, async (asOf) => (await asOf.holders(symbol, at, { limit: options.limit })).holders);
         const decimals = options.human ? await decimalsOf(ledger, symbol) : 0;
         return holders.map((h) => `${h.account}\t${options.human ? fromBaseUnits(h.balance, decimals) : h.balance}`);
       });

@@ -50,7 +50,7 @@ function snapshotConfig(context: CliContext, options: SnapshotOptions = {}): Rea
   }, ['hedera', 'dataDir', 'mongodbUrl', 'jobs']);
 }
 
-async function openIpfs(dataDir: string): Promise<IpfsStore> {
+export async function openIpfs(dataDir: string): Promise<IpfsStore> {
   const { openIpfsStore } = await import('../snapshots/ipfs-store.ts');
   return openIpfsStore({ dir: join(dataDir, 'ipfs') });
 }
@@ -65,7 +65,7 @@ async function withIpfs<T>(dataDir: string, fn: (ipfs: IpfsStore) => Promise<T>)
  * has come (about 0.9 s of module loading, on the one thread), so that it loads while the pages
  * are read, which need it only at the end.
  */
-function lazyIpfs(dataDir: string) {
+export function lazyIpfs(dataDir: string) {
   let opening: Promise<IpfsStore> | null = null;
   const open = () => (opening ??= openIpfs(dataDir));
   const streamOf = (read: (ipfs: IpfsStore) => AsyncIterable<Uint8Array>) => (async function* () { yield* read(await open()); })();
@@ -86,7 +86,7 @@ async function writeStdout(source: AsyncIterable<Uint8Array>): Promise<void> {
 }
 
 /** The metadata store the server uses: MongoDB when MONGODB_URL is set, else Redis. */
-async function withStore<T>(context: CliContext, config: Readonly<SnapshotCliConfig>, fn: (store: SnapshotStore) => Promise<T>): Promise<T> {
+export async function withStore<T>(context: CliContext, config: Readonly<Pick<Config, 'mongodbUrl' | 'jobs'>>, fn: (store: SnapshotStore) => Promise<T>): Promise<T> {
   if (config.mongodbUrl) {
     const { createMongoSnapshotStore } = await import('../snapshots/store/mongo.ts');
     const store = await createMongoSnapshotStore({ url: config.mongodbUrl });
@@ -180,16 +180,49 @@ async function runSnapshotCommand(context: CliContext, tokenIdArgs: string[], op
   }
 }
 
+/** `tally snapshot --ledger SYM [--at]`: one ledger snapshot in this process, into the configured store and DATA_DIR/ipfs. */
+async function runLedgerSnapshotCommand(context: CliContext, symbol: string, at?: string): Promise<void> {
+  const config = loadConfig(context.env, ['dataDir', 'mongodbUrl', 'jobs']);
+  const { runLedgerSnapshot, ledgerNetwork } = await import('../snapshots/ledger-snapshots.ts');
+  const ipfs = lazyIpfs(config.dataDir);
+  try {
+    const done = await context.withLedger((ledger) => withStore(context, config, async (store) => {
+      const eventId = await ledger.resolveAt(symbol, at);
+      const record = await store.create({ tokenId: symbol, network: ledgerNetwork, requestedTimestamp: eventId, requestedBy: context.env.USER ?? 'cli' });
+      return runLedgerSnapshot(record.snapshotId, { store, ipfs: ipfs.store, history: ledger }).catch(async (error: Error & { code?: string }) => {
+        await store.update(record.snapshotId, { status: 'failed', error: { code: error.code ?? 'SNAPSHOT_FAILED', message: error.message.slice(0, 500) } }).catch(() => {});
+        throw error;
+      });
+    }));
+    context.print(JSON.stringify({ snapshotId: done.snapshotId, tokenId: done.tokenId, cid: done.cid, holders: done.holders,
+      totalBalance: done.totalBalance, consensusTimestamp: done.consensusTimestamp }));
+  } finally {
+    await ipfs.stop();
+  }
+}
+
 export function registerSnapshotCommands(program: Command, context: CliContext): void {
   program.command('snapshot')
-    .description('snapshot every holder of a Hedera token (or a combination of tokens) into IPFS; prints {snapshotId, tokenId, cid, holders, totalBalance, consensusTimestamp}')
-    .argument('<tokenId...>', 'Hedera token id, e.g. 0.0.1234 (a HIP-15 checksum is checked against the network); several with --combine')
+    .description('snapshot every holder of a Hedera token (or a combination of tokens; or with --ledger, of a Tally token) into IPFS; prints {snapshotId, tokenId, cid, holders, totalBalance, consensusTimestamp}')
+    .argument('[tokenId...]', 'Hedera token id, e.g. 0.0.1234 (a HIP-15 checksum is checked against the network); several with --combine')
     .option('--timestamp <T>', 'consensus timestamp seconds.nanoseconds (default: the latest balance snapshot)')
     .option('--mirror-url <URL>', 'mirror node base URL (default: MIRROR_NODE_URL, else the network\'s public one)')
     .option('--network <N>', 'mainnet, testnet or previewnet (default: HEDERA_NETWORK, else testnet)')
     .option('--filters <JSON>', 'filters as JSON: {"minBalance","exclude","minCount"}; with --combine, an object of them by token id')
     .option('--combine <mode>', 'all or any: one snapshot of the holders of every (all) or some (any) of the tokens, at one timestamp')
-    .action((tokenIds: string[], options: SnapshotOptions) => runSnapshotCommand(context, tokenIds, options));
+    .option('--ledger <SYM>', 'snapshot this Tally token from its log instead (docs/snapshot-format.md, Ledger snapshots)')
+    .option('--at <at>', 'with --ledger: an event id or ISO 8601 time (default: the last event)')
+    .action((tokenIds: string[], options: SnapshotOptions & { ledger?: string; at?: string }) => {
+      if (options.ledger !== undefined) {
+        if (tokenIds.length > 0 || options.timestamp !== undefined || options.filters !== undefined || options.combine !== undefined) {
+          throw new UsageError('--ledger takes no tokenId, --timestamp, --filters or --combine (use --at)');
+        }
+        return runLedgerSnapshotCommand(context, options.ledger, options.at);
+      }
+      if (tokenIds.length === 0) throw new UsageError('give a Hedera tokenId, or --ledger SYM');
+      if (options.at !== undefined) throw new UsageError('--at goes with --ledger (a Hedera snapshot takes --timestamp)');
+      return runSnapshotCommand(context, tokenIds, options);
+    });
 
   program.command('proof')
     .description('print the Merkle proof of one holder of a completed snapshot: {account, address, amount, proof}')

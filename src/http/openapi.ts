@@ -40,6 +40,8 @@ const invalidBody: ErrorCode[] = [...invalidInput, 'INVALID_JSON', 'PAYLOAD_TOO_
 const param = (name: string, description: string, schema: Json, where: 'path' | 'query' = 'path', required = where === 'path') =>
   ({ name, in: where, required, description, schema });
 const symParam = param('sym', 'token symbol', ref('Symbol'));
+const atParam = param('at', 'as of this point of the log: an event id ms-seq or an ISO 8601 time (exact, from the nearest ledger snapshot and the log after it)', { type: 'string', maxLength: 64 }, 'query');
+const historyErrors: ErrorCode[] = ['INVALID_AT', 'HISTORY_TOO_FAR', 'INVALID_SNAPSHOT_CONTENT'];
 const limitParam = param('limit', `1..${pageLimitMax}, default 100`, { type: 'string', pattern: '^[1-9][0-9]{0,3}$' }, 'query');
 const idempotencyHeader = {
   name: 'Idempotency-Key', in: 'header', required: false, schema: ref('OpId'),
@@ -80,10 +82,10 @@ const tokenPaths: Record<string, Json> = {
     get: {
       summary: 'One balance (the account itself or an admin)',
       operationId: 'getBalance',
-      parameters: [symParam, param('account', 'ledger account', ref('Account'))],
+      parameters: [symParam, param('account', 'ledger account', ref('Account')), atParam],
       responses: {
-        200: json({ type: 'object', properties: { account: ref('Account'), balance: ref('Amount') }, required: ['account', 'balance'] }, 'the balance, "0" for an unknown account'),
-        ...errors(...invalidInput, 'FORBIDDEN', 'TOKEN_NOT_FOUND'),
+        200: json({ type: 'object', properties: { account: ref('Account'), balance: ref('Amount'), eventId: { type: 'string', description: 'with at: the event id it resolved to' } }, required: ['account', 'balance'] }, 'the balance, "0" for an unknown account'),
+        ...errors(...invalidInput, 'FORBIDDEN', 'TOKEN_NOT_FOUND', ...historyErrors),
       },
     },
   },
@@ -91,10 +93,10 @@ const tokenPaths: Record<string, Json> = {
     get: {
       summary: 'Top holders, balance descending (ties by account ascending), one page at a time; pages reach the top 1000 holders',
       operationId: 'getHolders',
-      parameters: [symParam, limitParam, param('cursor', 'the `next` of the previous page', { type: 'string' }, 'query')],
+      parameters: [symParam, limitParam, param('cursor', 'the `next` of the previous page', { type: 'string' }, 'query'), atParam],
       responses: {
-        200: json({ type: 'object', properties: { holders: { type: 'array', items: ref('Holder') }, next: { type: ['string', 'null'] } }, required: ['holders', 'next'] }, 'the holders after the cursor; next is null on the last page (or at the 1000th holder)'),
-        ...errors(...invalidInput, 'TOKEN_NOT_FOUND'),
+        200: json({ type: 'object', properties: { holders: { type: 'array', items: ref('Holder') }, next: { type: ['string', 'null'] }, eventId: { type: 'string', description: 'with at: the event id it resolved to; pass it as at for the next pages' } }, required: ['holders', 'next'] }, 'the holders after the cursor; next is null on the last page (or at the 1000th holder)'),
+        ...errors(...invalidInput, 'TOKEN_NOT_FOUND', ...historyErrors),
       },
     },
   },

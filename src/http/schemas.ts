@@ -80,7 +80,10 @@ export const holdersCursorSchema = z.string()
   });
 export const encodeHoldersCursor = (c: { ranked: number; balance: string; account: string }): string => `${c.ranked}.${c.balance}.${c.account}`;
 
-export const holdersQuery = z.strictObject({ limit: limitSchema(100), cursor: holdersCursorSchema.optional() });
+/** `?at=`: an event id or an ISO 8601 time (src/ledger/history.ts parses it); 64 characters at most. */
+export const atQuerySchema = z.string().min(1).max(64);
+export const holdersQuery = z.strictObject({ limit: limitSchema(100), cursor: holdersCursorSchema.optional(), at: atQuerySchema.optional() });
+export const balanceQuery = z.strictObject({ at: atQuerySchema.optional() });
 
 export const eventsQuery = z.strictObject({
   after: z.string().regex(/^(-|[0-9]{1,20}-[0-9]{1,20})$/, { error: "must be '-' or an event id such as 1700000000000-0" }).optional(),

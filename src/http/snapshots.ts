@@ -9,6 +9,7 @@ import { isAmount } from '../identifiers.ts';
 import { ndjsonToCsv } from '../snapshots/snapshot-format.ts';
 import { diffSnapshots, merkleInfo, proveHolder } from '../snapshots/products.ts';
 import { callerOf, requireAdmin } from './auth.ts';
+import { isLedgerSnapshotRequest, ledgerSnapshotBody, requestLedgerSnapshot, requireContentReader } from './ledger-history.ts';
 import { HttpError } from './errors.ts';
 import { errors, type OpenApiAddition } from './openapi.ts';
 import { routerFromSpecs, type RouteSpec } from './routes.ts';
@@ -99,7 +100,9 @@ async function sendStored(service: SnapshotService, res: Response, stored: { cid
 function snapshotRoutes(service: SnapshotService): RouteSpec[] {
   const { store } = service;
 
-  const requestSnapshot: RequestHandler = async (req, res) => {
+  const requestLedger = requestLedgerSnapshot(service);
+  const requestSnapshot: RequestHandler = async (req, res, next) => {
+    if (isLedgerSnapshotRequest(req.body)) return requestLedger(req, res, next);
     const body = parse('body', requestSnapshotBody, req.body);
     const { snapshotId, jobId } = await service.request({ ...body, requestedBy: callerOf(res).account });
     res.status(202).location(`/v1/snapshots/${snapshotId}`).json({ snapshotId, jobId });
@@ -123,13 +126,23 @@ function snapshotRoutes(service: SnapshotService): RouteSpec[] {
     const { id } = parse('params', idParams, req.params);
     const record = await store.get(id);
     if (!record) throw new HttpError('NOT_FOUND', `snapshot ${id} not found`);
+    requireContentReader(res, record);
     if (record.status !== 'completed' || !record.cid) throw new HttpError('NOT_READY', `snapshot ${id} is ${record.status}; its content exists once it is completed`);
     const accepted = req.accepts(['application/x-ndjson', 'text/csv', carType]);
     await sendStored(service, res, { cid: record.cid, bytes: record.bytes, format: accepted === 'text/csv' ? 'csv' : accepted === carType ? 'car' : 'ndjson' });
   };
 
+  /** A ledger snapshot's holders are admin-only (ledger-history.ts): so is what is derived from them. */
+  const requireReaderOf = async (res: Response, ...ids: string[]) => {
+    for (const id of ids) {
+      const record = await store.get(id);
+      if (record) requireContentReader(res, record);
+    }
+  };
+
   const diff: RequestHandler = async (req, res) => {
     const { id, other } = parse('params', diffParams, req.params);
+    await requireReaderOf(res, id, other);
     const stored = await diffSnapshots(service, id, other);
     res.setHeader('X-Diff-Counts', `gained=${stored.gained}, lost=${stored.lost}, changed=${stored.changed}`);
     await sendStored(service, res, { cid: stored.cid, bytes: stored.bytes, format: 'ndjson' });
@@ -137,11 +150,13 @@ function snapshotRoutes(service: SnapshotService): RouteSpec[] {
 
   const merkle: RequestHandler = async (req, res) => {
     const { id } = parse('params', idParams, req.params);
+    await requireReaderOf(res, id);
     res.json(await merkleInfo(service, id));
   };
 
   const proof: RequestHandler = async (req, res) => {
     const { id, account } = parse('params', proofParams, req.params);
+    await requireReaderOf(res, id);
     res.json(await proveHolder(service, id, account));
   };
 
@@ -221,15 +236,17 @@ export const snapshotsOpenApi: OpenApiAddition = {
   paths: {
     '/v1/snapshots': {
       post: { summary: 'Request a snapshot of every holder of a Hedera token', operationId: 'requestSnapshot',
-        requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(requestSnapshotBody) } } },
-        responses: { ...ok(202, 'queued', { type: 'object', properties: { snapshotId: { type: 'string' }, jobId: { type: 'string' } } }), ...errors(...invalidBody, ...invalidTokenId, 'INVALID_TIMESTAMP', 'SCHEDULER_UNAVAILABLE') } },
+        description: 'With `ledgerToken` instead of `tokenId`: a snapshot of a Tally token at `at` (an event id or an ISO 8601 time; default the last event), admins only; the reply adds the `eventId` it resolved to.',
+        requestBody: { required: true, content: { 'application/json': { schema: { oneOf: [jsonSchema(requestSnapshotBody), jsonSchema(ledgerSnapshotBody)] } } } },
+        responses: { ...ok(202, 'queued', { type: 'object', properties: { snapshotId: { type: 'string' }, jobId: { type: 'string' }, eventId: { type: 'string' } } }),
+          ...errors(...invalidBody, ...invalidTokenId, 'INVALID_TIMESTAMP', 'INVALID_AT', 'INVALID_TOKEN', 'TOKEN_NOT_FOUND', 'FORBIDDEN', 'SCHEDULER_UNAVAILABLE') } },
       get: { summary: 'List snapshots, newest first', operationId: 'listSnapshots',
         parameters: [query('tokenId', 'only this token'), query('status', 'only this status'), limitParam(100), cursorParam],
         responses: { ...ok(200, 'a page; next is null after the last page'), ...errors('INVALID_ARGUMENT', 'INVALID_CURSOR') } },
     },
     '/v1/snapshots/{id}': { get: { summary: 'A snapshot record', operationId: 'getSnapshot', parameters: idParam, responses: { ...ok(200, 'the record', { $ref: '#/components/schemas/SnapshotRecord' }), ...errors(...unknownId) } } },
     '/v1/snapshots/{id}/content': { get: { summary: 'The stored bytes (NDJSON; CSV on Accept: text/csv; a CAR file on Accept: application/vnd.ipld.car)', operationId: 'getSnapshotContent', parameters: idParam,
-      responses: { 200: { description: 'the snapshot', content: { 'application/x-ndjson': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } }, [carType]: { schema: { type: 'string', format: 'binary' } } } }, ...errors(...unknownId, 'NOT_READY', 'CONTENT_NOT_FOUND') } } },
+      responses: { 200: { description: 'the snapshot', content: { 'application/x-ndjson': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } }, [carType]: { schema: { type: 'string', format: 'binary' } } } }, ...errors(...unknownId, 'NOT_READY', 'CONTENT_NOT_FOUND', 'FORBIDDEN') } } },
     '/v1/snapshots/{id}/merkle': { get: { summary: 'The Merkle root of the holders (OpenZeppelin StandardMerkleTree, leaves ["address","uint256"])', operationId: 'getSnapshotMerkle', parameters: idParam,
       responses: { ...ok(200, '{root, leafEncoding, leaves, treeCid}', { type: 'object', properties: { root: { type: 'string' }, leafEncoding: { type: 'array', items: { type: 'string' } }, leaves: { type: 'integer' }, treeCid: { type: 'string' } } }),
         ...errors(...unknownId, 'SNAPSHOT_NOT_FOUND', 'NOT_READY', 'NO_MERKLE_TREE', 'CONTENT_NOT_FOUND') } } },

@@ -4,19 +4,28 @@
 // status and the same body as the first call. Idempotency keys are scoped to the caller (idempotency.ts).
 import type { RequestHandler, Router } from 'express';
 import type { Ledger } from '../ledger/client.ts';
+import type { AsOf } from './ledger-history.ts';
 import { callerOf, requireAdmin, requireSelfOrAdmin } from './auth.ts';
 import { HttpError } from './errors.ts';
 import { callerOpId } from './idempotency.ts';
 import { routerFromSpecs, type RouteSpec } from './routes.ts';
 import {
-  balanceParams, batchBody, burnBody, createTokenBody, encodeHoldersCursor, eventsQuery, holdersQuery,
+  balanceParams, balanceQuery, batchBody, burnBody, createTokenBody, encodeHoldersCursor, eventsQuery, holdersQuery,
   listTokensQuery, parse, symbolParams, transferBody,
 } from './schemas.ts';
 
-export interface TokensDeps { ledger: Ledger }
+export interface TokensDeps {
+  ledger: Ledger;
+  /** The `?at=` reads (ledger-history.ts); absent: `at` is refused. */
+  asOf?: AsOf;
+}
 
 /** The routes that read a token: the list, its info, a balance, the holders, the events. */
-function readRoutes({ ledger }: TokensDeps): RouteSpec[] {
+function readRoutes({ ledger, asOf }: TokensDeps): RouteSpec[] {
+  const requireAsOf = (): AsOf => {
+    if (!asOf) throw new HttpError('INVALID_ARGUMENT', 'query.at: this server answers no as-of reads');
+    return asOf;
+  };
   const listTokens: RequestHandler = async (req, res) => {
     const query = parse('query', listTokensQuery, req.query);
     try {
@@ -35,15 +44,17 @@ function readRoutes({ ledger }: TokensDeps): RouteSpec[] {
 
   const balance: RequestHandler = async (req, res) => {
     const { sym, account } = parse('params', balanceParams, req.params);
+    const { at } = parse('query', balanceQuery, req.query);
     requireSelfOrAdmin(callerOf(res), account);
-    res.json({ account, balance: await ledger.balance(sym, account) });
+    res.json(at === undefined ? { account, balance: await ledger.balance(sym, account) } : await requireAsOf().balance(sym, account, at));
   };
 
   const holders: RequestHandler = async (req, res) => {
     const { sym } = parse('params', symbolParams, req.params);
-    const { limit, cursor } = parse('query', holdersQuery, req.query);
-    const page = await ledger.holdersPage(sym, { limit, ...(cursor ? { after: cursor } : {}) });
-    res.json({ holders: page.holders, next: page.next ? encodeHoldersCursor(page.next) : null });
+    const { limit, cursor, at } = parse('query', holdersQuery, req.query);
+    const query = { limit, ...(cursor ? { after: cursor } : {}) };
+    const page = at === undefined ? await ledger.holdersPage(sym, query) : await requireAsOf().holders(sym, at, query);
+    res.json({ holders: page.holders, next: page.next ? encodeHoldersCursor(page.next) : null, ...('eventId' in page ? { eventId: page.eventId } : {}) });
   };
 
   const events: RequestHandler = async (req, res) => {

@@ -3,6 +3,7 @@
 import type { RedisConnection } from '../connections.ts';
 import * as fn from './functions.ts';
 import { auditToken } from './audit.ts';
+import * as history from './history.ts';
 import { holdersPage, type HoldersCursor } from './holders.ts';
 import { listTokens } from './tokens.ts';
 
@@ -21,6 +22,15 @@ export function createLedger(redis: RedisConnection) {
     version: () => fn.version(redis),
     audit: (symbol: string) => auditToken(redis, symbol),
     listTokens: (query: { cursor?: string; limit: number; prefix?: string }) => listTokens(redis, query),
+    // The token's past (history.ts): the event id an `at` stands for, then reads as of it.
+    resolveAt: (symbol: string, at?: string) => history.resolveAt(redis, symbol, at),
+    snapshotAt: (symbol: string, eventId: string, checkpoint: history.LedgerCheckpoint | null, onProgress?: (fraction: number) => void | Promise<void>) =>
+      history.ledgerSnapshot(redis, symbol, eventId, checkpoint, onProgress),
+    balanceAt: (symbol: string, account: string, eventId: string, checkpoint: history.LedgerCheckpoint | null, entriesMax: number) =>
+      history.balanceAt(redis, symbol, account, eventId, checkpoint, entriesMax),
+    entriesAfter: (symbol: string, after: string | null, max: number) => history.entriesAfter(redis, symbol, after, max),
+    topAt: (symbol: string, eventId: string, checkpoint: history.LedgerCheckpoint | null, limit: number, entriesMax: number) =>
+      history.topAt(redis, symbol, eventId, checkpoint, limit, entriesMax),
   };
 }
 

@@ -17,22 +17,26 @@ const isAfter = (h: Holder, c: HoldersCursor): boolean => {
   return balance < last || (balance === last && h.account > c.account);
 };
 
+/** The page after `after` (its first `limit` holders) of holders ranked in ledger_top's order. */
+export function slicePage(ranked: Holder[], limit: number, after?: HoldersCursor): HoldersPage {
+  let start = after ? ranked.findIndex((h) => isAfter(h, after)) : 0;
+  if (start === -1) start = ranked.length;
+  const holders = ranked.slice(start, start + limit);
+  const last = holders.at(-1);
+  const more = last !== undefined && ranked.length > start + holders.length;
+  return { holders, next: more ? { ranked: start + holders.length, balance: last.balance, account: last.account } : null };
+}
+
 export async function holdersPage(redis: RedisConnection, symbol: string, query: { limit: number; after?: HoldersCursor }): Promise<HoldersPage> {
   const { limit, after } = query;
   // One more than the page, to know whether another page exists; the cursor's rank is a hint.
   let fetchCount = Math.min(holdersRankMax, (after?.ranked ?? 0) + limit + 1);
   let ranked = await top(redis, symbol, fetchCount);
-  let start = after ? ranked.findIndex((h) => isAfter(h, after)) : 0;
-  if (start === -1) start = ranked.length;
-  if (ranked.length === fetchCount && fetchCount < holdersRankMax && ranked.length <= start + limit) {
+  const start = after ? ranked.findIndex((h) => isAfter(h, after)) : 0;
+  if (ranked.length === fetchCount && fetchCount < holdersRankMax && ranked.length <= (start === -1 ? ranked.length : start) + limit) {
     // Holders moved up since the previous page: the hint was short, read the whole bound.
     fetchCount = holdersRankMax;
     ranked = await top(redis, symbol, fetchCount);
-    start = after ? ranked.findIndex((h) => isAfter(h, after)) : 0;
-    if (start === -1) start = ranked.length;
   }
-  const holders = ranked.slice(start, start + limit);
-  const last = holders.at(-1);
-  const more = last !== undefined && ranked.length > start + holders.length;
-  return { holders, next: more ? { ranked: start + holders.length, balance: last.balance, account: last.account } : null };
+  return slicePage(ranked, limit, after);
 }

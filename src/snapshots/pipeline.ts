@@ -40,7 +40,7 @@ export interface PipelineDeps {
   workDir: string;
   network: HederaNetwork | null;
   /** Called when the progress percentage grows past the record's (0..99 while running), with the holders written so far. */
-  onProgress?: (progress: number, holders: number) => void | Promise<void>;
+  onProgress?: (progress: number, holders?: number) => void | Promise<void>;
   /** Called after every balances page (a progress bar's holders, pages and rate). */
   onPage?: (status: SnapshotRunStatus) => void;
   signal?: AbortSignal;

@@ -14,6 +14,9 @@ import {
 } from './store/metadata-store.ts';
 import { runCombination } from './combination.ts';
 import { isPermanentFailure, runSnapshot } from './pipeline.ts';
+import {
+  checkpointRequester, checkpointScheduleId, isLedgerRecord, ledgerNetwork, runLedgerSnapshot, takeDueCheckpoints, type LedgerCheckpointSource,
+} from './ledger-snapshots.ts';
 import { recurringJobName } from './jobs/recurring.ts';
 import type { Scheduler } from './jobs/scheduler.ts';
 import type { JobContext, JobInfo } from './jobs/types.ts';
@@ -21,6 +24,8 @@ import { sleep } from '../time.ts';
 
 export const snapshotJobName = 'snapshot';
 export const scheduleJobName = recurringJobName;
+/** LEDGER_CHECKPOINT_EVERY_ENTRIES's default (src/config.ts). */
+const checkpointEveryEntriesDefault = 10_000;
 /** After a failed attempt, how long a worker waits for the metadata store to answer again. */
 const storeWaitMaxMs = 30_000;
 const storeWaitStepMs = 250;
@@ -59,6 +64,17 @@ export interface SnapshotServiceDeps {
   backoffMs?: number;
   /** How often a running job renews its lock (well within the scheduler's lock lifetime). */
   keepAliveMs: number;
+  /** The ledger's history, for snapshots of Tally tokens (ledger-snapshots.ts); absent: none. */
+  ledgerHistory?: LedgerCheckpointSource;
+  /** Automatic checkpoints: a token's log entries after its last one that call for the next. */
+  checkpointEveryEntries?: number;
+}
+
+export interface LedgerSnapshotRequest {
+  ledgerToken: string;
+  /** An event id or an ISO 8601 time; absent: the log's last entry at request time. */
+  at?: string;
+  requestedBy: string;
 }
 
 export class InvalidTimestampError extends SnapshotError {
@@ -84,12 +100,23 @@ export function validateFilters(filters: unknown): SnapshotFilters | null {
   return Object.keys(checked).length === 0 ? null : checked;
 }
 
+type Requested = { snapshotId: string; jobId: string; record: SnapshotRecord };
 
-async function request(deps: SnapshotServiceDeps, input: SnapshotRequest): Promise<{ snapshotId: string; jobId: string; record: SnapshotRecord }> {
-  const { store, scheduler } = deps;
+async function request(deps: SnapshotServiceDeps, input: SnapshotRequest): Promise<Requested> {
   const requestedTimestamp = validateTimestamp(input.timestamp) ?? null;
-  const record = await store.create({ network: deps.network ?? 'custom', requestedTimestamp, requestedBy: input.requestedBy, scheduleId: input.scheduleId ?? null,
+  return enqueue(deps, { network: deps.network ?? 'custom', requestedTimestamp, requestedBy: input.requestedBy, scheduleId: input.scheduleId ?? null,
     ...validateTarget(input, deps.network) });
+}
+
+/** A snapshot of a Tally token, at the event id `at` resolves to now (ledger-snapshots.ts). */
+async function requestLedger(deps: SnapshotServiceDeps, input: LedgerSnapshotRequest): Promise<Requested> {
+  const eventId = await requireHistory(deps).resolveAt(input.ledgerToken, input.at);
+  return enqueue(deps, { tokenId: input.ledgerToken, network: ledgerNetwork, requestedTimestamp: eventId, requestedBy: input.requestedBy });
+}
+
+async function enqueue(deps: SnapshotServiceDeps, input: Parameters<SnapshotStore['create']>[0]): Promise<Requested> {
+  const { store, scheduler } = deps;
+  const record = await store.create(input);
   try {
     const jobId = await scheduler.enqueue(snapshotJobName, { snapshotId: record.snapshotId });
     return { snapshotId: record.snapshotId, jobId, record };
@@ -157,17 +184,17 @@ async function runJob(deps: SnapshotServiceDeps, ctx: JobContext<{ snapshotId: s
   // a live job. A dead worker stops renewing, and its job resumes elsewhere.
   const keepAlive = setInterval(() => { ctx.keepAlive().catch(() => {}); }, deps.keepAliveMs);
   try {
-    const pipelineDeps = {
-      store, mirror: deps.mirror, ipfs: deps.ipfs, workDir: deps.workDir, network: deps.network, signal: ctx.signal,
-      onProgress: async (progress: number, holders: number) => {
-        await ctx.progress(progress);
-        events.emit({ type: 'snapshots_progress', payload: { ...base, status: 'running', progress, holders } }, who);
-      },
+    const onProgress = async (progress: number, holders?: number) => {
+      await ctx.progress(progress);
+      events.emit({ type: 'snapshots_progress', payload: { ...base, status: 'running', progress, ...(holders === undefined ? {} : { holders }) } }, who);
     };
+    const pipelineDeps = { store, mirror: deps.mirror, ipfs: deps.ipfs, workDir: deps.workDir, network: deps.network, signal: ctx.signal, onProgress };
     // A combination is one job too: its sources' snapshots and the join report as one snapshot.
-    const done = record.combination
-      ? await runCombination({ ...record, combination: record.combination }, pipelineDeps)
-      : await runSnapshot(snapshotId, pipelineDeps);
+    const done = isLedgerRecord(record)
+      ? await runLedgerSnapshot(snapshotId, { store, ipfs: deps.ipfs, history: requireHistory(deps), signal: ctx.signal, onProgress })
+      : record.combination
+        ? await runCombination({ ...record, combination: record.combination }, pipelineDeps)
+        : await runSnapshot(snapshotId, pipelineDeps);
     events.emit({ type: 'snapshots_completed', payload: { ...base, status: 'completed', progress: 100, cid: done.cid! } }, who);
     logger.info({ snapshotId, cid: done.cid, holders: done.holders }, 'snapshot completed');
   } catch (error) {
@@ -184,11 +211,28 @@ async function runJob(deps: SnapshotServiceDeps, ctx: JobContext<{ snapshotId: s
   }
 }
 
+function requireHistory(deps: SnapshotServiceDeps): LedgerCheckpointSource {
+  if (!deps.ledgerHistory) throw new Error('this snapshot service was built without the ledger history: it has no ledger snapshots');
+  return deps.ledgerHistory;
+}
+
 /** Worker role: the job handlers and the final-failure hook. */
 function defineJobs(deps: SnapshotServiceDeps): void {
   const { scheduler } = deps;
   scheduler.define(snapshotJobName, (ctx: JobContext<{ snapshotId: string }>) => runJob(deps, ctx), { attempts: deps.attempts ?? 3, ...(deps.backoffMs ? { backoffMs: deps.backoffMs } : {}) });
+  let checkpointCursor: string | null = null; // where the next check resumes (tokens in symbol order)
+  const counted = new Map<string, { checkpoint: string | null; upTo: string | null; count: number }>();
   scheduler.define<ScheduleJobData>(scheduleJobName, async (ctx) => {
+    if (ctx.data.scheduleId === checkpointScheduleId) {
+      const history = requireHistory(deps);
+      const every = deps.checkpointEveryEntries ?? checkpointEveryEntriesDefault;
+      const checked = await takeDueCheckpoints({ store: deps.store, ipfs: deps.ipfs, history, everyEntries: every, counted,
+        request: (symbol) => requestLedger(deps, { ledgerToken: symbol, requestedBy: checkpointRequester }),
+        onError: (symbol, error) => deps.logger.warn({ symbol, err: describeError(error) }, 'ledger checkpoint check failed') }, checkpointCursor);
+      checkpointCursor = checked.cursor;
+      if (checked.requested.length > 0) deps.logger.info({ tokens: checked.requested }, 'ledger checkpoints requested');
+      return;
+    }
     await request(deps, { ...scheduledTarget(ctx.data), requestedBy: ctx.data.createdBy, scheduleId: ctx.data.scheduleId });
   }, { attempts: 1 });
   scheduler.onRetryExhausted(async (event) => {
@@ -231,6 +275,12 @@ async function createSchedule(deps: SnapshotServiceDeps, input: ScheduleInput): 
   return schedule;
 }
 
+/** Registers (checkMs > 0) or removes (0) the recurring check for due ledger checkpoints. */
+async function scheduleCheckpoints(deps: SnapshotServiceDeps, checkMs: number): Promise<void> {
+  if (checkMs === 0) await deps.scheduler.unschedule(checkpointScheduleId);
+  else await deps.scheduler.schedule(checkpointScheduleId, `${Math.max(1, Math.round(checkMs / 1000))} seconds`, {}, { skipImmediate: true });
+}
+
 async function deleteSchedule(deps: SnapshotServiceDeps, id: string): Promise<boolean> {
   const existed = await deps.store.deleteSchedule(id);
   await deps.scheduler.unschedule(id);
@@ -240,6 +290,8 @@ async function deleteSchedule(deps: SnapshotServiceDeps, id: string): Promise<bo
 export function createSnapshotService(deps: SnapshotServiceDeps) {
   return {
     request: (input: SnapshotRequest) => request(deps, input),
+    requestLedger: (input: LedgerSnapshotRequest) => requestLedger(deps, input),
+    scheduleCheckpoints: (checkMs: number) => scheduleCheckpoints(deps, checkMs),
     defineJobs: () => defineJobs(deps),
     createSchedule: (input: ScheduleInput) => createSchedule(deps, input),
     deleteSchedule: (id: string) => deleteSchedule(deps, id),

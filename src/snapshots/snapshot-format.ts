@@ -50,8 +50,11 @@ const amountPattern = /^(0|[1-9][0-9]*)$/;
 const positiveAmountPattern = /^[1-9][0-9]*$/;
 /** Amounts are at most 78 digits (docs/ledger-functions.md). */
 const amountDigitsMax = 78;
-/** A holder line exactly as holderLine writes it; parsing with a regex keeps the CSV path strict and fast. */
-const holderLinePattern = /^\{"account":"((?:0|[1-9]\d*)\.(?:0|[1-9]\d*)\.(?:0|[1-9]\d*))","balance":"([1-9]\d*)"(?:,"serials":\[([1-9]\d*(?:,[1-9]\d*)*)\])?\}$/;
+/**
+ * A holder line exactly as holderLine writes it, or as a ledger snapshot does (its accounts follow
+ * the ledger's account rule, which has no comma or quote); a regex keeps the CSV path strict and fast.
+ */
+const holderLinePattern = /^\{"account":"((?:0|[1-9]\d*)\.(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)|[A-Za-z0-9][A-Za-z0-9._:@-]{0,127})","balance":"([1-9]\d*)"(?:,"serials":\[([1-9]\d*(?:,[1-9]\d*)*)\])?\}$/;
 
 /** Line 1, keys in contract order, ending in `\n`. */
 export function headerLine(header: SnapshotHeader): string {

@@ -11,10 +11,13 @@
 //   8601 UTC string with milliseconds (`2026-01-02T03:04:05.678Z`). Hedera timestamps
 //   (requestedTimestamp, consensusTimestamp) are mirror-node strings `seconds.nanoseconds`.
 // - Absent values are `null`, never missing: every record has exactly the §7 fields.
+// - A snapshot of a Tally token (network `ledger`, src/snapshots/ledger-snapshots.ts) names the
+//   token by symbol in tokenId and its point by event id (`ms-seq`) in requestedTimestamp and
+//   consensusTimestamp.
 // - A checkpoint is a small JSON beside the record (never inside it, never returned with it);
 //   the transition to `completed` deletes it in the same write.
 import { randomBytes } from 'node:crypto';
-import { accountPattern, isAmount } from '../../identifiers.ts';
+import { accountPattern, eventIdPattern, isAmount, ledgerNetwork, symbolPattern } from '../../identifiers.ts';
 import { isCanonicalEntityId, timestampPattern } from '../hedera-ids.ts';
 import { TallyError, type ErrorCode } from '../../errors.ts';
 
@@ -400,6 +403,26 @@ function checkTokenId(field: string, value: unknown): string {
   return value;
 }
 
+/** A snapshot of a Tally token (network `ledger`) names it by symbol and its points by event id. */
+const ledgerRecordNetwork = ledgerNetwork;
+
+function checkSnapshotTokenId(field: string, value: unknown, network?: string): string {
+  if (network === ledgerRecordNetwork || (network === undefined && typeof value === 'string' && symbolPattern.test(value))) {
+    if (typeof value !== 'string' || !symbolPattern.test(value)) fail(field, `expected a ledger token symbol, got ${describe(value)}`);
+    return value;
+  }
+  return checkTokenId(field, value);
+}
+
+function checkPoint(field: string, value: unknown): string {
+  return typeof value === 'string' && eventIdPattern.test(value) ? value : checkTimestamp(field, value);
+}
+
+function checkLedgerPoint(field: string, value: unknown): string {
+  if (typeof value !== 'string' || !eventIdPattern.test(value)) fail(field, `expected an event id ms-seq, got ${describe(value)}`);
+  return value;
+}
+
 function checkAccount(field: string, value: unknown): string {
   if (typeof value !== 'string' || !accountPattern.test(value)) fail(field, `expected an account matching ${accountPattern.source}, got ${describe(value)}`);
   return value;
@@ -434,9 +457,10 @@ export function buildRecord(input: NewSnapshot, id: string, createdAt: string): 
   if (typeof input.network !== 'string' || !networkPattern.test(input.network)) fail('network', `expected a network name such as mainnet, got ${describe(input.network)}`);
   return {
     snapshotId: id,
-    tokenId: checkTokenId('tokenId', input.tokenId),
+    tokenId: checkSnapshotTokenId('tokenId', input.tokenId, input.network),
     network: input.network,
-    requestedTimestamp: input.requestedTimestamp == null ? null : checkTimestamp('requestedTimestamp', input.requestedTimestamp),
+    requestedTimestamp: input.requestedTimestamp == null ? null
+      : input.network === ledgerRecordNetwork ? checkLedgerPoint('requestedTimestamp', input.requestedTimestamp) : checkTimestamp('requestedTimestamp', input.requestedTimestamp),
     consensusTimestamp: null,
     status: 'queued',
     progress: 0,
@@ -517,7 +541,7 @@ function checkPatch(patch: SnapshotPatch): SnapshotPatch {
     if (typeof patch.progress !== 'number' || !Number.isFinite(patch.progress) || patch.progress < 0 || patch.progress > 100) fail('progress', `expected a number in 0..100, got ${describe(patch.progress)}`);
     out.progress = patch.progress;
   }
-  if (patch.consensusTimestamp !== undefined) out.consensusTimestamp = patch.consensusTimestamp === null ? null : checkTimestamp('consensusTimestamp', patch.consensusTimestamp);
+  if (patch.consensusTimestamp !== undefined) out.consensusTimestamp = patch.consensusTimestamp === null ? null : checkPoint('consensusTimestamp', patch.consensusTimestamp);
   if (patch.holders !== undefined) out.holders = patch.holders === null ? null : checkCount('holders', patch.holders);
   if (patch.totalBalance !== undefined) {
     if (patch.totalBalance !== null && !isAmount(patch.totalBalance)) fail('totalBalance', `expected a base-unit integer string, got ${describe(patch.totalBalance)}`);
@@ -571,7 +595,7 @@ export function planUpdate(current: SnapshotRecord, rawPatch: SnapshotPatch, now
 export function checkQuery(query: SnapshotQuery = {}): Required<Pick<SnapshotQuery, 'limit'>> & SnapshotQuery & { afterId: string | null } {
   if (typeof query !== 'object' || query === null) fail('query', 'expected an object');
   return {
-    tokenId: query.tokenId === undefined ? undefined : checkTokenId('tokenId', query.tokenId),
+    tokenId: query.tokenId === undefined ? undefined : checkSnapshotTokenId('tokenId', query.tokenId),
     status: query.status === undefined ? undefined : checkStatus('status', query.status),
     requestedBy: query.requestedBy === undefined ? undefined : checkAccount('requestedBy', query.requestedBy),
     limit: checkLimit(query.limit),
