@@ -48,7 +48,10 @@ export interface AbortOptions {
 }
 
 export interface IpfsStore {
-  /** Stores the bytes as one UnixFS file, pins it, and returns its CID and size. */
+  /**
+   * Stores the bytes as one UnixFS file, pins it, and returns its CID and size. Each chunk of the
+   * source is copied before the next one is pulled: a source may reuse its buffers.
+   */
   addBytes(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options?: AbortOptions): Promise<{ cid: string; bytes: number }>;
   /**
    * The stored bytes. Throws InvalidCidError at once for a malformed CID; ContentNotFoundError
@@ -156,14 +159,32 @@ export async function openIpfsStore(options: IpfsStoreOptions): Promise<IpfsStor
   };
 }
 
+/**
+ * Counts the bytes and copies them into fresh blocks of exactly chunkBytes, the leaves the
+ * importer stores (the same blocks, hence the same CID, whatever the source's chunking). Each
+ * source chunk is copied before the next is pulled, so a source may reuse a chunk's memory then.
+ */
 async function* countBytes(
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   counter: { bytes: number },
 ): AsyncGenerator<Uint8Array> {
+  let block = Buffer.allocUnsafe(chunkBytes);
+  let filled = 0;
   for await (const chunk of source) {
     counter.bytes += chunk.byteLength;
-    yield chunk;
+    for (let offset = 0; offset < chunk.byteLength;) {
+      const n = Math.min(chunkBytes - filled, chunk.byteLength - offset);
+      block.set(chunk.subarray(offset, offset + n), filled);
+      filled += n;
+      offset += n;
+      if (filled === chunkBytes) {
+        yield block;
+        block = Buffer.allocUnsafe(chunkBytes);
+        filled = 0;
+      }
+    }
   }
+  if (filled > 0) yield block.subarray(0, filled);
 }
 
 /**

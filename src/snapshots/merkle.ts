@@ -54,8 +54,13 @@ function leafHash(address: string, amount: string, out: Buffer, offset: number, 
 export interface BuiltTree {
   root: string;
   leaves: number;
-  /** The dump's bytes; reads the holders once more, in the same order. */
-  dump(): AsyncGenerator<Uint8Array>;
+  /**
+   * The dump's bytes; reads the holders once more, in the same order. With `reuseChunks` each
+   * chunk's memory is written over once the next is pulled (for a consumer that copies, such as
+   * IpfsStore.addBytes): the dump then makes almost no garbage, which matters at a million holders.
+   * Without it every chunk is a fresh copy.
+   */
+  dump(options?: { reuseChunks?: boolean }): AsyncGenerator<Uint8Array>;
 }
 
 /**
@@ -96,35 +101,43 @@ export async function buildMerkleTree(holders: () => AsyncIterable<Holder>, coun
   return {
     root: `0x${tree.subarray(0, hashBytes).toString('hex')}`,
     leaves: count,
-    dump: () => dumpTree(tree, treeIndex, holders),
+    dump: (options = {}) => dumpTree(tree, treeIndex, holders, options.reuseChunks ?? false),
   };
 }
 
-async function* dumpTree(tree: Buffer, treeIndex: Uint32Array, holders: () => AsyncIterable<Holder>): AsyncGenerator<Uint8Array> {
+async function* dumpTree(tree: Buffer, treeIndex: Uint32Array, holders: () => AsyncIterable<Holder>, reuse: boolean): AsyncGenerator<Uint8Array> {
   const nodes = tree.length / hashBytes;
+  // Every batch is written into one of two buffers, never into a string that large (a string of
+  // hundreds of KB lives in V8's old space until a full collection): yielded as it is when the
+  // consumer copies (`reuse`), else as a copy.
+  const treeBatch = Buffer.allocUnsafe(dumpBatchEntries * treeEntryChars);
+  const valuesBatch = Buffer.allocUnsafe(dumpBatchEntries * (valueEntryCharsMax + 1) + valuesHead.length + 2);
+  const out = (batch: Buffer, bytes: number) => (reuse ? batch.subarray(0, bytes) : Buffer.from(batch.subarray(0, bytes)));
   yield Buffer.from(dumpHead);
   for (let first = 0; first < nodes; first += dumpBatchEntries) {
-    // Hex written byte by byte into one buffer per batch: no string per node, little garbage.
+    // Hex written byte by byte: no string per node.
     const last = Math.min(nodes, first + dumpBatchEntries);
-    const out = Buffer.allocUnsafe((last - first) * treeEntryChars - (first === 0 ? 1 : 0));
     let at = 0;
     for (let i = first; i < last; i++) {
-      if (i > 0) out[at++] = comma;
-      out[at++] = quote; out[at++] = zero; out[at++] = x;
-      for (let b = i * hashBytes; b < (i + 1) * hashBytes; b++) { out[at++] = hexDigits[tree[b]! >> 4]!; out[at++] = hexDigits[tree[b]! & 15]!; }
-      out[at++] = quote;
+      if (i > 0) treeBatch[at++] = comma;
+      treeBatch[at++] = quote; treeBatch[at++] = zero; treeBatch[at++] = x;
+      for (let b = i * hashBytes; b < (i + 1) * hashBytes; b++) { treeBatch[at++] = hexDigits[tree[b]! >> 4]!; treeBatch[at++] = hexDigits[tree[b]! & 15]!; }
+      treeBatch[at++] = quote;
     }
-    yield out;
+    yield out(treeBatch, at);
   }
-  let text = valuesHead;
+  let at = valuesBatch.write(valuesHead, 0, 'latin1');
   let n = 0;
   for await (const holder of holders()) {
-    text += `${n === 0 ? '' : ','}${valueHead}${longZeroAddress(holder.account)}","${holder.balance}"],"treeIndex":${treeIndex[n]}}`;
+    const entry = `${n === 0 ? '' : ','}${valueHead}${longZeroAddress(holder.account)}","${holder.balance}"],"treeIndex":${treeIndex[n]}}`;
+    if (entry.length > valueEntryCharsMax + 1) throw new SnapshotFormatError(`a Merkle value of ${holder.account} is longer than ${valueEntryCharsMax} characters`);
+    at += valuesBatch.write(entry, at, 'latin1');
     n += 1;
-    if (n % dumpBatchEntries === 0) { yield Buffer.from(text); text = ''; }
+    if (n % dumpBatchEntries === 0) { yield out(valuesBatch, at); at = 0; }
   }
   if (n !== treeIndex.length) throw new SnapshotFormatError(`the holders changed between the two readings (${n}, then ${treeIndex.length})`);
-  yield Buffer.from(`${text}]}`);
+  at += valuesBatch.write(']}', at, 'latin1');
+  yield out(valuesBatch, at);
 }
 
 /** Reads `length` bytes at `offset` of the dump (fewer at its end). */

@@ -173,7 +173,7 @@ async function* fileHolders(path: string): AsyncGenerator<Holder> {
 export async function storeMerkleTree(deps: Pick<PipelineDeps, 'ipfs' | 'signal'>, holders: () => AsyncIterable<Holder>, count: number): Promise<MerkleSummary | null> {
   const tree = await buildMerkleTree(holders, count);
   if (tree === null) return null;
-  const stored = await deps.ipfs.addBytes(tree.dump(), { signal: deps.signal });
+  const stored = await deps.ipfs.addBytes(tree.dump({ reuseChunks: true }), { signal: deps.signal }); // addBytes copies each chunk
   return { root: tree.root, treeCid: stored.cid, leaves: tree.leaves, bytes: stored.bytes };
 }
 

@@ -31,6 +31,9 @@ describe('snapshot Merkle trees', function () {
       expect(built!.root).to.equal(reference.root);
       const dump = await dumpBytes(built!);
       expect(dump.toString()).to.equal(JSON.stringify(reference.dump()));
+      const copied: Buffer[] = [];
+      for await (const chunk of built!.dump({ reuseChunks: true })) copied.push(Buffer.from(chunk)); // a consumer that copies, as addBytes does
+      expect(Buffer.concat(copied).equals(dump)).to.equal(true);
       const loaded = StandardMerkleTree.load(JSON.parse(dump.toString()));
       expect(loaded.root).to.equal(reference.root);
 
