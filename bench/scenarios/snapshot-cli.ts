@@ -73,7 +73,7 @@ async function run(ctx: BenchContext): Promise<ResultRow[]> {
           'every row, writes the NDJSON, imports it into Helia and records it in Redis' }),
       resultRow({ scenario, figure: 'spawn to first mirror request', unit: 'ms', value: median(tally.map((r) => r.firstRequestMs)),
         baseline: 'the plain process (Node start-up)', baselineValue: median(plain.map((r) => r.firstRequestMs)),
-        note: 'the CLI loads its modules and config, connects to Redis and opens the Helia store before it asks for the token' }),
+        note: 'the CLI loads its modules and config, connects to Redis and creates the record before it asks for the token; it opens the Helia store once the first page has come' }),
       resultRow({ scenario, figure: 'peak RSS', unit: 'MB', value: megabytes(median(tally.map((r) => r.peakRssBytes))),
         baseline: 'the plain process', baselineValue: megabytes(median(plain.map((r) => r.peakRssBytes))),
         note: 'getrusage ru_maxrss of each process at exit (bench/lib/peak-rss.ts)' }),
