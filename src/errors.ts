@@ -8,9 +8,9 @@
 // `layer` says which part raises the code: `ledger` (the Lua library, docs/ledger-functions.md), `http` (the REST
 // layer itself), `snapshots` (Hedera ids, the mirror node, IPFS, the content format, snapshot
 // records), `store` (snapshot metadata), `jobs` (the scheduler), `history` (ledger snapshots
-// and as-of reads from the log).
+// and as-of reads from the log), `airdrops` (airdrops from a snapshot).
 
-export type ErrorLayer = 'ledger' | 'http' | 'snapshots' | 'store' | 'jobs' | 'history';
+export type ErrorLayer = 'ledger' | 'http' | 'snapshots' | 'store' | 'jobs' | 'history' | 'airdrops';
 
 export interface ErrorCatalogEntry {
   readonly status: number;
@@ -83,6 +83,9 @@ export const errorCatalog = {
   // History: ledger snapshots and as-of reads from the log (src/ledger/history.ts).
   INVALID_AT: entry('history', 400, false, 'at is not an event id ms-seq or an ISO 8601 time, or lies before the token began or after the log ends'),
   HISTORY_TOO_FAR: entry('history', 409, true, 'the nearest earlier ledger snapshot is more than HISTORY_REPLAY_ENTRIES_MAX log entries before at; one has been requested, retry once it completes'),
+
+  // Airdrops from a snapshot (src/airdrops/).
+  AIRDROP_PAYS_NOTHING: entry('airdrops', 422, false, 'the airdrop rule pays 0 to every holder left after the filters (or none is left)'),
 } as const satisfies Record<string, ErrorCatalogEntry>;
 
 export type ErrorCode = keyof typeof errorCatalog;
