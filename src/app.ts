@@ -3,7 +3,7 @@
 //   request id + log, metrics, [public] /healthz /readyz /metrics /openapi.json,
 //   [public] the dashboard (/, /dashboard/*; its dev-token route only with DASHBOARD_DEV_TOKENS),
 //   /v1: verify token -> rate limit (per sub, else per IP) -> require a caller -> JSON body
-//        (limit BODY_LIMIT_BYTES) -> token routes -> snapshot routes (when a service is given),
+//        (limit BODY_LIMIT_BYTES) -> token routes -> airdrop and snapshot routes (when their services are given),
 //   404, the one error middleware.
 import express, { Router, type Express, type RequestHandler } from 'express';
 import type { JwtVerifier } from './auth/jwt.ts';
@@ -20,6 +20,8 @@ import { openApiDocument } from './http/openapi.ts';
 import { createRateLimit } from './http/rate-limit.ts';
 import { requestLog } from './http/request-log.ts';
 import { createSnapshotsRouter, snapshotsOpenApi } from './http/snapshots.ts';
+import { airdropsOpenApi, createAirdropsRouter } from './http/airdrops.ts';
+import type { AirdropService } from './airdrops/service.ts';
 import { createTokensRouter } from './http/tokens.ts';
 import { createAsOf, historyReplayEntriesMaxDefault, serviceCheckpoints } from './http/ledger-history.ts';
 import type { SnapshotService } from './snapshots/service.ts';
@@ -34,6 +36,8 @@ export interface AppDeps {
   verifier: JwtVerifier;
   /** Serves the snapshot routes (/v1/snapshots, /v1/snapshot-schedules) when given. */
   snapshots?: SnapshotService;
+  /** Serves the airdrop routes (/v1/tokens/:sym/airdrops) when given. */
+  airdrops?: AirdropService;
   /** Added to /readyz (e.g. { store: ..., jobs: ... }). */
   readinessChecks?: Record<string, ReadinessCheck>;
   /** A fresh registry when absent (one per app, so tests can build many apps). */
@@ -70,7 +74,7 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(createHealthRouter({ redis: deps.redis, ledger: deps.ledger, readinessChecks: deps.readinessChecks ?? {}, ...(deps.isShuttingDown ? { isShuttingDown: deps.isShuttingDown } : {}) }));
   app.get('/metrics', metrics.handler);
-  const openapi = openApiDocument(deps.snapshots ? [snapshotsOpenApi] : []);
+  const openapi = openApiDocument([...(deps.snapshots ? [snapshotsOpenApi] : []), ...(deps.airdrops ? [airdropsOpenApi] : [])]);
   app.get('/openapi.json', (_req, res) => { res.json(openapi); });
   app.use(createDashboardRouter(config.jwt.devTokens ? { devTokens: config.jwt } : {}));
 
@@ -83,6 +87,7 @@ export function createApp(deps: AppDeps): Express {
   v1.use(express.json({ limit: config.http.bodyLimitBytes, strict: true }));
   const asOf = createAsOf({ ledger: deps.ledger, entriesMax: config.history?.replayEntriesMax ?? historyReplayEntriesMaxDefault, ...(deps.snapshots ? { checkpoints: serviceCheckpoints(deps.snapshots) } : {}) });
   v1.use(createTokensRouter({ ledger: deps.ledger, asOf }).router);
+  if (deps.airdrops) v1.use(createAirdropsRouter(deps.airdrops).router);
   if (deps.snapshots) v1.use(createSnapshotsRouter(deps.snapshots).router);
   app.use('/v1', v1);
 

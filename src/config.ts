@@ -82,6 +82,13 @@ export interface Config {
     /** How often the worker looks for tokens due a checkpoint; 0 = never (on demand only). */
     checkpointCheckMs: number;
   };
+  /** Airdrops from a snapshot (src/airdrops/). */
+  airdrops: {
+    /** Legs per ledger_transfer_batch call (1..1000), fixed per airdrop when it is planned. */
+    chunkLegs: number;
+    /** A pause between two chunks, to leave the ledger to other traffic; 0 = none. */
+    chunkPauseMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -221,6 +228,8 @@ const envSchema = z.object({
   HISTORY_REPLAY_ENTRIES_MAX: integer(100, 1_000_000, 20_000),
   LEDGER_CHECKPOINT_EVERY_ENTRIES: integer(10, 1_000_000, 10_000),
   LEDGER_CHECKPOINT_CHECK_MS: integer(0, 86_400_000, 60_000),
+  AIRDROP_CHUNK_LEGS: integer(1, 1_000, 1_000),
+  AIRDROP_CHUNK_PAUSE_MS: integer(0, 60_000, 0),
 });
 
 type ParsedEnv = z.output<typeof envSchema>;
@@ -332,6 +341,7 @@ const sectionVariables: Record<ConfigSection, readonly EnvName[]> = {
   roles: ['ROLES'],
   jobs: ['SNAPSHOT_ATTEMPTS', 'SNAPSHOT_BACKOFF_MS', 'JOB_LOCK_LIFETIME_MS', 'JOB_POLL_MS', 'SCHEDULE_MIN_INTERVAL_MS', 'TALLY_NAMESPACE'],
   history: ['HISTORY_REPLAY_ENTRIES_MAX', 'LEDGER_CHECKPOINT_EVERY_ENTRIES', 'LEDGER_CHECKPOINT_CHECK_MS'],
+  airdrops: ['AIRDROP_CHUNK_LEGS', 'AIRDROP_CHUNK_PAUSE_MS'],
 };
 
 /** Every variable loadConfig reads (the README's configuration table must list each). */
@@ -360,6 +370,7 @@ const sections: { [K in ConfigSection]-?: (e: ParsedEnv, problems: string[]) => 
   history: (e) => ({
     replayEntriesMax: e.HISTORY_REPLAY_ENTRIES_MAX, checkpointEveryEntries: e.LEDGER_CHECKPOINT_EVERY_ENTRIES, checkpointCheckMs: e.LEDGER_CHECKPOINT_CHECK_MS,
   }),
+  airdrops: (e) => ({ chunkLegs: e.AIRDROP_CHUNK_LEGS, chunkPauseMs: e.AIRDROP_CHUNK_PAUSE_MS }),
 };
 
 const allSections = Object.keys(sectionVariables) as ConfigSection[];

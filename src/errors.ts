@@ -86,6 +86,10 @@ export const errorCatalog = {
 
   // Airdrops from a snapshot (src/airdrops/).
   AIRDROP_PAYS_NOTHING: entry('airdrops', 422, false, 'the airdrop rule pays 0 to every holder left after the filters (or none is left)'),
+  AIRDROP_NOT_FOUND: entry('airdrops', 404, false, 'no airdrop with this id for this token'),
+  AIRDROP_SOURCE_UNSUPPORTED: entry('airdrops', 422, false, 'the snapshot cannot be airdropped from: a combination of tokens holds one balance per token'),
+  INVALID_AIRDROP_PLAN: entry('airdrops', 422, false, 'the stored plan does not follow the plan format (docs/airdrops.md) or does not match its record'),
+  AIRDROP_FAILED: entry('airdrops', 500, false, 'in a failed airdrop record: a failure that has no code of its own'),
 } as const satisfies Record<string, ErrorCatalogEntry>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -11,6 +11,9 @@ import type { Server } from 'node:http';
 import type { Express } from 'express';
 import type { RedisClientType } from 'redis';
 import { createApp } from './app.ts';
+import { createAirdropService, type AirdropService } from './airdrops/service.ts';
+import { createMongoAirdropStore } from './airdrops/store/mongo.ts';
+import { createRedisAirdropStore } from './airdrops/store/redis.ts';
 import type { ReadinessCheck } from './http/health.ts';
 import { createJwtVerifier } from './auth/jwt.ts';
 import { ConfigError, loadConfig, readEnv, type Config } from './config.ts';
@@ -18,6 +21,7 @@ import { createLedger, type Ledger } from './ledger/client.ts';
 import { listen } from './lifecycle.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { connectPubSub, connectRedis, isCluster, type RedisConnection } from './connections.ts';
+import { createAirdropEventEmitter } from './realtime/airdrop-events.ts';
 import { createRealtime, type Realtime } from './realtime/server.ts';
 import { createSnapshotEventEmitter } from './realtime/snapshot-events.ts';
 import { openIpfsStore } from './snapshots/ipfs-store.ts';
@@ -68,6 +72,7 @@ function throttledRedisErrorLog(logger: Logger): (error: Error) => void {
 
 interface Snapshots {
   service: SnapshotService;
+  airdrops: AirdropService;
   exists(snapshotId: string): Promise<boolean>;
   readiness: Record<'store' | 'jobs', ReadinessCheck>;
   /** The plain connection snapshot events are published on; Socket.IO duplicates it. */
@@ -110,15 +115,26 @@ async function openSnapshots(config: Readonly<Config>, redis: RedisConnection, l
     checkpointEveryEntries: config.history.checkpointEveryEntries,
   });
   if (isWorker) service.defineJobs();
+  // Airdrops from a snapshot share the store's backend, the scheduler, Helia and the event emitter.
+  const airdropStore = config.mongodbUrl
+    ? await createMongoAirdropStore({ url: config.mongodbUrl })
+    : createRedisAirdropStore({ redis, keyPrefix: isCluster(redis) ? `{${ns}:airdrop}:` : `${ns}:airdrop:` });
+  const airdrops = createAirdropService({
+    store: airdropStore, snapshots: store, ipfs, ledger, scheduler, logger,
+    events: createAirdropEventEmitter(pub, `${ns}:io`, (error) => logger.debug({ err: { message: error.message } }, 'airdrop event dropped')),
+    chunkLegs: config.airdrops.chunkLegs, chunkPauseMs: config.airdrops.chunkPauseMs,
+    attempts: config.jobs.attempts, backoffMs: config.jobs.backoffMs, keepAliveMs: Math.max(100, Math.floor(config.jobs.lockLifetimeMs / 4)),
+  });
+  if (isWorker) airdrops.defineJobs();
   await scheduler.start();
   if (isWorker) await service.scheduleCheckpoints(config.history.checkpointCheckMs);
   return {
-    service, pub,
+    service, airdrops, pub,
     exists: async (snapshotId) => (await store.get(snapshotId)) !== null,
     readiness: { store: () => store.ping(), jobs: () => scheduler.ping() },
     async close() {
       await scheduler.stop();
-      await Promise.allSettled([ipfs.stop(), mirror.close(), store.close()]);
+      await Promise.allSettled([ipfs.stop(), mirror.close(), store.close(), airdropStore.close()]);
       await pub.close().catch(() => {});
     },
   };
@@ -161,7 +177,7 @@ export async function start(config: Readonly<Config>, options: StartOptions = {}
   let realtime: Realtime | undefined;
   const http = config.roles.includes('api') ? await (async () => {
     const app = createApp({
-      ledger, redis, config, logger, verifier, snapshots: snapshots.service, isShuttingDown: () => shuttingDown,
+      ledger, redis, config, logger, verifier, snapshots: snapshots.service, airdrops: snapshots.airdrops, isShuttingDown: () => shuttingDown,
       readinessChecks: {
         ...snapshots.readiness,
         // After a Redis restart the Pub/Sub connections come back a little after the main one;

@@ -1,6 +1,6 @@
 // Dependencies in src/ point one way: from the composition root and the CLI, through the HTTP
-// and Socket.IO adapters, to the domain (ledger, snapshots, auth, migrations), down to the
-// shared foundations. This test reads every import of every file under src/ and fails on an
+// and Socket.IO adapters, to airdrops, then the domain (ledger, snapshots, auth, migrations),
+// down to the shared foundations. This test reads every import of every file under src/ and fails on an
 // import cycle, an upward import, or an import between two groups of the same layer.
 import { expect } from 'chai';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -15,6 +15,8 @@ const layers: string[][] = [
   ['src/config.ts'],
   ['src/connections.ts'],
   ['src/auth/', 'src/ledger/', 'src/migrate/', 'src/snapshots/'],
+  // Airdrops join the two halves: a snapshot's holders paid in a ledger token.
+  ['src/airdrops/'],
   ['src/http/', 'src/realtime/'],
   ['src/app.ts', 'src/lifecycle.ts'],
   ['src/cli/', 'src/main.ts'],
@@ -96,7 +98,7 @@ describe('src/ architecture', () => {
 
   it('keeps the domain free of the adapters, the CLI and the composition root', () => {
     const outer = ['src/http/', 'src/realtime/', 'src/cli/', 'src/main.ts', 'src/app.ts'];
-    const domain = [...graph].filter(([file]) => file.startsWith('src/ledger/') || file.startsWith('src/snapshots/'));
+    const domain = [...graph].filter(([file]) => file.startsWith('src/ledger/') || file.startsWith('src/snapshots/') || file.startsWith('src/airdrops/'));
     expect(domain.length).to.be.at.least(20);
     const leaks = domain.flatMap(([file, targets]) => targets.filter((t) => outer.some((o) => t.startsWith(o))).map((t) => `${file} -> ${relative('src', t)}`));
     expect(leaks).to.deep.equal([]);

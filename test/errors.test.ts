@@ -8,6 +8,7 @@ import { codesOf, errorCatalog, isErrorCode, TallyError, type ErrorCode } from '
 import { classifyError } from '../src/http/errors.ts';
 import { openApiDocument } from '../src/http/openapi.ts';
 import { snapshotsOpenApi } from '../src/http/snapshots.ts';
+import { airdropsOpenApi } from '../src/http/airdrops.ts';
 
 const root = new URL('../', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
@@ -131,7 +132,7 @@ describe('the error catalog', () => {
 
   it('is what the OpenAPI document lists, and every response names codes of its status', () => {
     type Response = { description: string; content?: { 'application/json'?: { schema?: { $ref?: string } } } };
-    const doc = openApiDocument([snapshotsOpenApi]) as { paths: Record<string, Record<string, { responses: Record<string, Response> }>>; components: { schemas: { Error: any } } };
+    const doc = openApiDocument([snapshotsOpenApi, airdropsOpenApi]) as { paths: Record<string, Record<string, { responses: Record<string, Response> }>>; components: { schemas: { Error: any } } };
     expect(doc.components.schemas.Error.properties.error.properties.code.enum).to.deep.equal(catalogCodes);
     let named = 0;
     for (const [path, operations] of Object.entries(doc.paths)) {

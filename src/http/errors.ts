@@ -26,7 +26,7 @@ export interface ErrorBody { error: { code: string; message: string } }
 const fieldCodes: Record<string, LedgerErrorCode> = {
   sym: 'INVALID_TOKEN', symbol: 'INVALID_TOKEN', name: 'INVALID_TOKEN', decimals: 'INVALID_TOKEN', totalSupply: 'INVALID_TOKEN',
   account: 'INVALID_ACCOUNT', from: 'INVALID_ACCOUNT', to: 'INVALID_ACCOUNT', treasury: 'INVALID_ACCOUNT',
-  amount: 'INVALID_AMOUNT',
+  amount: 'INVALID_AMOUNT', total: 'INVALID_AMOUNT',
 };
 
 /** A request part that failed its schema: 'body', 'query', 'params' or 'headers'. */

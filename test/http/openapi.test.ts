@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { openApiDocument } from '../../src/http/openapi.ts';
 import { snapshotsOpenApi } from '../../src/http/snapshots.ts';
+import { airdropsOpenApi } from '../../src/http/airdrops.ts';
 import { tallyVersion } from '../../src/version.ts';
 import { call, startApp, type TestApp } from './support.ts';
 
@@ -67,7 +68,7 @@ export function lintOpenApi(doc: Json): string[] {
 
 describe('OpenAPI document', () => {
   it('has no lint errors, with and without the snapshot routes', () => {
-    expect(lintOpenApi(openApiDocument([snapshotsOpenApi]))).to.deep.equal([]);
+    expect(lintOpenApi(openApiDocument([snapshotsOpenApi, airdropsOpenApi]))).to.deep.equal([]);
     expect(lintOpenApi(openApiDocument())).to.deep.equal([]);
   });
 

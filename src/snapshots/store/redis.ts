@@ -160,7 +160,7 @@ function hashToRecord(hash: Record<string, string>): SnapshotRecord {
  * until `limit + 1` entries pass `accept` or listScanMax entries were read. Entries whose hash
  * is gone are skipped. The cursor is null only when the index was read to its end.
  */
-async function scanIndex<T>(
+export async function scanIndex<T>(
   redis: RedisConnection, index: string, afterId: string | null, limit: number,
   read: (id: string) => Promise<T | null>, accept: (item: T) => boolean, idOf: (item: T) => string,
 ): Promise<Page<T>> {
