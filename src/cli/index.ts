@@ -1,5 +1,5 @@
 // The `tally` command (bin/tally.js): the ledger from a terminal (src/cli/ledger.ts, reads in
-// inspect.ts, batches in batch.ts), a dev JWT (token.ts), snapshots (snapshots.ts) and shell
+// inspect.ts, batches in batch.ts), a dev JWT (token.ts), snapshots (snapshots.ts), airdrops (airdrop.ts) and shell
 // completion (completion.ts), each a plain module registered here. Redis comes from
 // REDIS_URL or REDIS_CLUSTER_URLS (or a .env file), read by src/config.ts like everything else.
 // Exit codes: 0 ok, 1 ledger or connection error (the code is printed), 2 usage. A closed stdout
@@ -10,6 +10,7 @@ import { TallyError } from '../errors.ts';
 import { withTimeout } from '../time.ts';
 import { tallyVersion } from '../version.ts';
 import { UsageError, type CliContext } from './context.ts';
+import { registerAirdropCommand } from './airdrop.ts';
 import { AuditFailedError, registerAuditCommand } from './audit.ts';
 import { registerBatchCommand } from './batch.ts';
 import { registerCompletionCommand } from './completion.ts';
@@ -68,6 +69,9 @@ export function buildProgram(context: CliContext): Command {
     .description('Tally: an exact token ledger on Redis. Amounts are base-unit integers unless --human.')
     .version(tallyVersion, '-V, --version', 'print the version')
     .showHelpAfterError('(run tally --help for usage)')
+    // A command's options are its own: `tally airdrop hedera --snapshot X` gives --snapshot to
+    // `hedera`, not to `airdrop` (which has one too). Root options (--version) come first.
+    .enablePositionalOptions()
     .exitOverride();
   registerLedgerCommands(program, context);
   registerInspectCommands(program, context);
@@ -75,6 +79,7 @@ export function buildProgram(context: CliContext): Command {
   registerAuditCommand(program, context);
   registerTokenCommand(program, context);
   registerSnapshotCommands(program, context);
+  registerAirdropCommand(program, context);
   registerCompletionCommand(program, context);
   // Sub-commands inherit exitOverride only when set before they are added; set it on each.
   for (const command of program.commands) command.exitOverride();
