@@ -15,7 +15,7 @@
 #     DATA_DIR/dev-jwt-secret (generated once), and sets DASHBOARD_DEV_TOKENS=1 (unless set) so
 #     the dashboard's sign-in page can mint dev tokens.
 #   - writes DATA_DIR/tally.env (REDIS_URL of the Redis it started, JWT_SECRET when it is the dev
-#     secret, the PORT it serves on for `tally dashboard`), which the CLI reads below the environment and .env (src/config.ts readEnv), and
+#     secret, the PORT it serves on for `tally dashboard`, TALLY_NAMESPACE when set), which the CLI reads below the environment and .env (src/config.ts readEnv), and
 #     prints the lines to paste elsewhere; removes it on exit. Never writes .env.
 #   - the server (what `npm start` runs, without npm's extra shell in between so that signals
 #     reach it); Ctrl-C stops it gracefully, then redis-server.
@@ -125,6 +125,8 @@ if [ -n "$started_redis_url" ]; then
      echo "REDIS_URL=$started_redis_url"
      [ -z "$dev_secret_file" ] || echo "JWT_SECRET=$JWT_SECRET"
      echo "PORT=${PORT:-3000}"
+     # The CLI's snapshot and airdrop records go where the server's are.
+     [ -z "${TALLY_NAMESPACE:-}" ] || echo "TALLY_NAMESPACE=$TALLY_NAMESPACE"
    } >"$run_env_file.tmp" && mv "$run_env_file.tmp" "$run_env_file")
   wrote_run_env=yes
 fi

@@ -1,6 +1,6 @@
 // The composition root, the one place that knows every part:
-//   config -> connections -> ledger, snapshot service, realtime -> createApp + worker -> graceful stop.
-// The `api` role serves HTTP and Socket.IO, the `worker` role runs snapshot jobs; one process
+//   config -> connections -> ledger, snapshot and airdrop services, realtime -> createApp + worker -> graceful stop.
+// The `api` role serves HTTP and Socket.IO, the `worker` role runs snapshot and airdrop jobs; one process
 // may have both. The stop refuses new connections, lets in-flight requests finish
 // (src/lifecycle.ts), stops realtime, jobs and stores, then closes Redis; all within
 // SHUTDOWN_TIMEOUT_MS.

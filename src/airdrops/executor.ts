@@ -6,9 +6,10 @@
 // Exactly once: a chunk is paid when its batch commits; the record is updated after. A runner
 // that dies between the two leaves `chunkStartedAt` set, and the next one sends the chunk again
 // with the same opId, which the ledger answers from its record without moving anything. That
-// record lasts the token's opTtlSeconds: a chunk in doubt for longer than that (less a margin)
-// is first looked for in the token's log (from `lastEventId`, the entry before the chunk was
-// sent, over the minutes after `chunkStartedAt`), and counted as paid when its opId is there.
+// record lasts the token's opTtlSeconds: a chunk in doubt for longer than that since its first
+// send (less a margin) is first looked for in the token's log (from `lastEventId`, the entry
+// before the chunk was first sent, to the minutes after `chunkSentAt`, its last send), and
+// counted as paid when its opId is there.
 // Two runners at once are safe too: the same opIds, and progress written only forward
 // (compare-and-set on chunksDone).
 import type { Ledger } from '../ledger/client.ts';
@@ -48,8 +49,9 @@ export const opTtlMarginMs = (ttlMs: number): number => Math.min(10 * 60_000, Ma
 const eventMs = (eventId: string): number => Number(eventId.slice(0, eventId.indexOf('-')));
 
 /**
- * The log entry with `opId`, after `after` and within commitWindowMs of `sentMs`; null when the
- * chunk never committed. Reads pages of the log (each call bounded by the ledger).
+ * The log entry with `opId`, after `after` and up to commitWindowMs after `sentMs` (the chunk's
+ * last send); null when the chunk never committed. Reads pages of the log (each call bounded by
+ * the ledger).
  */
 export async function findCommittedChunk(ledger: AirdropLedger, symbol: string, opId: string, after: string | null, sentMs: number): Promise<{ eventId: string } | null> {
   let cursor = after ?? '-';
@@ -97,7 +99,7 @@ function recordPaid(deps: RunAirdropDeps, record: AirdropRecord, chunk: { index:
   const amount = chunk.legs.reduce((sum, leg) => sum + leg.amount, 0n);
   return deps.store.update(record.airdropId, {
     chunksDone: chunk.index + 1, paid: record.paid + chunk.legs.length, paidAmount: String(BigInt(record.paidAmount) + amount),
-    lastEventId: eventId, chunkStartedAt: null,
+    lastEventId: eventId, chunkStartedAt: null, chunkSentAt: null,
   }, { expectChunksDone: chunk.index });
 }
 
@@ -107,15 +109,18 @@ async function payChunk(deps: RunAirdropDeps, record: AirdropRecord, chunk: { in
   const opId = chunkOpId(record.airdropId, chunk.index);
   let current = record;
   if (current.chunkStartedAt !== null) {
-    // Sent before, outcome unknown. Within the op TTL the opId answers for it; past it, the log does.
-    const sentMs = Date.parse(current.chunkStartedAt);
-    if (now() - sentMs > opTtlMs - opTtlMarginMs(opTtlMs)) {
-      const found = await findCommittedChunk(ledger, current.symbol, opId, current.lastEventId, sentMs);
+    // Sent before, outcome unknown. Within the op TTL of the first send the opId answers for it
+    // (a commit, if any, came after that send, so its record lasts at least that long); past it,
+    // the log does: an entry with the opId after lastEventId, up to a while after the last send.
+    if (now() - Date.parse(current.chunkStartedAt) > opTtlMs - opTtlMarginMs(opTtlMs)) {
+      const found = await findCommittedChunk(ledger, current.symbol, opId, current.lastEventId, Date.parse(current.chunkSentAt ?? current.chunkStartedAt));
       if (found) return recordPaid(deps, current, chunk, found.eventId);
     }
+    current = await store.update(current.airdropId, { chunkSentAt: iso(now()) }, { expectChunksDone: chunk.index });
   } else {
     const lastEventId = current.lastEventId ?? await ledger.resolveAt(current.symbol);
-    current = await store.update(current.airdropId, { chunkStartedAt: iso(now()), lastEventId }, { expectChunksDone: chunk.index });
+    const sent = iso(now());
+    current = await store.update(current.airdropId, { chunkStartedAt: sent, chunkSentAt: sent, lastEventId }, { expectChunksDone: chunk.index });
   }
   const receipt = await ledger.transferBatch(current.symbol, {
     opId, legs: chunk.legs.map((leg) => ({ from: current.from, to: leg.account, amount: String(leg.amount) })),

@@ -92,6 +92,41 @@ describe('tally airdrop', function () {
     expect(balances.get('points-treasury')).to.equal(1_000_000n - 35n);
   });
 
+  it('records a failure mid-way (funds moved out), and POST .../resume finishes it on a worker, each leg once', async () => {
+    const symbol = await token();
+    const move = (from: string, to: string, amount: string) => rig.api(`/v1/tokens/${symbol}/transfers`, { method: 'POST', token: admin, body: JSON.stringify({ from, to, amount }) });
+    expect((await move('points-treasury', 'pool', '50')).status).to.equal(201);
+    const args = ['airdrop', symbol, '--snapshot', snapshotId, '--fixed', '10', '--from', 'pool'];
+    const env = { PATH: process.env.PATH ?? '', ...rig.env, AIRDROP_CHUNK_LEGS: '1', AIRDROP_CHUNK_PAUSE_MS: '400' };
+    const runner = startProcess({ args: ['bin/tally.js', ...args], env });
+    let airdropId = '';
+    await until(async () => {
+      const record = (await rig.api(`/v1/tokens/${symbol}/airdrops`, { token: admin })).body.airdrops?.[0];
+      airdropId = record?.airdropId ?? '';
+      return record?.paid >= 2;
+    }, { what: 'two legs paid', timeoutMs: 30_000, stepMs: 20 });
+    const left = (await balancesInRedis(redis, symbol)).get('pool')!;
+    expect((await move('pool', 'elsewhere', String(left))).status).to.equal(201);
+    const { code } = await runner.exited;
+    expect(code).to.equal(1);
+    expect(runner.stderr()).to.match(/^tally: INSUFFICIENT_FUNDS: /);
+    const failed = (await rig.api(`/v1/tokens/${symbol}/airdrops/${airdropId}`, { token: admin })).body;
+    expect(failed.status).to.equal('failed');
+    expect(failed.chunkStartedAt, 'the chunk that failed was sent').to.be.a('string');
+    expect(failed.error.code).to.equal('INSUFFICIENT_FUNDS');
+    expect(failed.paid).to.be.within(2, 4);
+    expect((await move('elsewhere', 'pool', String(left))).status).to.equal(201);
+    const resumed = await rig.api(`/v1/tokens/${symbol}/airdrops/${airdropId}/resume`, { method: 'POST', token: admin });
+    expect(resumed.status, resumed.text).to.equal(202);
+    expect(resumed.body).to.deep.equal({ airdropId, status: 'pending' });
+    await until(async () => (await rig.api(`/v1/tokens/${symbol}/airdrops/${airdropId}`, { token: admin })).body.status === 'completed', { what: 'the resumed airdrop', timeoutMs: 30_000, stepMs: 50 });
+    const balances = await balancesInRedis(redis, symbol);
+    for (const h of holders) expect(balances.get(h.account), h.account).to.equal(10n);
+    expect(balances.has('pool')).to.equal(false);
+    const again = await rig.api(`/v1/tokens/${symbol}/airdrops/${airdropId}/resume`, { method: 'POST', token: admin });
+    expect(again.body).to.deep.equal({ airdropId, status: 'completed' });
+  });
+
   it('refuses bad input with a code and pays nothing', async () => {
     const symbol = await token();
     const run = (args: string[]) => rig.tally(['airdrop', symbol, ...args]);

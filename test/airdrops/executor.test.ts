@@ -77,7 +77,8 @@ describe('the airdrop executor', function () {
   /** What a runner leaves when it dies right after chunk 0 committed: the chunk marked sent, not recorded. */
   async function diedAfterChunkZero(symbol: string, record: AirdropRecord): Promise<void> {
     await store.update(record.airdropId, { status: 'running', attempts: 1 });
-    await store.update(record.airdropId, { chunkStartedAt: new Date().toISOString(), lastEventId: await ledger.resolveAt(symbol) }, { expectChunksDone: 0 });
+    const sent = new Date().toISOString();
+    await store.update(record.airdropId, { chunkStartedAt: sent, chunkSentAt: sent, lastEventId: await ledger.resolveAt(symbol) }, { expectChunksDone: 0 });
     await ledger.transferBatch(symbol, { opId: chunkOpId(record.airdropId, 0), legs: holders.slice(0, 100).map((h) => ({ from: treasury, to: h.account, amount: '10' })) });
   }
 
@@ -85,7 +86,7 @@ describe('the airdrop executor', function () {
     const { symbol, record, deps } = await planned();
     const seen: number[] = [];
     const done = await runAirdrop(record.airdropId, { ...deps, onProgress: (r) => { seen.push(r.paid); } });
-    expect(done).to.include({ status: 'completed', chunks: 3, chunksDone: 3, paid: 250, paidAmount: '2500', chunkStartedAt: null, attempts: 1 });
+    expect(done).to.include({ status: 'completed', chunks: 3, chunksDone: 3, paid: 250, paidAmount: '2500', chunkStartedAt: null, chunkSentAt: null, attempts: 1 });
     expect(seen).to.deep.equal([100, 200, 250]);
     await expectPaidOnce(symbol, 3, record.airdropId);
     expect(await runAirdrop(record.airdropId, deps)).to.deep.equal(done); // a completed airdrop is left as it is
@@ -110,10 +111,26 @@ describe('the airdrop executor', function () {
     await expectPaidOnce(symbol, 3, record.airdropId);
   });
 
+  it('finds in the log a chunk that committed on a later send than its first, past the op TTL', async () => {
+    const { symbol, record, deps } = await planned({ opTtlSeconds: 1 });
+    await store.update(record.airdropId, { status: 'running', attempts: 1 });
+    // First sent 20 minutes ago without committing; sent again now by a run that died right after the commit.
+    const first = new Date(Date.now() - 20 * 60_000).toISOString();
+    await store.update(record.airdropId, { chunkStartedAt: first, chunkSentAt: new Date().toISOString(), lastEventId: await ledger.resolveAt(symbol) }, { expectChunksDone: 0 });
+    // Other traffic in between, well past the first send (a round trip, so the balances end as they were).
+    await ledger.transfer(symbol, { from: treasury, to: 'someone', amount: '1' });
+    await ledger.transfer(symbol, { from: 'someone', to: treasury, amount: '1' });
+    await ledger.transferBatch(symbol, { opId: chunkOpId(record.airdropId, 0), legs: holders.slice(0, 100).map((h) => ({ from: treasury, to: h.account, amount: '10' })) });
+    await sleep(1_100);
+    expect((await runAirdrop(record.airdropId, deps)).paid).to.equal(250);
+    await expectPaidOnce(symbol, 3, record.airdropId);
+  });
+
   it('sends a chunk marked sent but never committed again, also after the op TTL', async () => {
     const { symbol, record, deps } = await planned({ opTtlSeconds: 1 });
     await store.update(record.airdropId, { status: 'running', attempts: 1 });
-    await store.update(record.airdropId, { chunkStartedAt: new Date().toISOString(), lastEventId: await ledger.resolveAt(symbol) }, { expectChunksDone: 0 });
+    const sent = new Date().toISOString();
+    await store.update(record.airdropId, { chunkStartedAt: sent, chunkSentAt: sent, lastEventId: await ledger.resolveAt(symbol) }, { expectChunksDone: 0 });
     await sleep(1_100);
     expect((await runAirdrop(record.airdropId, deps)).paid).to.equal(250);
     await expectPaidOnce(symbol, 3, record.airdropId);

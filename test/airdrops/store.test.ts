@@ -33,7 +33,7 @@ function airdropStoreContract(factory: () => Promise<AirdropStore>): void {
     expect(created).to.equal(true);
     expect(Object.keys(record).sort()).to.deep.equal([...airdropRecordFields].sort());
     expect(record.airdropId).to.match(idPattern);
-    expect(record).to.include({ status: 'pending', chunks: 3, chunksDone: 0, paid: 0, paidAmount: '0', lastEventId: null, chunkStartedAt: null, attempts: 0, error: null, startedAt: null, finishedAt: null });
+    expect(record).to.include({ status: 'pending', chunks: 3, chunksDone: 0, paid: 0, paidAmount: '0', lastEventId: null, chunkStartedAt: null, chunkSentAt: null, attempts: 0, error: null, startedAt: null, finishedAt: null });
     expect(await store.get(record.airdropId)).to.deep.equal(record);
     expect(await store.get('01890000-0000-7000-8000-000000000000')).to.equal(null);
     expect((await rejection(store.get('nope'))).code).to.equal('INVALID_ID');

@@ -75,6 +75,8 @@ export interface AirdropRecord {
   lastEventId: string | null;
   /** When chunk `chunksDone` was first sent to the ledger; null when it has not been yet. */
   chunkStartedAt: string | null;
+  /** When it was last sent (a resumed run sends a chunk in doubt again); null with chunkStartedAt. */
+  chunkSentAt: string | null;
   status: AirdropStatus;
   attempts: number;
   error: AirdropFailure | null;
@@ -86,7 +88,7 @@ export interface AirdropRecord {
 
 export const airdropRecordFields = [
   'airdropId', 'symbol', 'snapshotId', 'snapshotCid', 'from', 'rule', 'amount', 'total', 'filters', 'planCid', 'planBytes',
-  'holders', 'legs', 'chunkLegs', 'chunks', 'chunksDone', 'paid', 'paidAmount', 'lastEventId', 'chunkStartedAt', 'status',
+  'holders', 'legs', 'chunkLegs', 'chunks', 'chunksDone', 'paid', 'paidAmount', 'lastEventId', 'chunkStartedAt', 'chunkSentAt', 'status',
   'attempts', 'error', 'requestedBy', 'createdAt', 'startedAt', 'finishedAt',
 ] as const satisfies readonly (keyof AirdropRecord)[];
 
@@ -106,11 +108,12 @@ export interface AirdropPatch {
   paidAmount?: string;
   lastEventId?: string | null;
   chunkStartedAt?: string | null;
+  chunkSentAt?: string | null;
   attempts?: number;
   error?: AirdropFailure | null;
 }
 
-const patchFields = ['status', 'chunksDone', 'paid', 'paidAmount', 'lastEventId', 'chunkStartedAt', 'attempts', 'error'] as const;
+const patchFields = ['status', 'chunksDone', 'paid', 'paidAmount', 'lastEventId', 'chunkStartedAt', 'chunkSentAt', 'attempts', 'error'] as const;
 
 export interface UpdateOptions {
   /** Refuse (StaleProgressError) unless the record's chunksDone is still this. */
@@ -265,6 +268,7 @@ export function buildAirdropRecord(input: NewAirdrop, id: string, createdAt: str
     paidAmount: '0',
     lastEventId: null,
     chunkStartedAt: null,
+    chunkSentAt: null,
     status: 'pending',
     attempts: 0,
     error: null,
@@ -293,6 +297,7 @@ function checkPatch(patch: AirdropPatch, current: AirdropRecord): AirdropPatch {
   if (patch.paidAmount !== undefined) out.paidAmount = checkAmount('paidAmount', patch.paidAmount);
   if (patch.lastEventId !== undefined) out.lastEventId = patch.lastEventId === null ? null : checkPattern('lastEventId', patch.lastEventId, eventIdPattern);
   if (patch.chunkStartedAt !== undefined) out.chunkStartedAt = patch.chunkStartedAt === null ? null : checkPattern('chunkStartedAt', patch.chunkStartedAt, isoPattern);
+  if (patch.chunkSentAt !== undefined) out.chunkSentAt = patch.chunkSentAt === null ? null : checkPattern('chunkSentAt', patch.chunkSentAt, isoPattern);
   if (patch.attempts !== undefined) out.attempts = checkCount('attempts', patch.attempts);
   if (patch.error !== undefined) out.error = patch.error === null ? null : checkError(patch.error);
   return out;

@@ -22,7 +22,7 @@ export interface MongoAirdropStoreOptions {
 
 const connectTimeoutMsDefault = 5_000;
 const updateAttemptsMax = 5;
-const dateFields = ['createdAt', 'startedAt', 'finishedAt', 'chunkStartedAt'] as const;
+const dateFields = ['createdAt', 'startedAt', 'finishedAt', 'chunkStartedAt', 'chunkSentAt'] as const;
 const duplicateKeyCode = 11000;
 
 type AirdropDoc = Omit<AirdropRecord, (typeof dateFields)[number]> & {
@@ -30,6 +30,7 @@ type AirdropDoc = Omit<AirdropRecord, (typeof dateFields)[number]> & {
   startedAt: Date | null;
   finishedAt: Date | null;
   chunkStartedAt: Date | null;
+  chunkSentAt: Date | null;
   idempotencyKey?: string;
   fingerprint?: string;
 };

@@ -100,7 +100,7 @@ function toHash(fields: Partial<AirdropRecord>): { set: Record<string, string>; 
 function fromHash(hash: Record<string, string>): AirdropRecord {
   const record: Record<string, unknown> = {};
   for (const field of ['airdropId', 'symbol', 'snapshotId', 'snapshotCid', 'from', 'rule', 'amount', 'total', 'planCid', 'paidAmount',
-    'lastEventId', 'chunkStartedAt', 'status', 'requestedBy', 'createdAt', 'startedAt', 'finishedAt'] as const) record[field] = hash[field] ?? null;
+    'lastEventId', 'chunkStartedAt', 'chunkSentAt', 'status', 'requestedBy', 'createdAt', 'startedAt', 'finishedAt'] as const) record[field] = hash[field] ?? null;
   for (const field of numericAirdropFields) record[field] = Number(hash[field] ?? 0);
   for (const field of jsonAirdropFields) record[field] = hash[field] === undefined ? null : JSON.parse(hash[field]);
   return record as unknown as AirdropRecord;
