@@ -139,8 +139,11 @@ async function submit(config: Readonly<AirdropCliConfig>, sdk: Sdk, plan: Hedera
     return await submitPlan(plan, {
       lookup: (id) => lookupTransaction(mirror, id),
       save: (p) => writePlanFile(out, p),
-      send: (entry) => {
+      readyToSend: () => {
         if (hederaOperator === null) throw new UsageError('--submit needs HEDERA_OPERATOR_ID and HEDERA_OPERATOR_KEY (the account that pays and signs) to send what has not executed');
+      },
+      send: (entry) => {
+        if (hederaOperator === null) throw new UsageError('--submit needs HEDERA_OPERATOR_ID and HEDERA_OPERATOR_KEY');
         sender ??= networkSender(sdk, { network: plan.network, operatorId: hederaOperator.accountId, operatorKey: parsePrivateKey(sdk, hederaOperator.privateKey), requestTimeoutMs: nodeRequestTimeoutMs });
         return sender.send(entry);
       },

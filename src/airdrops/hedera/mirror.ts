@@ -5,7 +5,7 @@
 // HTTP core (rate limit, retries, timeouts, lossless JSON); every field is checked here.
 import { isLosslessNumber } from 'lossless-json';
 import { TallyError } from '../../errors.ts';
-import { HederaTokenNotFoundError, MirrorProtocolError } from '../../snapshots/errors.ts';
+import { HederaTokenNotFoundError, MirrorProtocolError, SnapshotError } from '../../snapshots/errors.ts';
 import { isCanonicalEntityId, timestampPattern } from '../../snapshots/hedera-ids.ts';
 import type { MirrorReader } from '../../snapshots/mirror/client.ts';
 
@@ -79,7 +79,8 @@ export async function readLiveBalance(reader: MirrorReader, tokenId: string, acc
  */
 export async function lookupTransaction(reader: MirrorReader, mirrorTransactionId: string, signal?: AbortSignal): Promise<ExecutedTransaction | null> {
   if (!mirrorTransactionIdPattern.test(mirrorTransactionId)) throw new TallyError('INVALID_ARGUMENT', `not a mirror node transaction id: ${mirrorTransactionId.slice(0, 80)}`);
-  const notFound = new Error('not found');
+  // A SnapshotError, so that the client neither retries it nor reports it as the mirror node being down.
+  const notFound = new SnapshotError('MIRROR_REJECTED', `transaction ${mirrorTransactionId} not found`);
   let body: unknown;
   try {
     body = await reader.getJson(`/api/v1/transactions/${mirrorTransactionId}?nonce=0&scheduled=false`, { ...(signal ? { signal } : {}), notFound: () => notFound });

@@ -17,6 +17,8 @@ export interface SubmitDeps {
   lookup(mirrorTransactionId: string): Promise<ExecutedTransaction | null>;
   /** Sends one transaction and waits for its receipt. */
   send(entry: PlanTransaction): Promise<SendResult>;
+  /** Called before the first send; throws when nothing can be sent (no operator), before anything is marked submitted. */
+  readyToSend?(): void;
   /** Persists the plan (called after every change of a transaction's status). */
   save(plan: HederaAirdropPlan): void;
   nowMs?(): number;
@@ -100,6 +102,7 @@ export async function submitPlan(plan: HederaAirdropPlan, deps: SubmitDeps): Pro
     if (waitMs > (deps.waitForStartMaxMs ?? waitForStartMaxMsDefault)) {
       throw new TallyError('NOT_READY', `transaction ${entry.index + 1} becomes valid at ${new Date(startMs).toISOString()}; run --submit again then`);
     }
+    deps.readyToSend?.();
     if (waitMs > 0) await sleep(waitMs);
     entry.status = 'submitted';
     deps.save(plan);
