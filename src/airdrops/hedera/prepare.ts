@@ -51,8 +51,10 @@ export interface PrepareDeps {
   signal?: AbortSignal;
 }
 
-/** Valid starts between now and this far ahead (or behind, to redo an old plan's ids) are taken. */
-const validStartSpreadSecondsMax = 366 * 24 * 3600;
+/** A valid start later than this far ahead is surely a typo (earlier ones are fine: they rebuild an old plan's ids). */
+const validStartAheadSecondsMax = 366 * 24 * 3600;
+/** Hedera's first consensus (2019): no transaction id can start before it. */
+const validStartSecondsMin = 1_546_300_800;
 
 /** Canonical id, checksum checked against the network; INVALID_ENTITY_ID / INVALID_CHECKSUM. */
 function entity(text: string, network: HederaNetwork): string {
@@ -71,7 +73,8 @@ function baseUnitRule(request: HederaAirdropRequest, decimals: number): PlanRule
 function checkRequest(request: HederaAirdropRequest): void {
   if (!/^\d{1,10}\.\d{9}$/.test(request.validStart)) throw new TallyError('INVALID_TIMESTAMP', `valid start ${request.validStart.slice(0, 40)} is not seconds.nanoseconds`);
   const nowSeconds = Math.floor(Date.now() / 1000);
-  if (Math.abs(Number(request.validStart.split('.')[0]) - nowSeconds) > validStartSpreadSecondsMax) throw new TallyError('INVALID_TIMESTAMP', 'the valid start is more than a year away from now');
+  const startSeconds = Number(request.validStart.split('.')[0]);
+  if (startSeconds < validStartSecondsMin || startSeconds - nowSeconds > validStartAheadSecondsMax) throw new TallyError('INVALID_TIMESTAMP', 'the valid start must lie between 2019 and a year from now');
   const spacing = request.validStartSpacingMs ?? validStartSpacingMsDefault;
   if (!Number.isSafeInteger(spacing) || spacing < 1 || spacing > 3_600_000) throw new TallyError('INVALID_ARGUMENT', 'the valid start spacing must be 1..3600000 ms');
   if (request.nodeAccountIds.length < 1 || request.nodeAccountIds.length > nodesPerTransactionMax) throw new TallyError('INVALID_ARGUMENT', `give 1..${nodesPerTransactionMax} node account ids`);
