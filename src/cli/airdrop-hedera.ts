@@ -69,6 +69,13 @@ function defaultNodes(sdk: Sdk, network: Config['hedera']['network']): string[] 
   }
 }
 
+/** The mirror node with the snapshot client's settings (MIRROR_RPS, MIRROR_TIMEOUT_MS, MIRROR_ATTEMPTS, ...). */
+async function mirrorReader(hedera: Config['hedera']) {
+  const { createMirrorReader } = await import('../snapshots/mirror/client.ts');
+  return createMirrorReader({ baseUrl: hedera.mirrorNodeUrl, rps: hedera.mirrorRps, requestTimeoutMs: hedera.mirrorTimeoutMs,
+    maxAttempts: hedera.mirrorAttempts, retryBaseDelayMs: hedera.mirrorRetryBaseMs, network: hedera.network });
+}
+
 function rule(options: HederaAirdropOptions): HederaAirdropPlan['rule'] {
   if ((options.fixed === undefined) === (options.proRata === undefined)) throw new UsageError('give exactly one of --fixed AMOUNT and --pro-rata TOTAL');
   return options.fixed !== undefined ? { rule: 'fixed', amount: options.fixed } : { rule: 'proRata', total: options.proRata! };
@@ -84,10 +91,9 @@ function summary(out: string, plan: HederaAirdropPlan): Record<string, unknown> 
 }
 
 async function buildNewPlan(context: CliContext, config: Readonly<AirdropCliConfig>, sdk: Sdk, options: HederaAirdropOptions): Promise<HederaAirdropPlan> {
-  const [{ prepareHederaAirdrop }, { createMirrorReader }] = await Promise.all([import('../airdrops/hedera/prepare.ts'), import('../snapshots/mirror/client.ts')]);
+  const { prepareHederaAirdrop } = await import('../airdrops/hedera/prepare.ts');
   const { hedera } = config;
-  const mirror = createMirrorReader({ baseUrl: hedera.mirrorNodeUrl, rps: hedera.mirrorRps, requestTimeoutMs: hedera.mirrorTimeoutMs,
-    maxAttempts: hedera.mirrorAttempts, retryBaseDelayMs: hedera.mirrorRetryBaseMs, network: hedera.network });
+  const mirror = await mirrorReader(hedera);
   try {
     return await withStore(context, config, async (store) => {
       const ipfs = await openIpfs(config.dataDir);
@@ -127,13 +133,11 @@ function checkSameRequest(plan: HederaAirdropPlan, options: HederaAirdropOptions
 }
 
 async function submit(config: Readonly<AirdropCliConfig>, sdk: Sdk, plan: HederaAirdropPlan, out: string) {
-  const [{ submitPlan, networkSender }, { lookupTransaction }, { createMirrorReader }, { writePlanFile }, { parsePrivateKey }] = await Promise.all([
-    import('../airdrops/hedera/submit.ts'), import('../airdrops/hedera/mirror.ts'), import('../snapshots/mirror/client.ts'),
-    import('../airdrops/hedera/plan-file.ts'), import('../airdrops/hedera/plan.ts')]);
+  const [{ submitPlan, networkSender }, { lookupTransaction }, { writePlanFile }, { parsePrivateKey }] = await Promise.all([
+    import('../airdrops/hedera/submit.ts'), import('../airdrops/hedera/mirror.ts'), import('../airdrops/hedera/plan-file.ts'), import('../airdrops/hedera/plan.ts')]);
   const { hedera, hederaOperator } = config;
   if (plan.network !== hedera.network) throw new UsageError(`the plan is for ${plan.network}; HEDERA_NETWORK (or --network) is ${hedera.network}`);
-  const mirror = createMirrorReader({ baseUrl: hedera.mirrorNodeUrl, rps: hedera.mirrorRps, requestTimeoutMs: hedera.mirrorTimeoutMs,
-    maxAttempts: hedera.mirrorAttempts, retryBaseDelayMs: hedera.mirrorRetryBaseMs, network: hedera.network });
+  const mirror = await mirrorReader(hedera);
   let sender: ReturnType<typeof networkSender> | null = null;
   try {
     return await submitPlan(plan, {

@@ -195,6 +195,43 @@ describe('tally airdrop hedera: plan file, bad input, --submit reruns (local mir
     }
   });
 
+  it('a DUPLICATE answer is settled from the mirror node; a window that passed unsent is recorded expired; a future start is not waited for', async () => {
+    const reader = createMirrorReader({ baseUrl: node.url, rps: 0, requestTimeoutMs: 5_000, maxAttempts: 1, network: 'testnet' });
+    const make = (validStart: string) => buildPlan(sdk, {
+      network: 'testnet', tokenId: airdropToken, decimals: 3, sender, payer: sender, rule: { rule: 'fixed', amount: '1' }, filters: {},
+      snapshot: { snapshotId, cid: 'bafy-test', tokenId: snapshotToken, consensusTimestamp: '1.000000000' },
+      legs: holders.slice(0, 12).map((h) => ({ account: h.account, amount: 1n })), nodeAccountIds: ['0.0.3'], validStart, validStartSpacingMs: 7, maxFeeTinybar: 10n ** 8n,
+    });
+    const sent: string[] = [];
+    const deps = (answer: (entry: PlanTransaction) => 'duplicate' | 'SUCCESS') => ({
+      lookup: (id: string) => lookupTransaction(reader, id), save: () => {}, mirrorLagMs: 300, pollMs: 20,
+      async send(entry: PlanTransaction) { sent.push(entry.transactionId); const a = answer(entry); succeed(entry); return a === 'duplicate' ? 'duplicate' as const : { status: a, consensusTimestamp: null }; },
+    });
+    try {
+      // The first copy is refused as a duplicate (an earlier run's copy is in flight): its outcome comes from the mirror node.
+      const duplicated = await make(nowStart(-3_000));
+      expect(await submitPlan(duplicated, deps((e) => (e.index === 0 ? 'duplicate' : 'SUCCESS')))).to.deep.equal({ submitted: 1, alreadyExecuted: 1 });
+      expect(duplicated.transactions.map((t) => t.receipt?.source)).to.deep.equal(['mirror', 'network']);
+      // Valid until 180 s after its start, 200 s ago, never on the mirror node: expired, nothing sent, and a rerun refuses too.
+      const stale = await make(nowStart(-200_000));
+      sent.length = 0;
+      for (let run = 0; run < 2; run++) {
+        const error = await submitPlan(stale, deps(() => 'SUCCESS')).then(() => null, (e: Error & { code?: string }) => e);
+        expect(error?.code).to.equal('HEDERA_TRANSACTION_FAILED');
+        expect(error?.message).to.match(/transaction 1 .*(did not execute|recorded expired)/);
+      }
+      expect(stale.transactions.map((t) => t.status)).to.deep.equal(['expired', 'planned']);
+      // Starting in an hour: refused now (NOT_READY), nothing marked or sent.
+      const later = await make(nowStart(3_600_000));
+      const notYet = await submitPlan(later, deps(() => 'SUCCESS')).then(() => null, (e: Error & { code?: string }) => e);
+      expect(notYet?.code).to.equal('NOT_READY');
+      expect(later.transactions.every((t) => t.status === 'planned')).to.equal(true);
+      expect(sent).to.deep.equal([]);
+    } finally {
+      await reader.close();
+    }
+  });
+
   it('submits a plan on a real network (needs HEDERA_OPERATOR_ID, HEDERA_OPERATOR_KEY, HEDERA_NETWORK)', async function () {
     const { HEDERA_OPERATOR_ID: operatorId, HEDERA_OPERATOR_KEY: operatorKey, HEDERA_NETWORK: network } = process.env;
     if (!operatorId || !operatorKey || !network) {

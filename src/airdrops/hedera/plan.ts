@@ -73,22 +73,9 @@ export interface HederaAirdropPlan {
   transactions: PlanTransaction[];
 }
 
-export interface PlanInput {
-  network: HederaNetwork;
-  tokenId: string;
-  decimals: number;
-  sender: string;
-  payer: string;
-  rule: PlanRule;
-  filters: HederaAirdropPlan['filters'];
-  snapshot: PlanSnapshot;
-  legs: readonly Leg[];
-  nodeAccountIds: string[];
-  /** `seconds.nanoseconds`: the first transaction's valid start. */
-  validStart: string;
-  validStartSpacingMs: number;
-  maxFeeTinybar: bigint;
-}
+/** What a plan is built from: the airdrop as the plan records it, the legs, and the fee cap. `validStart` is the first transaction's. */
+export type PlanInput = Pick<HederaAirdropPlan, 'network' | 'tokenId' | 'decimals' | 'sender' | 'payer' | 'rule' | 'filters' | 'snapshot'
+  | 'nodeAccountIds' | 'validStart' | 'validStartSpacingMs'> & { legs: readonly Leg[]; maxFeeTinybar: bigint };
 
 export class HederaAmountError extends TallyError {
   constructor(message: string) { super('HEDERA_AMOUNT_OUT_OF_RANGE', message); }
