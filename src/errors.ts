@@ -86,6 +86,13 @@ export const errorCatalog = {
 
   // Airdrops from a snapshot (src/airdrops/).
   AIRDROP_PAYS_NOTHING: entry('airdrops', 422, false, 'the airdrop rule pays 0 to every holder left after the filters (or none is left)'),
+  // The Hedera airdrop plan (src/airdrops/hedera/, docs/hedera-airdrops.md).
+  HEDERA_AMOUNT_OUT_OF_RANGE: entry('airdrops', 400, false, 'a Hedera airdrop amount outside int64 (the rule, a leg or one transaction\'s debit), or with more decimal places than the token has'),
+  HEDERA_TOKEN_UNSUITABLE: entry('airdrops', 422, false, 'the Hedera token cannot be airdropped by a plan: it is not fungible, deleted or paused'),
+  HEDERA_SENDER_NOT_TREASURY: entry('airdrops', 422, false, 'the token has custom fees, so only its treasury (which pays none) may send the airdrop'),
+  HEDERA_SENDER_SHORT: entry('airdrops', 422, false, 'the sender\'s balance of the token on the mirror node cannot cover the whole plan'),
+  HEDERA_PLAN_MISMATCH: entry('airdrops', 409, false, 'the plan file holds another airdrop, or its transactions do not decode to the legs and ids it records'),
+  HEDERA_TRANSACTION_FAILED: entry('airdrops', 502, false, 'a plan transaction reached consensus with a status other than SUCCESS, or its valid window passed unsent; the plan records it and stops'),
 } as const satisfies Record<string, ErrorCatalogEntry>;
 
 export type ErrorCode = keyof typeof errorCatalog;

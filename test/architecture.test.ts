@@ -15,6 +15,7 @@ const layers: string[][] = [
   ['src/config.ts'],
   ['src/connections.ts'],
   ['src/auth/', 'src/ledger/', 'src/migrate/', 'src/snapshots/'],
+  ['src/airdrops/'],
   ['src/http/', 'src/realtime/'],
   ['src/app.ts', 'src/lifecycle.ts'],
   ['src/cli/', 'src/main.ts'],

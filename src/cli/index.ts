@@ -1,6 +1,6 @@
 // The `tally` command (bin/tally.js): the ledger from a terminal (src/cli/ledger.ts, reads in
-// inspect.ts, batches in batch.ts), a dev JWT (token.ts), snapshots (snapshots.ts) and shell
-// completion (completion.ts), each a plain module registered here. Redis comes from
+// inspect.ts, batches in batch.ts), a dev JWT (token.ts), snapshots (snapshots.ts), Hedera airdrop
+// plans (airdrop-hedera.ts) and shell completion (completion.ts), each a plain module registered here. Redis comes from
 // REDIS_URL or REDIS_CLUSTER_URLS (or a .env file), read by src/config.ts like everything else.
 // Exit codes: 0 ok, 1 ledger or connection error (the code is printed), 2 usage. A closed stdout
 // (`tally cat <cid> | head`) is a normal end: output stops and the exit is 0.
@@ -10,6 +10,7 @@ import { TallyError } from '../errors.ts';
 import { withTimeout } from '../time.ts';
 import { tallyVersion } from '../version.ts';
 import { UsageError, type CliContext } from './context.ts';
+import { registerHederaAirdropCommand } from './airdrop-hedera.ts';
 import { AuditFailedError, registerAuditCommand } from './audit.ts';
 import { registerBatchCommand } from './batch.ts';
 import { registerCompletionCommand } from './completion.ts';
@@ -75,6 +76,8 @@ export function buildProgram(context: CliContext): Command {
   registerAuditCommand(program, context);
   registerTokenCommand(program, context);
   registerSnapshotCommands(program, context);
+  const airdrop = program.command('airdrop').description('airdrops from a snapshot: `tally airdrop hedera` builds (and submits) a Hedera airdrop plan');
+  registerHederaAirdropCommand(airdrop, context);
   registerCompletionCommand(program, context);
   // Sub-commands inherit exitOverride only when set before they are added; set it on each.
   for (const command of program.commands) command.exitOverride();
