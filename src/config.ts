@@ -73,6 +73,12 @@ export interface Config {
     /** Pub/sub channel and key namespace of this deployment's jobs and Socket.IO events. */
     namespace: string;
   };
+  /**
+   * The account that pays for and signs Hedera transactions `tally airdrop hedera --submit` sends
+   * (docs/hedera-airdrops.md); unset unless HEDERA_OPERATOR_ID and HEDERA_OPERATOR_KEY are set.
+   * The key is parsed by @hashgraph/sdk when it is used, and never printed.
+   */
+  hederaOperator: { accountId: string; privateKey: string } | null;
   /** As-of reads and ledger snapshots (src/ledger/history.ts, src/snapshots/ledger-snapshots.ts). */
   history: {
     /** An as-of read replays at most this many log entries after its checkpoint (a 409 beyond). */
@@ -230,6 +236,10 @@ const envSchema = z.object({
   LEDGER_CHECKPOINT_CHECK_MS: integer(0, 86_400_000, 60_000),
   AIRDROP_CHUNK_LEGS: integer(1, 1_000, 1_000),
   AIRDROP_CHUNK_PAUSE_MS: integer(0, 60_000, 0),
+  HEDERA_OPERATOR_ID: z.string().optional().refine((v) => v === undefined || /^(0|[1-9]\d{0,18})\.(0|[1-9]\d{0,18})\.(0|[1-9]\d{0,18})$/.test(v),
+    { message: 'must be a Hedera account id shard.realm.num such as 0.0.1234 (without checksum)' }),
+  HEDERA_OPERATOR_KEY: z.string().optional().refine((v) => v === undefined || /^((ed25519|ecdsa):)?(0x)?[0-9a-fA-F]{64,200}$/.test(v),
+    { message: 'must be a private key as DER hex, or ed25519:<hex> / ecdsa:<hex>; the value is not shown' }),
 });
 
 type ParsedEnv = z.output<typeof envSchema>;
@@ -342,6 +352,7 @@ const sectionVariables: Record<ConfigSection, readonly EnvName[]> = {
   jobs: ['SNAPSHOT_ATTEMPTS', 'SNAPSHOT_BACKOFF_MS', 'JOB_LOCK_LIFETIME_MS', 'JOB_POLL_MS', 'SCHEDULE_MIN_INTERVAL_MS', 'TALLY_NAMESPACE'],
   history: ['HISTORY_REPLAY_ENTRIES_MAX', 'LEDGER_CHECKPOINT_EVERY_ENTRIES', 'LEDGER_CHECKPOINT_CHECK_MS'],
   airdrops: ['AIRDROP_CHUNK_LEGS', 'AIRDROP_CHUNK_PAUSE_MS'],
+  hederaOperator: ['HEDERA_OPERATOR_ID', 'HEDERA_OPERATOR_KEY'],
 };
 
 /** Every variable loadConfig reads (the README's configuration table must list each). */
@@ -367,6 +378,12 @@ const sections: { [K in ConfigSection]-?: (e: ParsedEnv, problems: string[]) => 
     attempts: e.SNAPSHOT_ATTEMPTS, backoffMs: e.SNAPSHOT_BACKOFF_MS, lockLifetimeMs: e.JOB_LOCK_LIFETIME_MS,
     pollMs: e.JOB_POLL_MS, scheduleMinIntervalMs: e.SCHEDULE_MIN_INTERVAL_MS, namespace: e.TALLY_NAMESPACE,
   }),
+  hederaOperator: (e, problems) => {
+    if ((e.HEDERA_OPERATOR_ID === undefined) !== (e.HEDERA_OPERATOR_KEY === undefined)) {
+      problems.push('HEDERA_OPERATOR_ID, HEDERA_OPERATOR_KEY: set both (the account and its private key) or neither');
+    }
+    return e.HEDERA_OPERATOR_ID !== undefined && e.HEDERA_OPERATOR_KEY !== undefined ? { accountId: e.HEDERA_OPERATOR_ID, privateKey: e.HEDERA_OPERATOR_KEY } : null;
+  },
   history: (e) => ({
     replayEntriesMax: e.HISTORY_REPLAY_ENTRIES_MAX, checkpointEveryEntries: e.LEDGER_CHECKPOINT_EVERY_ENTRIES, checkpointCheckMs: e.LEDGER_CHECKPOINT_CHECK_MS,
   }),

@@ -90,6 +90,13 @@ export const errorCatalog = {
   AIRDROP_SOURCE_UNSUPPORTED: entry('airdrops', 422, false, 'the snapshot cannot be airdropped from: a combination of tokens holds one balance per token'),
   INVALID_AIRDROP_PLAN: entry('airdrops', 422, false, 'the stored plan does not follow the plan format (docs/airdrops.md) or does not match its record'),
   AIRDROP_FAILED: entry('airdrops', 500, false, 'in a failed airdrop record: a failure that has no code of its own'),
+  // The Hedera airdrop plan (src/airdrops/hedera/, docs/hedera-airdrops.md).
+  HEDERA_AMOUNT_OUT_OF_RANGE: entry('airdrops', 400, false, 'a Hedera airdrop amount outside int64 (the rule, a leg or one transaction\'s debit), or with more decimal places than the token has'),
+  HEDERA_TOKEN_UNSUITABLE: entry('airdrops', 422, false, 'the Hedera token cannot be airdropped by a plan: it is not fungible, deleted or paused'),
+  HEDERA_SENDER_NOT_TREASURY: entry('airdrops', 422, false, 'the token has custom fees, so only its treasury (which pays none) may send the airdrop'),
+  HEDERA_SENDER_SHORT: entry('airdrops', 422, false, 'the sender\'s balance of the token on the mirror node cannot cover the whole plan'),
+  HEDERA_PLAN_MISMATCH: entry('airdrops', 409, false, 'the plan file holds another airdrop, or its transactions do not decode to the legs and ids it records'),
+  HEDERA_TRANSACTION_FAILED: entry('airdrops', 502, false, 'a plan transaction reached consensus with a status other than SUCCESS, or its valid window passed unsent; the plan records it and stops'),
 } as const satisfies Record<string, ErrorCatalogEntry>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -36,6 +36,7 @@ const notErrorCodes: Record<string, string[]> = {
   'Node HTTP parser errors (answered as catalog codes by src/http/client-errors.ts)': ['ERR_HTTP_REQUEST_TIMEOUT', 'HPE_HEADER_OVERFLOW'],
   'process signals': ['SIGINT', 'SIGTERM'],
   'snapshot header types (Hedera token types, and the ledger snapshot type)': ['FUNGIBLE_COMMON', 'NON_FUNGIBLE_UNIQUE', 'TALLY_LEDGER'],
+  'Hedera token pause states and transaction results, as the mirror node and the SDK write them (src/airdrops/hedera/)': ['NOT_APPLICABLE', 'PAUSED', 'SUCCESS', 'UNPAUSED'],
   'other words': ['IPFS', 'TALLY', 'UTC'],
 };
 // In the README only: Redis commands and cluster replies, the Lua table of codes, shell and `make run` variables.

@@ -9,7 +9,9 @@
 // (its info history, see updateToken), and /accounts lists every account the node knows (holders,
 // 0.0.2 and the treasury 0.0.98; order defaults to asc), and /tokens/{id}/nfts lists the serials of an
 // NFT token as they are now (no timestamp; tokens_id_nfts fixtures; transferNft and burnNft move
-// them). On top: a token-bucket rate limit answering 429 like the
+// them), and /transactions/{transactionId} answers the transactions recordTransaction put there, as
+// the mirror node's TransactionDetail (transactions/{id} fixtures: 404 `Not found` for an unknown id,
+// `nonce` and `scheduled` filters). On top: a token-bucket rate limit answering 429 like the
 // public gateway (Traefik: Retry-After seconds and X-Retry-In as a Go duration), and faults.
 
 import http from 'node:http';
@@ -41,6 +43,23 @@ export interface FakeToken {
   /** For NON_FUNGIBLE_UNIQUE tokens: the serials; `holders` should then give each owner's count (nftHolders). */
   nfts?: FakeNft[];
   holders: FakeHolder[];
+  /** custom_fees: how many fixed and fractional fees the token charges (default none). */
+  customFees?: { fixed?: number; fractional?: number };
+  deleted?: boolean;
+  /** pause_status; default NOT_APPLICABLE (no pause key). */
+  pauseStatus?: 'PAUSED' | 'UNPAUSED' | 'NOT_APPLICABLE';
+}
+
+/** A transaction that reached consensus, as /api/v1/transactions/{id} reports it. */
+export interface FakeTransaction {
+  /** The mirror node's form, `0.0.P-seconds-nanoseconds`. */
+  transactionId: string;
+  /** SUCCESS, or a failure status such as INSUFFICIENT_TOKEN_BALANCE. */
+  result: string;
+  consensusTimestamp: string;
+  name?: string;
+  /** The token balance changes it made. */
+  tokenTransfers?: Array<{ tokenId: string; account: string; amount: bigint }>;
 }
 
 export interface MirrorFaults {
@@ -118,6 +137,8 @@ export interface FakeMirrorNode {
   burnNft(tokenId: string, serial: number): void;
   /** Records a balance snapshot of every NFT token from its serials as they are now. */
   publishNftSnapshot(timestamp: string): void;
+  /** Makes /transactions/{id} answer this transaction (a transaction that reached consensus). */
+  recordTransaction(transaction: FakeTransaction): void;
   resetStats(): void;
   close(): Promise<void>;
 }
@@ -130,6 +151,9 @@ const defaultSnapshotTimestamp = '1716885861.254421003';
 const acceptedBalanceParams = new Set(['account.id', 'account.balance', 'account.publickey', 'limit', 'order', 'timestamp']);
 const acceptedTokenInfoParams = new Set(['timestamp']);
 const acceptedNftParams = new Set(['account.id', 'limit', 'order', 'serialnumber']);
+const acceptedTransactionParams = new Set(['nonce', 'scheduled']);
+/** transactionIdPathParam in the dash form, e.g. 0.0.10-1234567890-000000000. */
+const transactionIdPattern = /^(\d{1,10})\.(\d{1,10})\.(\d{1,19})-(\d{1,19})-(\d{1,9})$/;
 const acceptedAccountParams = new Set(['account.balance', 'account.id', 'account.publickey', 'balance', 'limit', 'order']);
 /** Accounts every network has, whatever the tokens: 0.0.2 (treasury of hbar) and 0.0.98 (fees). */
 const systemAccounts = ['0.0.2', '0.0.98'];
@@ -175,6 +199,7 @@ export async function startMirrorNode(options: StartMirrorNodeOptions): Promise<
   const timers = new Set<NodeJS.Timeout>();
   let sequence = 0;
   let nftsRequests = 0;
+  const transactions = new Map<string, FakeTransaction>();
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -258,7 +283,41 @@ export async function startMirrorNode(options: StartMirrorNodeOptions): Promise<
     if (token) return tokenInfo(decodeURIComponent(token[1] as string), url);
     if (path === '/api/v1/balances') return accountBalances(path, url);
     if (path === '/api/v1/accounts') return accountList(path, url);
+    const transaction = /^\/api\/v1\/transactions\/([^/]+)$/.exec(path);
+    if (transaction) return transactionById(decodeURIComponent(transaction[1] as string), url);
     return { status: 404, body: errorBody('Not found') };
+  }
+
+  /**
+   * GET /api/v1/transactions/{transactionId} (getTransaction): the user transaction (nonce 0,
+   * scheduled false) with that payer and valid start, as TransactionByIdResponse; unknown -> 404.
+   */
+  function transactionById(idText: string, url: URL): { status: number; body: string } {
+    const query = parseQuery(url);
+    for (const key of query.keys()) {
+      if (!acceptedTransactionParams.has(key)) return { status: 400, body: errorBody(`Unknown query parameter: ${key}`) };
+    }
+    if (!values(query, 'nonce').every((raw) => /^\d{1,10}$/.test(raw))) return { status: 400, body: errorBody('Invalid parameter: nonce') };
+    if (!values(query, 'scheduled').every((raw) => raw === 'true' || raw === 'false')) return { status: 400, body: errorBody('Invalid parameter: scheduled') };
+    const match = transactionIdPattern.exec(idText);
+    if (match === null) return { status: 400, body: errorBody('Invalid parameter: transactionId') };
+    const [, shard, realm, num, seconds, nanos] = match as unknown as [string, string, string, string, string, string];
+    const canonical = `${BigInt(shard)}.${BigInt(realm)}.${BigInt(num)}-${BigInt(seconds)}-${nanos.padStart(9, '0')}`;
+    const found = transactions.get(canonical);
+    const nonce = values(query, 'nonce').at(-1);
+    const scheduled = values(query, 'scheduled').at(-1);
+    if (found === undefined || (nonce !== undefined && nonce !== '0') || scheduled === 'true') return { status: 404, body: errorBody('Not found') };
+    const [payer, validSeconds, validNanos] = canonical.split('-') as [string, string, string];
+    const tokenTransfers = (found.tokenTransfers ?? []).map((t) => `{"account":"${t.account}","amount":${t.amount},"token_id":"${t.tokenId}","is_approval":false}`);
+    const detail = JSON.stringify({
+      batch_key: null, bytes: null, charged_tx_fee: 7, consensus_timestamp: found.consensusTimestamp, entity_id: null, max_custom_fees: [], max_fee: '2000000000',
+      memo_base64: null, name: found.name ?? 'TOKENAIRDROP', nft_transfers: [], node: '0.0.3', nonce: 0, parent_consensus_timestamp: null, result: found.result,
+      scheduled: false, staking_reward_transfers: [], transaction_hash: Buffer.alloc(48, 1).toString('base64'), transaction_id: canonical,
+      valid_duration_seconds: '180', valid_start_timestamp: `${validSeconds}.${validNanos}`,
+      transfers: [{ account: '0.0.3', amount: 2, is_approval: false }, { account: payer, amount: -2, is_approval: false }],
+      token_transfers: '__TOKEN_TRANSFERS__',
+    }).replace('"__TOKEN_TRANSFERS__"', `[${tokenTransfers.join(',')}]`);
+    return { status: 200, body: `{"transactions":[${detail}]}` };
   }
 
   function tokenInfo(idText: string, url: URL): { status: number; body: string } {
@@ -428,6 +487,10 @@ export async function startMirrorNode(options: StartMirrorNodeOptions): Promise<
       const holdersByToken: Record<string, FakeHolder[]> = {};
       for (const [tokenId, state] of tokens) if (state.nfts.size > 0) holdersByToken[tokenId] = nftHolders([...state.nfts].map(([serial, n]) => ({ serial, account: n.account ?? '', deleted: n.deleted })));
       fake.publishSnapshot(timestamp, holdersByToken);
+    },
+    recordTransaction(transaction) {
+      if (!transactionIdPattern.test(transaction.transactionId)) fail(`bad transaction id ${transaction.transactionId}`);
+      transactions.set(transaction.transactionId, transaction);
     },
     resetStats() {
       Object.assign(stats, emptyStats());
@@ -715,19 +778,24 @@ function tokenInfoBody(token: FakeToken, tokenId: string, modifiedNs: bigint): s
     admin_key: null,
     created_timestamp: '1234567890.000000002',
     decimals: String(token.decimals),
-    deleted: false,
+    deleted: token.deleted ?? false,
     freeze_default: false,
     initial_supply: String(token.totalSupply),
     max_supply: '9223372036854775807',
     memo: '',
     modified_timestamp: modified,
     name: token.name,
-    pause_status: 'NOT_APPLICABLE',
+    pause_status: token.pauseStatus ?? 'NOT_APPLICABLE',
     supply_type: 'INFINITE',
     total_supply: String(token.totalSupply),
     treasury_account_id: token.treasury ?? '0.0.98',
     type: token.type ?? 'FUNGIBLE_COMMON',
-    custom_fees: { created_timestamp: '1234567890.000000002', fixed_fees: [], fractional_fees: [] },
+    // Shapes of the OpenAPI FixedFee and FractionalFee.
+    custom_fees: {
+      created_timestamp: '1234567890.000000002',
+      fixed_fees: Array.from({ length: token.customFees?.fixed ?? 0 }, () => ({ all_collectors_are_exempt: false, amount: 10, collector_account_id: '0.0.98', denominating_token_id: null })),
+      fractional_fees: Array.from({ length: token.customFees?.fractional ?? 0 }, () => ({ all_collectors_are_exempt: false, amount: { numerator: 1, denominator: 100 }, collector_account_id: '0.0.98', denominating_token_id: tokenId, maximum: null, minimum: 0, net_of_transfers: true })),
+    },
   });
 }
 
@@ -800,6 +868,7 @@ function routeName(path: string): string {
   if (/^\/api\/v1\/tokens\/[^/]+\/balances$/.test(path)) return '/api/v1/tokens/{id}/balances';
   if (/^\/api\/v1\/tokens\/[^/]+\/nfts$/.test(path)) return '/api/v1/tokens/{id}/nfts';
   if (/^\/api\/v1\/tokens\/[^/]+$/.test(path)) return '/api/v1/tokens/{id}';
+  if (/^\/api\/v1\/transactions\/[^/]+$/.test(path)) return '/api/v1/transactions/{id}';
   return path;
 }
 

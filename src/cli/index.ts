@@ -1,5 +1,6 @@
 // The `tally` command (bin/tally.js): the ledger from a terminal (src/cli/ledger.ts, reads in
-// inspect.ts, batches in batch.ts), a dev JWT (token.ts), snapshots (snapshots.ts), airdrops (airdrop.ts) and shell
+// inspect.ts, batches in batch.ts), a dev JWT (token.ts), snapshots (snapshots.ts), airdrops into a
+// Tally token (airdrop.ts) and Hedera airdrop plans (airdrop-hedera.ts) and shell
 // completion (completion.ts), each a plain module registered here. Redis comes from
 // REDIS_URL or REDIS_CLUSTER_URLS (or a .env file), read by src/config.ts like everything else.
 // Exit codes: 0 ok, 1 ledger or connection error (the code is printed), 2 usage. A closed stdout
@@ -11,6 +12,7 @@ import { withTimeout } from '../time.ts';
 import { tallyVersion } from '../version.ts';
 import { UsageError, type CliContext } from './context.ts';
 import { registerAirdropCommand } from './airdrop.ts';
+import { registerHederaAirdropCommand } from './airdrop-hedera.ts';
 import { AuditFailedError, registerAuditCommand } from './audit.ts';
 import { registerBatchCommand } from './batch.ts';
 import { registerCompletionCommand } from './completion.ts';
@@ -79,7 +81,7 @@ export function buildProgram(context: CliContext): Command {
   registerAuditCommand(program, context);
   registerTokenCommand(program, context);
   registerSnapshotCommands(program, context);
-  registerAirdropCommand(program, context);
+  registerHederaAirdropCommand(registerAirdropCommand(program, context), context);
   registerCompletionCommand(program, context);
   // Sub-commands inherit exitOverride only when set before they are added; set it on each.
   for (const command of program.commands) command.exitOverride();

@@ -12,6 +12,7 @@ import { FsDatastore } from 'datastore-fs';
 import { createHeliaLight } from 'helia';
 import { fixedSize } from 'ipfs-unixfs-importer/chunker';
 import { balanced } from 'ipfs-unixfs-importer/layout';
+import { createUnsafe } from 'multiformats/block';
 import { CID } from 'multiformats/cid';
 import { ContentNotFoundError, InvalidCidError } from './errors.ts';
 
@@ -187,6 +188,38 @@ async function* countBytes(
   if (filled > 0) yield block.subarray(0, filled);
 }
 
+type PinWalkerFactory = NonNullable<NonNullable<Parameters<ReturnType<typeof createHeliaLight>['pins']['add']>[1]>['walker']>;
+const noBytes = new Uint8Array(0);
+
+/**
+ * The DAG walk a pin makes, reading only the inner (dag-pb) nodes for their links: a raw leaf has
+ * no links, so it is only checked to be present, never read. Helia's own walker reads every
+ * block, which for a 223 MB Merkle dump meant 223 reads of 1 MiB and about 100 MB more peak
+ * RSS awaiting collection. The nodes a pin records are the same (every block of the DAG).
+ */
+const leafSparingWalker: PinWalkerFactory = ({ blockstore, getCodec }) => ({
+  async *walk(root, options = {}) {
+    const depthMax = options.depth ?? Infinity;
+    const pending = [{ cid: root, depth: 0, path: [root] }];
+    for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+      const { cid, depth, path } = next;
+      const codec = await getCodec(cid.code);
+      if (cid.code === rawCodec) {
+        if (!(await blockstore.has(cid, options))) throw new ContentNotFoundError(cid.toString());
+        yield { block: createUnsafe({ cid, bytes: noBytes, codec }), depth, path };
+        continue;
+      }
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of blockstore.get(cid, options)) chunks.push(chunk);
+      const block = createUnsafe({ cid, bytes: Buffer.concat(chunks), codec });
+      if (depth < depthMax) {
+        for (const [, link] of block.links()) pending.push({ cid: link, depth: depth + 1, path: [...path, link] });
+      }
+      yield { block, depth, path };
+    }
+  },
+});
+
 /**
  * Pins what was just added (never a CID whose blocks may be missing: that crashes the
  * process, PITFALLS.md). pins.add is a lazy generator: it pins only when iterated.
@@ -194,7 +227,7 @@ async function* countBytes(
 async function pin(helia: ReturnType<typeof createHeliaLight>, cid: CID, options: AbortOptions): Promise<void> {
   if (await helia.pins.isPinned(cid, options)) return;
   try {
-    for await (const _block of helia.pins.add(cid, options)) {
+    for await (const _block of helia.pins.add(cid, { ...options, walker: leafSparingWalker })) {
       // Each yielded CID is a block now pinned.
     }
   } catch (error) {

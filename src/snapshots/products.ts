@@ -56,10 +56,30 @@ export interface StoredDiff extends DiffCounts {
   bytes: number;
 }
 
-/** Computes the diff of two completed snapshots of one token and stores it on IPFS (same pair, same CID). */
+/** Diffs remembered per IPFS store, by the pair of contents: a repeated GET reads nothing again. */
+const diffsRemembered = new WeakMap<IpfsStore, Map<string, Promise<StoredDiff>>>();
+/** Pairs remembered per store (a few hundred bytes each); the oldest is forgotten first. */
+export const diffsRememberedMax = 256;
+
+/**
+ * Computes the diff of two completed snapshots of one token and stores it on IPFS (same pair,
+ * same CID). The diff of two contents never changes, so it is computed once per process: later
+ * and concurrent requests for the same pair share the first one's answer.
+ */
 export async function diffSnapshots(deps: ProductDeps, fromId: string, toId: string): Promise<StoredDiff> {
   const [from, to] = await Promise.all([completedRecord(deps.store, fromId), completedRecord(deps.store, toId)]);
-  const counts: DiffCounts = { gained: 0, lost: 0, changed: 0 };
-  const stored = await deps.ipfs.addBytes(diffLines(deps.ipfs, from, to, counts));
-  return { ...stored, ...counts };
+  let remembered = diffsRemembered.get(deps.ipfs);
+  if (!remembered) diffsRemembered.set(deps.ipfs, (remembered = new Map()));
+  const key = `${from.cid} ${to.cid} ${from.tokenId} ${to.tokenId}`; // the header also names the tokens
+  const known = remembered.get(key);
+  if (known) return known;
+  const computing = (async () => {
+    const counts: DiffCounts = { gained: 0, lost: 0, changed: 0 };
+    const stored = await deps.ipfs.addBytes(diffLines(deps.ipfs, from, to, counts));
+    return { ...stored, ...counts };
+  })();
+  remembered.set(key, computing);
+  if (remembered.size > diffsRememberedMax) remembered.delete(remembered.keys().next().value!);
+  computing.catch(() => remembered.delete(key)); // a failure is not remembered
+  return computing;
 }

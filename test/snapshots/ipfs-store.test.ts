@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { FsDatastore } from 'datastore-fs';
 import { CID } from 'multiformats/cid';
 import * as Digest from 'multiformats/hashes/digest';
 import { blockWriteConcurrency, chunkBytes, openIpfsStore, parseCid } from '../../src/snapshots/ipfs-store.ts';
@@ -104,6 +105,21 @@ describe('ipfs store', function () {
     const { store: reopened } = await open(dir);
     expect(await reopened.has(cid)).to.equal(true);
     expect((await collect(reopened.cat(cid))).equals(snapshotBytes)).to.equal(true);
+  });
+
+  it('pins every block of the DAG, the raw leaves too (checked present, not read)', async () => {
+    const { store, dir } = await open();
+    await store.addBytes(rechunk(snapshotBytes, 65_536));
+    await store.stop();
+    stores.splice(stores.indexOf(store), 1);
+    const blockFiles = (await readdir(join(dir, 'blocks'), { recursive: true })).filter((f) => f.endsWith('.data'));
+    expect(blockFiles.length).to.equal(Math.ceil(snapshotBytes.length / chunkBytes) + 1); // the leaves and one dag-pb root
+    const datastore = new FsDatastore(join(dir, 'datastore'));
+    await datastore.open();
+    let pinnedBlocks = 0;
+    for await (const _entry of datastore.query({ prefix: '/pinned-block/' })) pinnedBlocks += 1;
+    await datastore.close();
+    expect(pinnedBlocks).to.equal(blockFiles.length);
   });
 
   it('adding the same bytes twice is harmless (already pinned)', async () => {

@@ -170,6 +170,35 @@ export function createMirrorClient(options: MirrorClientOptions): MirrorClient {
   };
 }
 
+/**
+ * GET of one mirror-node path under `/api/v1/`, with this client's rate limit, retries, timeouts
+ * and lossless JSON: for readers outside the snapshot pipeline (the Hedera airdrop plan,
+ * src/airdrops/hedera/mirror.ts), which parse what they read themselves. `notFound` turns a 404
+ * into the caller's error; without it a 404 is MIRROR_REJECTED.
+ */
+export interface MirrorReader {
+  readonly baseUrl: string;
+  getJson(path: string, options?: { signal?: AbortSignal; notFound?: () => Error }): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/** A path this reader may request: `/api/v1/` then URL-safe characters only (no `..`, no other origin). */
+const readerPathPattern = /^\/api\/v1\/[A-Za-z0-9._~\-/]+(\?[A-Za-z0-9._~\-=&:]*)?$/;
+
+export function createMirrorReader(options: MirrorClientOptions): MirrorReader {
+  const settings = resolveSettings(options);
+  const base = parseBaseUrl(settings.baseUrl);
+  const http = createHttp(settings);
+  return {
+    baseUrl: base.href,
+    getJson(path, requestOptions = {}) {
+      if (!readerPathPattern.test(path) || path.includes('..')) throw new RangeError(`refusing mirror node path ${describe(path)}`);
+      return http.getJson(`${base.origin}${base.prefix}${path}`, requestOptions);
+    },
+    close: () => http.close(),
+  };
+}
+
 // ---------------------------------------------------------------- endpoints
 
 interface Base {
