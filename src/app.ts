@@ -21,7 +21,7 @@ import { createRateLimit } from './http/rate-limit.ts';
 import { requestLog } from './http/request-log.ts';
 import { createSnapshotsRouter, snapshotsOpenApi } from './http/snapshots.ts';
 import { createTokensRouter } from './http/tokens.ts';
-import { createAsOf, historyReplayEntriesMaxDefault, serviceCheckpoints } from './http/ledger-history.ts';
+import { archiveOf, createAsOf, historyReplayEntriesMaxDefault, serviceCheckpoints } from './http/ledger-history.ts';
 import type { SnapshotService } from './snapshots/service.ts';
 
 export interface AppDeps {
@@ -82,7 +82,7 @@ export function createApp(deps: AppDeps): Express {
   v1.use(requireJsonBody);
   v1.use(express.json({ limit: config.http.bodyLimitBytes, strict: true }));
   const asOf = createAsOf({ ledger: deps.ledger, entriesMax: config.history?.replayEntriesMax ?? historyReplayEntriesMaxDefault, ...(deps.snapshots ? { checkpoints: serviceCheckpoints(deps.snapshots) } : {}) });
-  v1.use(createTokensRouter({ ledger: deps.ledger, asOf }).router);
+  v1.use(createTokensRouter({ ledger: deps.ledger, asOf, ...(deps.snapshots ? { archive: archiveOf(deps.snapshots) } : {}) }).router);
   if (deps.snapshots) v1.use(createSnapshotsRouter(deps.snapshots).router);
   app.use('/v1', v1);
 
