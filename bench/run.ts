@@ -17,6 +17,7 @@ import { candidateLedgerDir } from './lib/redis-fixture.ts';
 import { renderTable } from './lib/table.ts';
 import type { BenchContext, ResultRow, Scenario } from './lib/types.ts';
 import { apiTransfer } from './scenarios/api-transfer.ts';
+import { ledgerHistory } from './scenarios/ledger-history.ts';
 import { ledgerMemory } from './scenarios/ledger-memory.ts';
 import { ledgerServerBound } from './scenarios/ledger-server-bound.ts';
 import { ledgerTop } from './scenarios/ledger-top.ts';
@@ -35,6 +36,7 @@ const scenarios: Scenario[] = [
   ledgerTransferBatch,
   ledgerTop,
   ledgerMemory,
+  ledgerHistory,
   apiTransfer,
   snapshotUnlimited,
   snapshotCli,

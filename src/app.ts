@@ -23,7 +23,7 @@ import { createSnapshotsRouter, snapshotsOpenApi } from './http/snapshots.ts';
 import { airdropsOpenApi, createAirdropsRouter } from './http/airdrops.ts';
 import type { AirdropService } from './airdrops/service.ts';
 import { createTokensRouter } from './http/tokens.ts';
-import { createAsOf, historyReplayEntriesMaxDefault, serviceCheckpoints } from './http/ledger-history.ts';
+import { archiveOf, createAsOf, historyReplayEntriesMaxDefault, serviceCheckpoints } from './http/ledger-history.ts';
 import type { SnapshotService } from './snapshots/service.ts';
 
 export interface AppDeps {
@@ -86,7 +86,7 @@ export function createApp(deps: AppDeps): Express {
   v1.use(requireJsonBody);
   v1.use(express.json({ limit: config.http.bodyLimitBytes, strict: true }));
   const asOf = createAsOf({ ledger: deps.ledger, entriesMax: config.history?.replayEntriesMax ?? historyReplayEntriesMaxDefault, ...(deps.snapshots ? { checkpoints: serviceCheckpoints(deps.snapshots) } : {}) });
-  v1.use(createTokensRouter({ ledger: deps.ledger, asOf }).router);
+  v1.use(createTokensRouter({ ledger: deps.ledger, asOf, ...(deps.snapshots ? { archive: archiveOf(deps.snapshots) } : {}) }).router);
   if (deps.airdrops) v1.use(createAirdropsRouter(deps.airdrops).router);
   if (deps.snapshots) v1.use(createSnapshotsRouter(deps.snapshots).router);
   app.use('/v1', v1);

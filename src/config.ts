@@ -87,6 +87,14 @@ export interface Config {
     checkpointEveryEntries: number;
     /** How often the worker looks for tokens due a checkpoint; 0 = never (on demand only). */
     checkpointCheckMs: number;
+    /** A bounded log: the stream keeps at least this many newest entries, older ones are archived to IPFS, then trimmed; 0 = off (keep everything). */
+    logRetentionEntries: number;
+    /** Log entries per archived segment. */
+    logSegmentEntries: number;
+    /** How often the worker archives due segments (with retention on); 0 = never. */
+    logArchiveCheckMs: number;
+    /** Test-only (fault tests): the worker stops at this point of archiving a segment and waits to be killed. */
+    faultLogArchivePause?: (typeof logArchiveFaultPoints)[number];
   };
   /** Airdrops from a snapshot (src/airdrops/). */
   airdrops: {
@@ -106,6 +114,9 @@ export class ConfigError extends Error {
     this.problems = problems;
   }
 }
+
+/** The points of archiving a segment a fault test can stop at (src/snapshots/log-archives.ts). */
+export const logArchiveFaultPoints = ['after-store', 'after-record', 'after-mark'] as const;
 
 const portMax = 65_535;
 const bodyLimitBytesMax = 16 * 1024 * 1024;
@@ -240,6 +251,15 @@ const envSchema = z.object({
     { message: 'must be a Hedera account id shard.realm.num such as 0.0.1234 (without checksum)' }),
   HEDERA_OPERATOR_KEY: z.string().optional().refine((v) => v === undefined || /^((ed25519|ecdsa):)?(0x)?[0-9a-fA-F]{64,200}$/.test(v),
     { message: 'must be a private key as DER hex, or ed25519:<hex> / ecdsa:<hex>; the value is not shown' }),
+  LEDGER_LOG_RETENTION_ENTRIES: integer(1, 1_000_000_000, 0, { off: true }),
+  LEDGER_LOG_SEGMENT_ENTRIES: integer(10, 1_000_000, 10_000),
+  LEDGER_LOG_ARCHIVE_CHECK_MS: integer(0, 86_400_000, 60_000),
+  TALLY_FAULT_LOG_ARCHIVE_PAUSE: z.string().optional().transform((value, ctx) => {
+    if (value === undefined) return undefined;
+    if ((logArchiveFaultPoints as readonly string[]).includes(value)) return value as (typeof logArchiveFaultPoints)[number];
+    ctx.addIssue({ code: 'custom', message: `must be one of ${logArchiveFaultPoints.join(', ')}, got ${show(value)}` });
+    return z.NEVER;
+  }),
 });
 
 type ParsedEnv = z.output<typeof envSchema>;
@@ -350,9 +370,10 @@ const sectionVariables: Record<ConfigSection, readonly EnvName[]> = {
   dataDir: ['DATA_DIR'],
   roles: ['ROLES'],
   jobs: ['SNAPSHOT_ATTEMPTS', 'SNAPSHOT_BACKOFF_MS', 'JOB_LOCK_LIFETIME_MS', 'JOB_POLL_MS', 'SCHEDULE_MIN_INTERVAL_MS', 'TALLY_NAMESPACE'],
-  history: ['HISTORY_REPLAY_ENTRIES_MAX', 'LEDGER_CHECKPOINT_EVERY_ENTRIES', 'LEDGER_CHECKPOINT_CHECK_MS'],
   airdrops: ['AIRDROP_CHUNK_LEGS', 'AIRDROP_CHUNK_PAUSE_MS'],
   hederaOperator: ['HEDERA_OPERATOR_ID', 'HEDERA_OPERATOR_KEY'],
+  history: ['HISTORY_REPLAY_ENTRIES_MAX', 'LEDGER_CHECKPOINT_EVERY_ENTRIES', 'LEDGER_CHECKPOINT_CHECK_MS', 'LEDGER_LOG_RETENTION_ENTRIES',
+    'LEDGER_LOG_SEGMENT_ENTRIES', 'LEDGER_LOG_ARCHIVE_CHECK_MS', 'TALLY_FAULT_LOG_ARCHIVE_PAUSE'],
 };
 
 /** Every variable loadConfig reads (the README's configuration table must list each). */
@@ -386,6 +407,8 @@ const sections: { [K in ConfigSection]-?: (e: ParsedEnv, problems: string[]) => 
   },
   history: (e) => ({
     replayEntriesMax: e.HISTORY_REPLAY_ENTRIES_MAX, checkpointEveryEntries: e.LEDGER_CHECKPOINT_EVERY_ENTRIES, checkpointCheckMs: e.LEDGER_CHECKPOINT_CHECK_MS,
+    logRetentionEntries: e.LEDGER_LOG_RETENTION_ENTRIES, logSegmentEntries: e.LEDGER_LOG_SEGMENT_ENTRIES, logArchiveCheckMs: e.LEDGER_LOG_ARCHIVE_CHECK_MS,
+    ...(e.TALLY_FAULT_LOG_ARCHIVE_PAUSE ? { faultLogArchivePause: e.TALLY_FAULT_LOG_ARCHIVE_PAUSE } : {}),
   }),
   airdrops: (e) => ({ chunkLegs: e.AIRDROP_CHUNK_LEGS, chunkPauseMs: e.AIRDROP_CHUNK_PAUSE_MS }),
 };

@@ -33,6 +33,8 @@ export const errorCatalog = {
   TOKEN_EXISTS: entry('ledger', 409, false, 'init of an existing token with different parameters'),
   OP_CONFLICT: entry('ledger', 409, false, 'opId already used with different parameters'),
   INSUFFICIENT_FUNDS: entry('ledger', 422, false, 'balance lower than the amount'),
+  LOG_TRIMMED: entry('ledger', 410, false, 'the log entries asked for were archived and trimmed from the stream; the message begins with the last trimmed id, after which the log reads on'),
+  LOG_NOT_ARCHIVED: entry('ledger', 409, false, 'a trim past the id the archives are recorded to hold (ledger_log_archived)'),
 
   // The REST layer (and the Socket.IO handshake and acks).
   INVALID_JSON: entry('http', 400, false, 'the body is not valid JSON'),
@@ -74,6 +76,7 @@ export const errorCatalog = {
   SNAPSHOT_COMPLETED: entry('store', 409, false, 'a checkpoint for a completed snapshot'),
   INVALID_TRANSITION: entry('store', 409, false, 'a status change the snapshot state machine forbids'),
   CONCURRENT_UPDATE: entry('store', 409, true, 'the record kept changing status during the update'),
+  LOG_SEGMENT_CONFLICT: entry('store', 409, false, 'a log segment that is not the next link of its token\'s archive chain, or differs from the one recorded at its index'),
 
   // Snapshot jobs and schedules.
   INVALID_SCHEDULE: entry('jobs', 400, false, 'every is not a human interval or cron expression, or too frequent'),

@@ -18,6 +18,7 @@ import type { ReadinessCheck } from './http/health.ts';
 import { createJwtVerifier } from './auth/jwt.ts';
 import { ConfigError, loadConfig, readEnv, type Config } from './config.ts';
 import { createLedger, type Ledger } from './ledger/client.ts';
+import { archiveOf } from './http/ledger-history.ts';
 import { listen } from './lifecycle.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { connectPubSub, connectRedis, isCluster, type RedisConnection } from './connections.ts';
@@ -108,11 +109,27 @@ async function openSnapshots(config: Readonly<Config>, redis: RedisConnection, l
     maxAttempts: config.hedera.mirrorAttempts, retryBaseDelayMs: config.hedera.mirrorRetryBaseMs, network: config.hedera.network,
   });
   const events = createSnapshotEventEmitter(pub, `${ns}:io`, (error) => logger.debug({ err: { message: error.message } }, 'snapshot event dropped'));
+  // The history reads of the jobs (ledger snapshots, checkpoint counts) with the archived log
+  // segments for what a trimmed log no longer holds.
+  const archive = archiveOf({ store, ipfs });
+  const ledgerHistory = {
+    listTokens: ledger.listTokens,
+    resolveAt: (symbol: string, at?: string) => ledger.resolveAt(symbol, at, archive),
+    snapshotAt: (symbol: string, eventId: string, checkpoint: Parameters<Ledger['snapshotAt']>[2], onProgress?: (fraction: number) => void | Promise<void>) =>
+      ledger.snapshotAt(symbol, eventId, checkpoint, onProgress, archive),
+    entriesAfter: (symbol: string, after: string | null, max: number) => ledger.entriesAfter(symbol, after, max, archive),
+  };
+  const { history } = config;
   const service = createSnapshotService({
     store, scheduler, ipfs, mirror, events, network: config.hedera.network, logger,
     workDir: join(config.dataDir, 'snapshots'), attempts: config.jobs.attempts, backoffMs: config.jobs.backoffMs,
-    keepAliveMs: Math.max(100, Math.floor(config.jobs.lockLifetimeMs / 4)), ledgerHistory: ledger,
-    checkpointEveryEntries: config.history.checkpointEveryEntries,
+    keepAliveMs: Math.max(100, Math.floor(config.jobs.lockLifetimeMs / 4)), ledgerHistory,
+    checkpointEveryEntries: history.checkpointEveryEntries,
+    ledgerLog: ledger,
+    logArchive: {
+      retentionEntries: history.logRetentionEntries, segmentEntries: history.logSegmentEntries,
+      ...(history.faultLogArchivePause ? { faultPause: history.faultLogArchivePause } : {}),
+    },
   });
   if (isWorker) service.defineJobs();
   // Airdrops from a snapshot share the store's backend, the scheduler, Helia and the event emitter.
@@ -127,7 +144,10 @@ async function openSnapshots(config: Readonly<Config>, redis: RedisConnection, l
   });
   if (isWorker) airdrops.defineJobs();
   await scheduler.start();
-  if (isWorker) await service.scheduleCheckpoints(config.history.checkpointCheckMs);
+  if (isWorker) {
+    await service.scheduleCheckpoints(history.checkpointCheckMs);
+    await service.scheduleLogArchive(history.logArchiveCheckMs);
+  }
   return {
     service, airdrops, pub,
     exists: async (snapshotId) => (await store.get(snapshotId)) !== null,

@@ -23,7 +23,7 @@ local OP_TTL_SECONDS_MAX = 31536000
 local ERROR_CODES = {
   INVALID_TOKEN = true, INVALID_ARGUMENT = true, INVALID_ACCOUNT = true, INVALID_AMOUNT = true,
   SAME_ACCOUNT = true, TOKEN_NOT_FOUND = true, TOKEN_EXISTS = true, OP_CONFLICT = true,
-  INSUFFICIENT_FUNDS = true,
+  INSUFFICIENT_FUNDS = true, LOG_TRIMMED = true, LOG_NOT_ARCHIVED = true,
 }
 
 local function fail(code, message)
@@ -298,6 +298,39 @@ local function check_limit(value, what, max)
   return tonumber(value)
 end
 
+-- Stream ids are two integers in 0..2^64-1; XRANGE raises a plain Redis error for larger
+-- ones (found by fuzzing: `ERR Invalid stream ID`), so ids given as arguments are checked here.
+local STREAM_ID_PART_MAX = '18446744073709551615'
+
+-- The part without leading zeros, or nil when it exceeds 2^64-1.
+local function stream_id_part(digits)
+  digits = string.match(digits, '^0*([0-9]+)$')
+  if #digits > #STREAM_ID_PART_MAX or (#digits == #STREAM_ID_PART_MAX and compare(digits, STREAM_ID_PART_MAX) > 0) then
+    return nil
+  end
+  return digits
+end
+
+-- A stream id `ms-seq` in canonical form, or fails with INVALID_ARGUMENT (`what` starts the message).
+local function check_stream_id(value, what)
+  local ms, seq = string.match(type(value) == 'string' and value or '', '^([0-9]+)%-([0-9]+)$')
+  ms = ms and stream_id_part(ms)
+  seq = seq and stream_id_part(seq)
+  if not ms or not seq then
+    fail('INVALID_ARGUMENT', what .. ' a stream id like 1700000000000-0 (two integers up to 2^64-1)')
+  end
+  return ms .. '-' .. seq
+end
+
+-- -1, 0, 1 for two canonical stream ids, in stream order (ms, then seq).
+local function compare_ids(a, b)
+  local ams, aseq = string.match(a, '^([0-9]+)%-([0-9]+)$')
+  local bms, bseq = string.match(b, '^([0-9]+)%-([0-9]+)$')
+  local order = compare(ams, bms)
+  if order ~= 0 then return order end
+  return compare(aseq, bseq)
+end
+
 -- Holder ranking ------------------------------------------------------------------------------
 -- Two sorted sets rank the holders, so that ledger_top is exact in O(log N + limit):
 -- - `token:{SYM}:rank:small` holds balances below 2^53, exact as doubles: member = account,
@@ -351,12 +384,15 @@ end
 -- whether the token still has library 1.0 members of small balances in `rank` (see Holder
 -- ranking; ledger_upgrade moves them and sets rankLayout = 2).
 local function require_token(k)
-  local fields = redis.call('HMGET', k.token, 'symbol', 'opTtlSeconds', 'rankLayout')
+  local fields = redis.call('HMGET', k.token, 'symbol', 'opTtlSeconds', 'rankLayout', 'logTrimmedTo', 'logArchivedTo')
   if not fields[1] then
     fail('TOKEN_NOT_FOUND', 'token ' .. k.sym .. ' does not exist')
   end
   k.op_ttl = tonumber(fields[2]) or OP_TTL_SECONDS_DEFAULT
   k.legacy_rank = fields[3] ~= '2'
+  -- The log's archive marks (log_trim.lua): nil for a log never archived or trimmed.
+  k.log_trimmed = fields[4] or nil
+  k.log_archived = fields[5] or nil
 end
 
 -- No partial writes: Redis does not roll back the writes made before a failing command, so every

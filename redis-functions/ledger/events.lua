@@ -11,7 +11,11 @@
 --          With an account, only entries touching it, and a batch entry shows only the legs
 --          touching it: `legs` holds those, `legIndexes` (JSON) their 1-based places in the
 --          batch, and `n` stays the batch's leg count.
--- Errors   INVALID_TOKEN, INVALID_ARGUMENT (count, afterId), INVALID_ACCOUNT, TOKEN_NOT_FOUND
+--          A trimmed log (ledger_log_trim) answers an afterId before its trim point ('-' included)
+--          with LOG_TRIMMED, whose message begins with the last trimmed id T: the log holds every
+--          entry after T, so afterId = T reads on. An untrimmed log answers exactly as before.
+-- Errors   INVALID_TOKEN, INVALID_ARGUMENT (count, afterId), INVALID_ACCOUNT, TOKEN_NOT_FOUND,
+--          LOG_TRIMMED
 -- Cost     bounded by the leg bound, not by the log's length: a few ms (test/ledger/events-bounds.test.ts
 --          asserts under 10 ms of server time with SLOWLOG). Lua's copy of each entry is the cost:
 --          about 5-10 µs an entry on a slow 2-core VM (more while Lua's collector catches up), so an
@@ -70,35 +74,20 @@ local function entry_view(fields, account)
   return view
 end
 
--- Stream ids are two integers in 0..2^64-1; XRANGE raises a plain Redis error for larger
--- ones (found by fuzzing: `ERR Invalid stream ID`), so afterId is checked here.
-local STREAM_ID_PART_MAX = '18446744073709551615'
-
--- The part without leading zeros, or nil when it exceeds 2^64-1.
-local function stream_id_part(digits)
-  digits = string.match(digits, '^0*([0-9]+)$')
-  if #digits > #STREAM_ID_PART_MAX or (#digits == #STREAM_ID_PART_MAX and compare(digits, STREAM_ID_PART_MAX) > 0) then
-    return nil
-  end
-  return digits
-end
-
 local function ledger_events(keys, argv)
   local k = declared_keys(keys, false)
   check_arg_count(argv, 2, 3)
   local after = argv[1]
-  if after ~= '-' then
-    local ms, seq = string.match(after, '^([0-9]+)%-([0-9]+)$')
-    ms = ms and stream_id_part(ms)
-    seq = seq and stream_id_part(seq)
-    if not ms or not seq then
-      fail('INVALID_ARGUMENT', "afterId must be '-' or a stream id like 1700000000000-0 (two integers up to 2^64-1)")
-    end
-    after = ms .. '-' .. seq
-  end
+  if after ~= '-' then after = check_stream_id(after, "afterId must be '-' or") end
   local count = check_limit(argv[2], 'count', EVENTS_COUNT_MAX)
   local account = argv[3] and check_account(argv[3])
   require_token(k)
+  -- A trimmed log (ledger_log_trim) no longer holds the entries up to k.log_trimmed: a reader
+  -- asking for any of them is told where the log now starts instead of silently skipping them.
+  if k.log_trimmed and (after == '-' or compare_ids(after, k.log_trimmed) < 0) then
+    fail('LOG_TRIMMED', k.log_trimmed .. ' is the last entry archived and trimmed from the log of ' .. k.sym
+      .. ' (its first entry now follows it): read the entries up to it from the archives and call again with afterId = ' .. k.log_trimmed)
+  end
   -- Nothing comes after the largest id (and XRANGE refuses an exclusive start there).
   if after == STREAM_ID_PART_MAX .. '-' .. STREAM_ID_PART_MAX then return {} end
   local start = (after == '-') and '-' or ('(' .. after)

@@ -183,13 +183,16 @@ async function runSnapshotCommand(context: CliContext, tokenIdArgs: string[], op
 /** `tally snapshot --ledger SYM [--at]`: one ledger snapshot in this process, into the configured store and DATA_DIR/ipfs. */
 async function runLedgerSnapshotCommand(context: CliContext, symbol: string, at?: string): Promise<void> {
   const config = loadConfig(context.env, ['dataDir', 'mongodbUrl', 'jobs']);
-  const { runLedgerSnapshot, ledgerNetwork } = await import('../snapshots/ledger-snapshots.ts');
+  const [{ runLedgerSnapshot, ledgerNetwork }, { archiveOf }] = await Promise.all([import('../snapshots/ledger-snapshots.ts'), import('../http/ledger-history.ts')]);
   const ipfs = lazyIpfs(config.dataDir);
   try {
     const done = await context.withLedger((ledger) => withStore(context, config, async (store) => {
-      const eventId = await ledger.resolveAt(symbol, at);
+      // A trimmed log is replayed from its archived segments.
+      const archive = archiveOf({ store, ipfs: ipfs.store });
+      const eventId = await ledger.resolveAt(symbol, at, archive);
       const record = await store.create({ tokenId: symbol, network: ledgerNetwork, requestedTimestamp: eventId, requestedBy: context.env.USER ?? 'cli' });
-      return runLedgerSnapshot(record.snapshotId, { store, ipfs: ipfs.store, history: ledger }).catch(async (error: Error & { code?: string }) => {
+      const history = { resolveAt: (s: string, a?: string) => ledger.resolveAt(s, a, archive), snapshotAt: (...args: Parameters<typeof ledger.snapshotAt>) => ledger.snapshotAt(args[0], args[1], args[2], args[3], archive) };
+      return runLedgerSnapshot(record.snapshotId, { store, ipfs: ipfs.store, history }).catch(async (error: Error & { code?: string }) => {
         await store.update(record.snapshotId, { status: 'failed', error: { code: error.code ?? 'SNAPSHOT_FAILED', message: error.message.slice(0, 500) } }).catch(() => {});
         throw error;
       });

@@ -4,7 +4,8 @@
 // GET /tokens/:sym/balances/:account and GET /tokens/:sym/holders (the same rules as without it).
 //
 // An as-of read resolves `at` to an event id, takes the nearest earlier ledger snapshot as its
-// checkpoint and replays at most `entriesMax` log entries after it. Beyond that it answers 409
+// checkpoint and replays at most `entriesMax` log entries after it (from the archived segments
+// for what a trimmed log no longer holds: archiveOf). Beyond that it answers 409
 // HISTORY_TOO_FAR and requests a ledger snapshot at that event id (unless one is already queued
 // or running for the token), so the same request succeeds once it completes (or, when the pending
 // one was short of it, after one more round).
@@ -12,6 +13,8 @@ import type { RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import type { Ledger } from '../ledger/client.ts';
 import { HistoryTooFarError, type LedgerCheckpoint } from '../ledger/history.ts';
+import { createLogArchive } from '../ledger/log-archive.ts';
+import type { LogArchive } from '../ledger/log-segments.ts';
 import { holdersRankMax, slicePage, type HoldersCursor } from '../ledger/holders.ts';
 import { hasPendingLedgerSnapshot, isLedgerRecord, nearestCheckpoint } from '../snapshots/ledger-snapshots.ts';
 import type { SnapshotService } from '../snapshots/service.ts';
@@ -57,6 +60,15 @@ export interface AsOfDeps {
   entriesMax: number;
 }
 
+/** The archived log segments of the metadata store, their bytes read from IPFS. */
+export function archiveOf(where: { store: SnapshotStore; ipfs: IpfsStore }): LogArchive {
+  return createLogArchive({
+    getLogSegment: (symbol, index) => where.store.getLogSegment(symbol, index),
+    lastLogSegment: (symbol) => where.store.lastLogSegment(symbol),
+    cat: (cid) => where.ipfs.cat(cid),
+  });
+}
+
 /** Checkpoints from the snapshot service; a refused read requests one unless a ledger snapshot of the token is pending. */
 export function serviceCheckpoints(service: SnapshotService): NonNullable<AsOfDeps['checkpoints']> {
   return {
@@ -69,12 +81,14 @@ export function serviceCheckpoints(service: SnapshotService): NonNullable<AsOfDe
 }
 
 /** Resolves `at`, finds the checkpoint, reads; on HISTORY_TOO_FAR first requests a nearer checkpoint. */
-async function asOf<T>(deps: AsOfDeps, symbol: string, at: string, read: (eventId: string, checkpoint: LedgerCheckpoint | null) => Promise<T>): Promise<{ eventId: string; value: T }> {
-  const eventId = await deps.ledger.resolveAt(symbol, at);
+async function asOf<T>(deps: AsOfDeps, symbol: string, at: string,
+  read: (eventId: string, checkpoint: LedgerCheckpoint | null, archive: LogArchive | null) => Promise<T>): Promise<{ eventId: string; value: T }> {
   const { checkpoints } = deps;
+  const archive = checkpoints ? archiveOf(checkpoints) : null;
+  const eventId = await deps.ledger.resolveAt(symbol, at, archive);
   const checkpoint = checkpoints ? await nearestCheckpoint(checkpoints.store, checkpoints.ipfs, symbol, eventId) : null;
   try {
-    return { eventId, value: await read(eventId, checkpoint) };
+    return { eventId, value: await read(eventId, checkpoint, archive) };
   } catch (error) {
     if (error instanceof HistoryTooFarError) await checkpoints?.request?.(symbol, eventId);
     throw error;
@@ -85,13 +99,13 @@ export function createAsOf(deps: AsOfDeps) {
   return {
     /** `{account, balance, eventId}` as of `at`. */
     balance: async (symbol: string, account: string, at: string) => {
-      const { eventId, value } = await asOf(deps, symbol, at, (id, checkpoint) => deps.ledger.balanceAt(symbol, account, id, checkpoint, deps.entriesMax));
+      const { eventId, value } = await asOf(deps, symbol, at, (id, checkpoint, archive) => deps.ledger.balanceAt(symbol, account, id, checkpoint, deps.entriesMax, archive));
       return { account, balance: value, eventId };
     },
     /** One page of the holders as of `at`, paged like the live holders (the cursor of a page at the same event id). */
     holders: async (symbol: string, at: string, query: { limit: number; after?: HoldersCursor }) => {
       const fetchCount = Math.min(holdersRankMax, (query.after?.ranked ?? 0) + query.limit + 1);
-      const { eventId, value } = await asOf(deps, symbol, at, (id, checkpoint) => deps.ledger.topAt(symbol, id, checkpoint, fetchCount, deps.entriesMax));
+      const { eventId, value } = await asOf(deps, symbol, at, (id, checkpoint, archive) => deps.ledger.topAt(symbol, id, checkpoint, fetchCount, deps.entriesMax, archive));
       return { ...slicePage(value, query.limit, query.after), eventId };
     },
   };

@@ -106,7 +106,7 @@ const tokenPaths: Record<string, Json> = {
       operationId: 'getEvents',
       parameters: [
         symParam,
-        param('after', "event id to read after, '-' (default) for the start", { type: 'string', pattern: '^(-|[0-9]+-[0-9]+)$' }, 'query'),
+        param('after', "event id to read after, '-' (default) for the start. With a bounded log (LEDGER_LOG_RETENTION_ENTRIES), an id before the trim point, '-' included, answers 410 LOG_TRIMMED naming the last trimmed id: read on after it (the entries up to it are in the archives: as-of reads, ledger snapshots, tally verify-log)", { type: 'string', pattern: '^(-|[0-9]+-[0-9]+)$' }, 'query'),
         limitParam,
         param('account', 'only events touching this account (required for non-admins: their own)', ref('Account'), 'query'),
       ],
@@ -120,7 +120,7 @@ const tokenPaths: Record<string, Json> = {
           },
           required: ['events', 'next', 'tail'],
         }, 'events, oldest first'),
-        ...errors(...invalidInput, 'FORBIDDEN', 'TOKEN_NOT_FOUND'),
+        ...errors(...invalidInput, 'FORBIDDEN', 'TOKEN_NOT_FOUND', 'LOG_TRIMMED'),
       },
     },
   },

@@ -4,6 +4,7 @@
 // status and the same body as the first call. Idempotency keys are scoped to the caller (idempotency.ts).
 import type { RequestHandler, Router } from 'express';
 import type { Ledger } from '../ledger/client.ts';
+import type { LogArchive } from '../ledger/log-segments.ts';
 import type { AsOf } from './ledger-history.ts';
 import { callerOf, requireAdmin, requireSelfOrAdmin } from './auth.ts';
 import { HttpError } from './errors.ts';
@@ -18,6 +19,8 @@ export interface TokensDeps {
   ledger: Ledger;
   /** The `?at=` reads (ledger-history.ts); absent: `at` is refused. */
   asOf?: AsOf;
+  /** The archived log segments, for the audit of a trimmed log. */
+  archive?: LogArchive;
 }
 
 /** The routes that read a token: the list, its info, a balance, the holders, the events. */
@@ -135,14 +138,14 @@ function writeRoutes({ ledger }: TokensDeps): RouteSpec[] {
  * pages through the whole log (each Redis call bounded, the request long for a big token), so a
  * second request gets 429 instead of doubling the load.
  */
-function auditRoute({ ledger }: TokensDeps): RouteSpec {
+function auditRoute({ ledger, archive }: TokensDeps): RouteSpec {
   let running = false;
   const audit: RequestHandler = async (req, res) => {
     const { sym } = parse('params', symbolParams, req.params);
     if (running) throw new HttpError('RATE_LIMITED', 'an audit is already running on this API process; retry when it is done');
     running = true;
     try {
-      res.json(await ledger.audit(sym));
+      res.json(await ledger.audit(sym, archive ? { archive } : {}));
     } finally {
       running = false;
     }

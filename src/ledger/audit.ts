@@ -1,6 +1,7 @@
 // The invariant checker of one token (`tally audit SYM`), read-only, standalone or cluster (every
-// key shares the token's hash tag). It pages through the log (XRANGE) and the balances (HSCAN),
-// so no call reads more than pageSize entries, and checks:
+// key shares the token's hash tag). It pages through the log (XRANGE; the archives first for
+// what a trimmed log no longer holds: log-segments.ts readLog) and the balances (HSCAN), so no
+// call reads more than pageSize entries, and checks:
 //   - the log replayed from init gives exactly the stored balances, and its burns the supplies;
 //   - the balances are canonical, non-zero and sum to circulatingSupply;
 //   - every holder is ranked exactly once, in the set and with the encoding its size calls for
@@ -12,6 +13,7 @@ import type { RedisConnection } from '../connections.ts';
 import { amountPattern } from '../identifiers.ts';
 import * as fn from './functions.ts';
 import { tokenKeys } from './keys.ts';
+import { readLog, type LogArchive } from './log-segments.ts';
 
 const pageSizeDefault = 1_000;
 const violationsMax = 100;
@@ -30,6 +32,8 @@ export interface AuditReport {
 
 export interface AuditOptions {
   pageSize?: number;
+  /** The archived segments, for a trimmed log (without them such a log fails with LOG_TRIMMED). */
+  archive?: LogArchive | null;
   onProgress?: (progress: { logEntries: number; logTotal: number; holders: number }) => void;
 }
 
@@ -94,17 +98,15 @@ async function replayLog(redis: RedisConnection, symbol: string, pageSize: numbe
   const keys = tokenKeys(symbol);
   const replay: Replay = { balances: new Map(), supply: 0n, burned: 0n, entries: 0, opIds: [] };
   const total = await redis.xLen(keys.log);
-  let start = '-';
-  for (let pages = 0; pages <= Math.ceil(total / pageSize) + 1; pages++) {
-    const page = (await redis.xRange(keys.log, start, '+', { COUNT: pageSize })) ?? [];
-    for (const entry of page) applyEntry(replay, entry.message as Record<string, string>, report, entry.id);
+  // Up to the last entry when the audit starts: a log written meanwhile still ends.
+  const [last] = (await redis.xRevRange(keys.log, '+', '-', { COUNT: 1 })) ?? [];
+  if (!last) return replay;
+  for await (const page of readLog(redis, symbol, null, last.id, { archive: options.archive ?? null, pageEntries: pageSize })) {
+    for (const entry of page) applyEntry(replay, entry.fields, report, entry.id);
     replay.entries += page.length;
     await checkOpRecords(redis, `${keys.token}:op:`, replay.opIds.splice(0), report);
-    options.onProgress?.({ logEntries: replay.entries, logTotal: total, holders: 0 });
-    if (page.length < pageSize) return replay;
-    start = `(${page.at(-1)!.id}`;
+    options.onProgress?.({ logEntries: replay.entries, logTotal: Math.max(total, replay.entries), holders: 0 });
   }
-  report.fail('the log kept growing while it was read; audit again when writes pause');
   return replay;
 }
 

@@ -177,6 +177,19 @@ export async function events(redis: RedisConnection, symbol: string, query: { af
   return page;
 }
 
+/** Records that the archives hold the log up to `lastId` (an entry of the log); returns the mark now recorded. */
+export async function logArchived(redis: RedisConnection, symbol: string, lastId: string): Promise<string> {
+  return String(await call(redis, 'ledger_log_archived', symbol, [lastId], 'write', { retrySafe: true }));
+}
+
+export interface LogTrimReceipt { removed: number; trimmedTo: string; firstId: string | null }
+
+/** Removes the log's entries up to `upToId` (at most the archived mark); safe to repeat. */
+export async function logTrim(redis: RedisConnection, symbol: string, upToId: string): Promise<LogTrimReceipt> {
+  const [removed, trimmedTo, firstId] = await call(redis, 'ledger_log_trim', symbol, [upToId], 'write', { retrySafe: true }) as [unknown, unknown, unknown];
+  return { removed: Number(removed), trimmedTo: String(trimmedTo), firstId: firstId == null ? null : String(firstId) };
+}
+
 /**
  * One step of moving a token's ranking to layout 2 (migration 0003): members moved, and whether
  * the token is done.

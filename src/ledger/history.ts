@@ -1,8 +1,9 @@
 // A token's past, from its log (token:{SYM}:log): where an `at` falls in the log, the ledger snapshot
 // at an event id, and one balance or the top holders as of an event id. Each starts from a
 // checkpoint (an earlier ledger snapshot, its bytes streamed back from IPFS by the caller) or,
-// without one, from init, and replays only the log entries after it, read with XRANGE in pages
-// of logPageEntries. Nothing here reads the live balances: a result depends only on the log up to
+// without one, from init, and replays only the log entries after it, read in pages of
+// logPageEntries (log-segments.ts readLog: from the archives, given by the caller, for what a
+// trimmed log no longer holds, then with XRANGE from the stream). Nothing here reads the live balances: a result depends only on the log up to
 // the event id, so it is exact and the same whenever it is computed.
 //
 // Bounds: as-of reads replay at most `entriesMax` entries (HistoryTooFarError beyond) and hold the
@@ -14,12 +15,12 @@ import { TallyError } from '../errors.ts';
 import { amountPattern, compareEventIds, eventIdPattern } from '../identifiers.ts';
 import { supply } from './functions.ts';
 import { tokenKeys } from './keys.ts';
+import { LogTrimmedError, logMarks, logPageEntries, readLog, type LogArchive } from './log-segments.ts';
 import {
   compareLedgerAccounts, encodeLines, ledgerHeaderLine, readLedgerSnapshot, type LedgerHolder, type LedgerSnapshotHeader,
 } from './snapshot-content.ts';
 
-/** Log entries one XRANGE returns at most. */
-export const logPageEntries = 1_000;
+export { logPageEntries };
 /** `at` is at most this long (an event id is at most 41 characters, an ISO time 29). */
 export const atCharsMax = 64;
 const streamIdPartMax = (1n << 64n) - 1n;
@@ -49,10 +50,17 @@ export function parseAt(at: unknown): { eventId: string } | { ms: number } {
   return { ms };
 }
 
-/** The id of the last log entry at or before `end` (an id, or a bare ms meaning that whole ms). */
-async function lastEntryUpTo(redis: RedisConnection, symbol: string, end: string): Promise<string | null> {
+/**
+ * The id of the last log entry at or before `end` (an id, or a bare ms meaning that whole ms):
+ * in the stream, else (a trimmed log) in the archives.
+ */
+async function lastEntryUpTo(redis: RedisConnection, symbol: string, end: string, archive: LogArchive | null = null): Promise<string | null> {
   const [entry] = (await redis.xRevRange(tokenKeys(symbol).log, end, '-', { COUNT: 1 })) ?? [];
-  return entry ? entry.id : null;
+  if (entry) return entry.id;
+  const { trimmedTo } = await logMarks(redis, symbol);
+  if (trimmedTo === null) return null;
+  if (!archive) throw new LogTrimmedError(symbol, trimmedTo);
+  return archive.lastUpTo(symbol, /^\d+$/.test(end) ? `${end}-${streamIdPartMax}` : end);
 }
 
 /**
@@ -60,7 +68,7 @@ async function lastEntryUpTo(redis: RedisConnection, symbol: string, end: string
  * entry now). Refuses a point before init, an event id after the log's end, a time not yet past.
  * TOKEN_NOT_FOUND for a token that does not exist.
  */
-export async function resolveAt(redis: RedisConnection, symbol: string, at?: string): Promise<string> {
+export async function resolveAt(redis: RedisConnection, symbol: string, at?: string, archive: LogArchive | null = null): Promise<string> {
   const parsed = at === undefined ? null : parseAt(at);
   await supply(redis, symbol);
   const last = await lastEntryUpTo(redis, symbol, '+');
@@ -74,7 +82,7 @@ export async function resolveAt(redis: RedisConnection, symbol: string, at?: str
     if (parsed.ms >= Date.now()) throw new InvalidAtError(`at ${at} is not in the past`);
     end = String(parsed.ms);
   }
-  const id = await lastEntryUpTo(redis, symbol, end);
+  const id = await lastEntryUpTo(redis, symbol, end, archive);
   if (id === null) throw new InvalidAtError(`at ${at} is before ${symbol} was created`);
   return id;
 }
@@ -92,6 +100,8 @@ interface ReplayOptions {
   entriesMax?: number;
   /** Track only this account's change (memory O(1)). */
   account?: string;
+  /** Where the entries a trimmed log no longer holds come from. */
+  archive?: LogArchive | null;
   onPage?: (lastId: string) => void | Promise<void>;
 }
 
@@ -125,23 +135,19 @@ function applyEntry(r: Replay, id: string, fields: Record<string, string>, only:
 
 /** Applies the entries after `from` (null: from the start) up to and including `to`. */
 async function replay(redis: RedisConnection, symbol: string, from: string | null, to: string, options: ReplayOptions = {}): Promise<Replay> {
-  const log = tokenKeys(symbol).log;
   const r: Replay = { deltas: new Map(), burned: 0n, init: null, entries: 0 };
   const max = options.entriesMax;
-  let start = from === null ? '-' : `(${from}`;
   if (from !== null && compareEventIds(from, to) >= 0) return r;
-  for (;;) {
-    const count = max === undefined ? logPageEntries : Math.min(logPageEntries, max - r.entries + 1);
-    const page = (await redis.xRange(log, start, to, { COUNT: count })) ?? [];
-    for (const entry of page) applyEntry(r, entry.id, entry.message as Record<string, string>, options.account);
+  const pageEntries = () => (max === undefined ? logPageEntries : Math.min(logPageEntries, max - r.entries + 1));
+  for await (const page of readLog(redis, symbol, from, to, { archive: options.archive ?? null, pageEntries })) {
+    for (const entry of page) applyEntry(r, entry.id, entry.fields, options.account);
     r.entries += page.length;
     if (max !== undefined && r.entries > max) {
       throw new HistoryTooFarError(`answering at ${to} would replay more than ${max} log entries of ${symbol} after its nearest checkpoint (${from ?? 'init'}); retry once a ledger snapshot nearer to it exists (the API requests one)`);
     }
     if (page.length > 0) await options.onPage?.(page.at(-1)!.id);
-    if (page.length < count) return r;
-    start = `(${page.at(-1)!.id}`;
   }
+  return r;
 }
 
 /** The checkpoint's header, checked to be this token's and no later than `eventId`, and its holders. */
@@ -206,11 +212,12 @@ export interface LedgerSnapshotBytes {
  * circulating supply.
  */
 export async function ledgerSnapshot(redis: RedisConnection, symbol: string, eventId: string, checkpoint: LedgerCheckpoint | null,
-  onProgress?: (fraction: number) => void | Promise<void>): Promise<LedgerSnapshotBytes> {
+  onProgress?: (fraction: number) => void | Promise<void>, archive: LogArchive | null = null): Promise<LedgerSnapshotBytes> {
   const { header, holders } = await openCheckpoint(symbol, eventId, checkpoint);
   const startMs = Number((header?.eventId ?? '0-0').split('-')[0]);
   const endMs = Number(eventId.split('-')[0]);
   const r = await replay(redis, symbol, header?.eventId ?? null, eventId, {
+    archive,
     onPage: (lastId) => onProgress?.(endMs > startMs ? (Number(lastId.split('-')[0]) - startMs) / (endMs - startMs) : 1),
   });
   const token = supplies(symbol, header, r);
@@ -224,8 +231,9 @@ export async function ledgerSnapshot(redis: RedisConnection, symbol: string, eve
 }
 
 /** One account's balance at `eventId`, replaying at most `entriesMax` entries after the checkpoint. */
-export async function balanceAt(redis: RedisConnection, symbol: string, account: string, eventId: string, checkpoint: LedgerCheckpoint | null, entriesMax: number): Promise<string> {
-  const r = await replay(redis, symbol, checkpoint?.eventId ?? null, eventId, { entriesMax, account });
+export async function balanceAt(redis: RedisConnection, symbol: string, account: string, eventId: string, checkpoint: LedgerCheckpoint | null, entriesMax: number,
+  archive: LogArchive | null = null): Promise<string> {
+  const r = await replay(redis, symbol, checkpoint?.eventId ?? null, eventId, { entriesMax, account, archive });
   const { holders } = await openCheckpoint(symbol, eventId, checkpoint);
   let balance = r.deltas.get(account) ?? 0n;
   for await (const holder of holders) {
@@ -244,8 +252,9 @@ export function byRank(a: LedgerHolder, b: LedgerHolder): number {
 }
 
 /** The top `limit` holders at `eventId` in ledger_top's order; memory: 2 * limit plus the touched accounts. */
-export async function topAt(redis: RedisConnection, symbol: string, eventId: string, checkpoint: LedgerCheckpoint | null, limit: number, entriesMax: number): Promise<LedgerHolder[]> {
-  const r = await replay(redis, symbol, checkpoint?.eventId ?? null, eventId, { entriesMax });
+export async function topAt(redis: RedisConnection, symbol: string, eventId: string, checkpoint: LedgerCheckpoint | null, limit: number, entriesMax: number,
+  archive: LogArchive | null = null): Promise<LedgerHolder[]> {
+  const r = await replay(redis, symbol, checkpoint?.eventId ?? null, eventId, { entriesMax, archive });
   const { holders } = await openCheckpoint(symbol, eventId, checkpoint);
   let top: LedgerHolder[] = [];
   for await (const holder of merged(holders, r.deltas, { holders: 0, total: 0n })) {
@@ -257,20 +266,17 @@ export async function topAt(redis: RedisConnection, symbol: string, eventId: str
 
 /**
  * How many log entries follow `after` (null: all of them), counting at most `max`, and the id of
- * the last one counted (null: none). XRANGE pages; O(max) entries read.
+ * the last one counted (null: none). Pages of the log; O(max) entries read.
  */
-export async function entriesAfter(redis: RedisConnection, symbol: string, after: string | null, max: number): Promise<{ count: number; lastId: string | null }> {
-  const log = tokenKeys(symbol).log;
-  let start = after === null ? '-' : `(${after}`;
+export async function entriesAfter(redis: RedisConnection, symbol: string, after: string | null, max: number, archive: LogArchive | null = null): Promise<{ count: number; lastId: string | null }> {
   let count = 0;
   let lastId: string | null = null;
-  while (count < max) {
-    const want = Math.min(logPageEntries, max - count);
-    const page = (await redis.xRange(log, start, '+', { COUNT: want })) ?? [];
-    count += page.length;
-    if (page.length > 0) lastId = page.at(-1)!.id;
-    if (page.length < want) break;
-    start = `(${lastId}`;
+  if (max <= 0) return { count, lastId };
+  for await (const page of readLog(redis, symbol, after, '+', { archive, pageEntries: () => Math.min(logPageEntries, max - count) })) {
+    const taken = page.slice(0, max - count);
+    count += taken.length;
+    if (taken.length > 0) lastId = taken.at(-1)!.id;
+    if (count >= max) break;
   }
   return { count, lastId };
 }

@@ -17,6 +17,7 @@ import { isPermanentFailure, runSnapshot } from './pipeline.ts';
 import {
   checkpointRequester, checkpointScheduleId, isLedgerRecord, ledgerNetwork, runLedgerSnapshot, takeDueCheckpoints, type LedgerCheckpointSource,
 } from './ledger-snapshots.ts';
+import { archiveDueLogs, logArchiveScheduleId, type LedgerLogSource, type LogArchiveFaultPoint } from './log-archives.ts';
 import { recurringJobName } from './jobs/recurring.ts';
 import type { Scheduler } from './jobs/scheduler.ts';
 import type { JobContext, JobInfo } from './jobs/types.ts';
@@ -68,6 +69,9 @@ export interface SnapshotServiceDeps {
   ledgerHistory?: LedgerCheckpointSource;
   /** Automatic checkpoints: a token's log entries after its last one that call for the next. */
   checkpointEveryEntries?: number;
+  /** A bounded log (log-archives.ts): what archiving needs of the ledger, and its settings; absent: no archiving. */
+  ledgerLog?: LedgerLogSource;
+  logArchive?: { retentionEntries: number; segmentEntries: number; segmentsPerRunMax?: number; faultPause?: LogArchiveFaultPoint };
 }
 
 export interface LedgerSnapshotRequest {
@@ -222,7 +226,12 @@ function defineJobs(deps: SnapshotServiceDeps): void {
   scheduler.define(snapshotJobName, (ctx: JobContext<{ snapshotId: string }>) => runJob(deps, ctx), { attempts: deps.attempts ?? 3, ...(deps.backoffMs ? { backoffMs: deps.backoffMs } : {}) });
   let checkpointCursor: string | null = null; // where the next check resumes (tokens in symbol order)
   const counted = new Map<string, { checkpoint: string | null; upTo: string | null; count: number }>();
+  let archiveCursor: string | null = null;
   scheduler.define<ScheduleJobData>(scheduleJobName, async (ctx) => {
+    if (ctx.data.scheduleId === logArchiveScheduleId) {
+      archiveCursor = await archiveLogs(deps, archiveCursor);
+      return;
+    }
     if (ctx.data.scheduleId === checkpointScheduleId) {
       const history = requireHistory(deps);
       const every = deps.checkpointEveryEntries ?? checkpointEveryEntriesDefault;
@@ -239,6 +248,28 @@ function defineJobs(deps: SnapshotServiceDeps): void {
     if (event.jobName !== snapshotJobName) return;
     await fail(deps, event, (event.data as { snapshotId: string }).snapshotId, event.error);
   });
+}
+
+/** One run of the log archiving job; returns where the next one resumes. */
+async function archiveLogs(deps: SnapshotServiceDeps, cursor: string | null): Promise<string | null> {
+  const settings = deps.logArchive;
+  if (!deps.ledgerLog || !settings || settings.retentionEntries === 0) return null;
+  const { faultPause } = settings;
+  const run = await archiveDueLogs({
+    store: deps.store, ipfs: deps.ipfs, ledger: deps.ledgerLog, retentionEntries: settings.retentionEntries, segmentEntries: settings.segmentEntries,
+    ...(settings.segmentsPerRunMax ? { segmentsPerRunMax: settings.segmentsPerRunMax } : {}),
+    onError: (symbol, error) => deps.logger.warn({ symbol, err: describeError(error) }, 'log archiving failed'),
+    // Test-only (TALLY_FAULT_LOG_ARCHIVE_PAUSE): stop here for good, so that a fault test kills the worker at this point.
+    ...(faultPause ? {
+      onFault: async (point: LogArchiveFaultPoint, segment: { symbol: string; index: number }) => {
+        if (point !== faultPause) return;
+        deps.logger.warn({ point, ...segment }, `fault: log archiving paused ${point} (TALLY_FAULT_LOG_ARCHIVE_PAUSE)`);
+        await new Promise<never>(() => {});
+      },
+    } : {}),
+  }, cursor);
+  for (const segment of run.archived) deps.logger.info({ symbol: segment.symbol, index: segment.index, cid: segment.cid, lastId: segment.lastId }, 'log segment archived and trimmed');
+  return run.cursor;
 }
 
 /** What each run of a schedule requests (jobs stored before filters and combinations carry only tokenId). */
@@ -281,6 +312,12 @@ async function scheduleCheckpoints(deps: SnapshotServiceDeps, checkMs: number): 
   else await deps.scheduler.schedule(checkpointScheduleId, `${Math.max(1, Math.round(checkMs / 1000))} seconds`, {}, { skipImmediate: true });
 }
 
+/** Registers (checkMs > 0 and retention on) or removes the recurring log archiving. */
+async function scheduleLogArchive(deps: SnapshotServiceDeps, checkMs: number): Promise<void> {
+  if (checkMs === 0 || !deps.logArchive || deps.logArchive.retentionEntries === 0) await deps.scheduler.unschedule(logArchiveScheduleId);
+  else await deps.scheduler.schedule(logArchiveScheduleId, `${Math.max(1, Math.round(checkMs / 1000))} seconds`, {}, { skipImmediate: true });
+}
+
 async function deleteSchedule(deps: SnapshotServiceDeps, id: string): Promise<boolean> {
   const existed = await deps.store.deleteSchedule(id);
   await deps.scheduler.unschedule(id);
@@ -292,6 +329,9 @@ export function createSnapshotService(deps: SnapshotServiceDeps) {
     request: (input: SnapshotRequest) => request(deps, input),
     requestLedger: (input: LedgerSnapshotRequest) => requestLedger(deps, input),
     scheduleCheckpoints: (checkMs: number) => scheduleCheckpoints(deps, checkMs),
+    scheduleLogArchive: (checkMs: number) => scheduleLogArchive(deps, checkMs),
+    /** One archiving run now (what the recurring job does), for tests and tools. */
+    archiveLogs: (cursor: string | null = null) => archiveLogs(deps, cursor),
     defineJobs: () => defineJobs(deps),
     createSchedule: (input: ScheduleInput) => createSchedule(deps, input),
     deleteSchedule: (id: string) => deleteSchedule(deps, id),

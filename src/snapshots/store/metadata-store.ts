@@ -216,6 +216,29 @@ export const jsonScheduleFields = ['filters', 'combination'] as const;
 
 export interface ScheduleQuery { tokenId?: string; limit?: number; cursor?: string }
 
+/**
+ * One archived segment of a Tally token's log (src/snapshots/log-archives.ts): segment `index`
+ * of the token's chain holds the `entries` log entries after `after` (the previous segment's
+ * lastId; null for segment 0, which starts with init), firstId..lastId, stored on IPFS as `cid`
+ * (`bytes` long, SHA-256 `sha256`), naming the previous segment's CID in its header.
+ */
+export interface LogSegmentRecord {
+  symbol: string;
+  index: number;
+  cid: string;
+  previous: string | null;
+  after: string | null;
+  firstId: string;
+  lastId: string;
+  entries: number;
+  bytes: number;
+  sha256: string;
+  /** Set by the store. */
+  createdAt: string;
+}
+
+export type NewLogSegment = Omit<LogSegmentRecord, 'createdAt'>;
+
 export interface SnapshotStore {
   /** Stores a new record with status `queued` and a fresh snapshotId. */
   create(input: NewSnapshot): Promise<SnapshotRecord>;
@@ -234,6 +257,15 @@ export interface SnapshotStore {
   listSchedules(query?: ScheduleQuery): Promise<Page<ScheduleRecord>>;
   /** true when it existed. */
   deleteSchedule(id: string): Promise<boolean>;
+  /**
+   * Records a log segment. Idempotent: the same segment again returns the stored record; another
+   * segment at the same index is refused (LogSegmentConflictError), and so is one that does not
+   * extend the chain (index 0 or the index after the last one, naming its CID and lastId).
+   */
+  saveLogSegment(segment: NewLogSegment): Promise<LogSegmentRecord>;
+  getLogSegment(symbol: string, index: number): Promise<LogSegmentRecord | null>;
+  /** The token's segment of the greatest index, or null when it has none. */
+  lastLogSegment(symbol: string): Promise<LogSegmentRecord | null>;
   /** Throws when the backing database does not answer (for /readyz). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -285,6 +317,13 @@ export class CheckpointRefusedError extends SnapshotStoreError {
 }
 
 /** A status change the machine forbids (e.g. anything after `completed`). */
+/** A log segment that is not the next link of its token's chain (or differs from the one recorded at its index). */
+export class LogSegmentConflictError extends SnapshotStoreError {
+  constructor(message: string) {
+    super('LOG_SEGMENT_CONFLICT', message);
+  }
+}
+
 export class InvalidTransitionError extends SnapshotStoreError {
   readonly from: SnapshotStatus;
   readonly to: SnapshotStatus;
@@ -352,6 +391,8 @@ export function assertId(what: string, value: unknown): asserts value is string 
 export function withIdChecks(ops: SnapshotStore): SnapshotStore {
   return {
     ...ops,
+    async getLogSegment(symbol, index) { checkSegmentKey(symbol, index); return ops.getLogSegment(symbol, index); },
+    async lastLogSegment(symbol) { checkSegmentKey(symbol, 0); return ops.lastLogSegment(symbol); },
     async get(snapshotId) { assertId('snapshotId', snapshotId); return ops.get(snapshotId); },
     async update(snapshotId, patch) { assertId('snapshotId', snapshotId); return ops.update(snapshotId, patch); },
     async saveCheckpoint(snapshotId, checkpoint) { assertId('snapshotId', snapshotId); return ops.saveCheckpoint(snapshotId, checkpoint); },
@@ -657,4 +698,57 @@ export function buildCheckpoint(input: SnapshotCheckpointInput, savedAt: string)
   const json = JSON.stringify(checkpoint);
   if (Buffer.byteLength(json, 'utf8') > checkpointBytesMax) fail('checkpoint', `serializes to more than ${checkpointBytesMax} bytes; store partial data elsewhere and reference it in parts`);
   return { checkpoint: JSON.parse(json) as SnapshotCheckpoint, json };
+}
+
+function checkSegmentKey(symbol: unknown, index: unknown): void {
+  if (typeof symbol !== 'string' || !symbolPattern.test(symbol)) fail('symbol', `expected a ledger token symbol, got ${describe(symbol)}`);
+  checkCount('index', index);
+}
+
+const sha256Pattern = /^[0-9a-f]{64}$/;
+
+/** Validates a log segment and stamps it. */
+export function buildLogSegment(input: NewLogSegment, createdAt: string): LogSegmentRecord {
+  if (typeof input !== 'object' || input === null) fail('segment', 'expected an object');
+  checkSegmentKey(input.symbol, input.index);
+  const cid = (field: string, value: unknown) => {
+    if (typeof value !== 'string' || !/^[a-z0-9]{10,200}$/i.test(value)) fail(field, `expected a CID, got ${describe(value)}`);
+    return value;
+  };
+  const first = input.index === 0;
+  if (first !== (input.previous === null) || first !== (input.after === null)) fail('previous', 'segment 0 and only it names no previous segment (previous and after null)');
+  const segment: LogSegmentRecord = {
+    symbol: input.symbol, index: input.index, cid: cid('cid', input.cid),
+    previous: input.previous === null ? null : cid('previous', input.previous),
+    after: input.after === null ? null : checkLedgerPoint('after', input.after),
+    firstId: checkLedgerPoint('firstId', input.firstId), lastId: checkLedgerPoint('lastId', input.lastId),
+    entries: checkCount('entries', input.entries), bytes: checkCount('bytes', input.bytes),
+    sha256: typeof input.sha256 === 'string' && sha256Pattern.test(input.sha256) ? input.sha256 : fail('sha256', 'expected 64 lowercase hex digits'),
+    createdAt,
+  };
+  if (segment.entries < 1) fail('entries', 'a segment holds at least one entry');
+  return segment;
+}
+
+/** Whether two records describe the same segment (createdAt aside). */
+export function sameLogSegment(a: NewLogSegment, b: NewLogSegment): boolean {
+  return a.symbol === b.symbol && a.index === b.index && a.cid === b.cid && a.previous === b.previous && a.after === b.after
+    && a.firstId === b.firstId && a.lastId === b.lastId && a.entries === b.entries && a.bytes === b.bytes && a.sha256 === b.sha256;
+}
+
+/**
+ * What a store checks before it records `segment` after `last` (the token's last segment now):
+ * 'same' when it is that segment again, 'next' when it extends the chain; otherwise it throws.
+ */
+export function planLogSegment(segment: LogSegmentRecord, atIndex: LogSegmentRecord | null, last: LogSegmentRecord | null): 'same' | 'next' {
+  if (atIndex !== null) {
+    if (sameLogSegment(atIndex, segment)) return 'same';
+    throw new LogSegmentConflictError(`log segment ${segment.index} of ${segment.symbol} is already recorded as ${atIndex.cid}, not ${segment.cid}`);
+  }
+  const expected = last === null ? 0 : last.index + 1;
+  if (segment.index !== expected) throw new LogSegmentConflictError(`the next log segment of ${segment.symbol} is ${expected}, not ${segment.index}`);
+  if (last !== null && (segment.previous !== last.cid || segment.after !== last.lastId)) {
+    throw new LogSegmentConflictError(`log segment ${segment.index} of ${segment.symbol} must name segment ${last.index} (${last.cid}, up to ${last.lastId})`);
+  }
+  return 'next';
 }

@@ -7,10 +7,13 @@
 // the schedules. Status changes are compare-and-set on the status (updateOne filtered by the
 // status the change was planned from), retried a few times when the status moved meanwhile.
 // Lists sort by (createdAt, snapshotId) descending; since an id begins with its creation ms,
-// a cursor (the last id) bounds both fields.
+// a cursor (the last id) bounds both fields. Collection `logSegments`: a ledger token's archived
+// log segments, unique on (symbol, index); a segment is inserted only after the last one (the
+// unique index turns a race into a duplicate-key error, then re-planned).
 import type { Collection, Db, Filter, MongoClient } from 'mongodb';
 import { connectMongo } from '../../connections.ts';
 import {
+  buildLogSegment, planLogSegment, type LogSegmentRecord, type NewLogSegment,
   buildCheckpoint, CheckpointRefusedError, buildRecord, buildSchedule, checkQuery, checkScheduleQuery, ConcurrentUpdateError,
   encodeCursor, idTimeMs, newId, planUpdate, SnapshotNotFoundError, withIdChecks,
   type NewSchedule, type NewSnapshot, type Page, type ScheduleQuery, type ScheduleRecord, type SnapshotCheckpoint,
@@ -24,6 +27,7 @@ export interface MongoSnapshotStoreOptions {
   db?: Db;
   snapshotsCollection?: string;
   schedulesCollection?: string;
+  logSegmentsCollection?: string;
   /** Server selection and connect timeout. Default 5 s. */
   connectTimeoutMs?: number;
   /** Create the indexes the queries need. Default true. */
@@ -110,6 +114,7 @@ interface Ctx {
   db: Db;
   snapshots: Collection<SnapshotDoc>;
   schedules: Collection<ScheduleDoc>;
+  logSegments: Collection<LogSegmentRecord>;
 }
 
 /** Connects (unless given a database) and makes the indexes; closes what it opened on failure. */
@@ -124,13 +129,17 @@ async function openStore(options: MongoSnapshotStoreOptions): Promise<Ctx> {
   }
   const snapshots = db.collection<SnapshotDoc>(options.snapshotsCollection ?? 'snapshots');
   const schedules = db.collection<ScheduleDoc>(options.schedulesCollection ?? 'snapshotSchedules');
+  const logSegments = db.collection<LogSegmentRecord>(options.logSegmentsCollection ?? 'logSegments');
   try {
-    if (options.ensureIndexes ?? true) await ensureIndexes(snapshots, schedules);
+    if (options.ensureIndexes ?? true) {
+      await ensureIndexes(snapshots, schedules);
+      await logSegments.createIndexes([{ key: { symbol: 1, index: 1 }, name: 'symbol_index_unique', unique: true }]);
+    }
   } catch (error) {
     await client?.close();
     throw error;
   }
-  return { client, db, snapshots, schedules };
+  return { client, db, snapshots, schedules, logSegments };
 }
 
 async function readRecord(ctx: Ctx, snapshotId: string): Promise<SnapshotRecord | null> {
@@ -208,6 +217,29 @@ async function listSchedules(ctx: Ctx, query: ScheduleQuery = {}): Promise<Page<
   return toPage(docs.map((d) => fromScheduleDoc(d as ScheduleDoc)), q.limit, (s) => s.id);
 }
 
+async function getLogSegment(ctx: Ctx, symbol: string, index: number): Promise<LogSegmentRecord | null> {
+  return ctx.logSegments.findOne({ symbol, index }, { projection: { _id: 0 } }) as Promise<LogSegmentRecord | null>;
+}
+
+async function lastLogSegment(ctx: Ctx, symbol: string): Promise<LogSegmentRecord | null> {
+  return ctx.logSegments.findOne({ symbol }, { projection: { _id: 0 }, sort: { index: -1 } }) as Promise<LogSegmentRecord | null>;
+}
+
+async function saveLogSegment(ctx: Ctx, input: NewLogSegment): Promise<LogSegmentRecord> {
+  const segment = buildLogSegment(input, new Date().toISOString());
+  for (let attempt = 0; attempt < updateAttemptsMax; attempt++) {
+    const [atIndex, last] = await Promise.all([getLogSegment(ctx, segment.symbol, segment.index), lastLogSegment(ctx, segment.symbol)]);
+    if (planLogSegment(segment, atIndex, last) === 'same') return atIndex!;
+    try {
+      await ctx.logSegments.insertOne({ ...segment });
+      return segment;
+    } catch (error) {
+      if ((error as { code?: number }).code !== 11000) throw error; // a duplicate key: another writer took the index, re-plan
+    }
+  }
+  throw new ConcurrentUpdateError(`log segment ${segment.index} of ${segment.symbol}`);
+}
+
 export async function createMongoSnapshotStore(options: MongoSnapshotStoreOptions): Promise<SnapshotStore> {
   const ctx = await openStore(options);
   return withIdChecks({
@@ -222,6 +254,9 @@ export async function createMongoSnapshotStore(options: MongoSnapshotStoreOption
     getSchedule: (id) => getSchedule(ctx, id),
     listSchedules: (query) => listSchedules(ctx, query),
     async deleteSchedule(id) { return (await ctx.schedules.deleteOne({ id })).deletedCount === 1; },
+    saveLogSegment: (segment) => saveLogSegment(ctx, segment),
+    getLogSegment: (symbol, index) => getLogSegment(ctx, symbol, index),
+    lastLogSegment: (symbol) => lastLogSegment(ctx, symbol),
     async ping() { await ctx.db.command({ ping: 1 }); },
     async close() { await ctx.client?.close(); },
   });

@@ -9,6 +9,7 @@
 //   P idx:user:<requestedBy>      zset    per requester
 //   P sched:<id>                  hash    a schedule record
 //   P sidx:all / sidx:token:<id>  zset    schedules, all and per token
+//   P logseg:<SYM>                zset    a ledger token's log segments: score index, member JSON
 //
 // Every name is built from a validated id (UUIDv7 from the store, a canonical Hedera id, a §3
 // account, a status). Lists read the lexicographic indexes newest first (ZRANGE BYLEX REV) in
@@ -18,6 +19,7 @@
 import { createHash } from 'node:crypto';
 import { isCluster, type RedisConnection } from '../../connections.ts';
 import {
+  buildLogSegment, planLogSegment, type LogSegmentRecord, type NewLogSegment,
   buildCheckpoint, CheckpointRefusedError, buildRecord, buildSchedule, checkQuery, checkScheduleQuery, ConcurrentUpdateError,
   encodeCursor, jsonRecordFields, jsonScheduleFields, newId, planUpdate, SnapshotNotFoundError, withIdChecks,
   type NewSchedule, type NewSnapshot, type Page, type ScheduleQuery, type ScheduleRecord, type SnapshotCheckpoint,
@@ -79,9 +81,21 @@ redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
 return 'OK'
 `;
 
+// Records a log segment if the chain still ends where it was planned from.
+// KEYS[1] the token's segment set. ARGV[1] index, ARGV[2] JSON, ARGV[3] the last index planned
+// from (-1: none). Reply: 'OK', 'EXISTS' (the index is taken: re-plan) or 'CONFLICT' (the chain moved).
+const logSegmentScript = `
+if #redis.call('ZRANGE', KEYS[1], ARGV[1], ARGV[1], 'BYSCORE') > 0 then return 'EXISTS' end
+local last = redis.call('ZRANGE', KEYS[1], 0, 0, 'REV', 'WITHSCORES')
+local last_index = last[2] and tonumber(last[2]) or -1
+if last_index ~= tonumber(ARGV[3]) then return 'CONFLICT' end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+return 'OK'
+`;
+
 interface Script { source: string; sha: string }
 const script = (source: string): Script => ({ source, sha: createHash('sha1').update(source).digest('hex') });
-const scripts = { update: script(updateScript), checkpoint: script(checkpointScript) };
+const scripts = { update: script(updateScript), checkpoint: script(checkpointScript), logSegment: script(logSegmentScript) };
 
 /** EVALSHA, falling back to EVAL the first time a server has not seen the script. */
 async function run(redis: RedisConnection, s: Script, keys: string[], args: string[]): Promise<string> {
@@ -104,6 +118,7 @@ function keysFor(prefix: string) {
     schedule: (id: string) => `${prefix}sched:${id}`,
     schedulesAll: `${prefix}sidx:all`,
     schedulesByToken: (tokenId: string) => `${prefix}sidx:token:${tokenId}`,
+    logSegments: (symbol: string) => `${prefix}logseg:${symbol}`,
   };
 }
 
@@ -302,6 +317,27 @@ async function deleteSchedule(ctx: Ctx, id: string): Promise<boolean> {
   return Number(replies[0]) === 1;
 }
 
+async function readLogSegment(ctx: Ctx, symbol: string, index: number): Promise<LogSegmentRecord | null> {
+  const [json] = await ctx.redis.zRangeByScore(ctx.key.logSegments(symbol), index, index);
+  return json === undefined ? null : JSON.parse(String(json)) as LogSegmentRecord;
+}
+
+async function lastLogSegment(ctx: Ctx, symbol: string): Promise<LogSegmentRecord | null> {
+  const [json] = await ctx.redis.zRange(ctx.key.logSegments(symbol), 0, 0, { REV: true });
+  return json === undefined ? null : JSON.parse(String(json)) as LogSegmentRecord;
+}
+
+async function saveLogSegment(ctx: Ctx, input: NewLogSegment): Promise<LogSegmentRecord> {
+  const segment = buildLogSegment(input, new Date().toISOString());
+  for (let attempt = 0; attempt < updateAttemptsMax; attempt++) {
+    const [atIndex, last] = await Promise.all([readLogSegment(ctx, segment.symbol, segment.index), lastLogSegment(ctx, segment.symbol)]);
+    if (planLogSegment(segment, atIndex, last) === 'same') return atIndex!;
+    const reply = await run(ctx.redis, scripts.logSegment, [ctx.key.logSegments(segment.symbol)], [String(segment.index), JSON.stringify(segment), String(last?.index ?? -1)]);
+    if (reply === 'OK') return segment;
+  }
+  throw new ConcurrentUpdateError(`log segment ${segment.index} of ${segment.symbol}`);
+}
+
 /** The validated context of a store: prefix (hash tag on a cluster) and checkpoint TTL checked. */
 function storeContext(options: RedisSnapshotStoreOptions): Ctx {
   const { redis } = options;
@@ -330,6 +366,9 @@ export function createRedisSnapshotStore(options: RedisSnapshotStoreOptions): Sn
     getSchedule: (id) => readSchedule(ctx, id),
     listSchedules: (query) => listSchedules(ctx, query),
     deleteSchedule: (id) => deleteSchedule(ctx, id),
+    saveLogSegment: (segment) => saveLogSegment(ctx, segment),
+    getLogSegment: (symbol, index) => readLogSegment(ctx, symbol, index),
+    lastLogSegment: (symbol) => lastLogSegment(ctx, symbol),
     async ping() { await redis.exists(key.all); },
     async close() { if (options.ownsConnection) await redis.close(); },
   });
