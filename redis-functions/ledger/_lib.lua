@@ -382,9 +382,12 @@ end
 
 -- Fails with TOKEN_NOT_FOUND, else keeps what the writes need in `k`: the opId records' TTL and
 -- whether the token still has library 1.0 members of small balances in `rank` (see Holder
--- ranking; ledger_upgrade moves them and sets rankLayout = 2).
-local function require_token(k)
-  local fields = redis.call('HMGET', k.token, 'symbol', 'opTtlSeconds', 'rankLayout', 'logTrimmedTo', 'logArchivedTo')
+-- ranking; ledger_upgrade moves them and sets rankLayout = 2). With `log_marks` (the log readers
+-- and the archive functions only: the writes never need them, and the hot path reads no more
+-- fields than it uses), also the log's archive marks.
+local function require_token(k, log_marks)
+  local fields = log_marks and redis.call('HMGET', k.token, 'symbol', 'opTtlSeconds', 'rankLayout', 'logTrimmedTo', 'logArchivedTo')
+    or redis.call('HMGET', k.token, 'symbol', 'opTtlSeconds', 'rankLayout')
   if not fields[1] then
     fail('TOKEN_NOT_FOUND', 'token ' .. k.sym .. ' does not exist')
   end

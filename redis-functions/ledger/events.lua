@@ -81,7 +81,7 @@ local function ledger_events(keys, argv)
   if after ~= '-' then after = check_stream_id(after, "afterId must be '-' or") end
   local count = check_limit(argv[2], 'count', EVENTS_COUNT_MAX)
   local account = argv[3] and check_account(argv[3])
-  require_token(k)
+  require_token(k, true)
   -- A trimmed log (ledger_log_trim) no longer holds the entries up to k.log_trimmed: a reader
   -- asking for any of them is told where the log now starts instead of silently skipping them.
   if k.log_trimmed and (after == '-' or compare_ids(after, k.log_trimmed) < 0) then

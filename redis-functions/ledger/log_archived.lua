@@ -16,7 +16,7 @@ local function ledger_log_archived(keys, argv)
   local k = declared_keys(keys, false)
   check_arg_count(argv, 1, 1)
   local last = check_stream_id(argv[1], 'lastId must be')
-  require_token(k)
+  require_token(k, true)
   if k.log_archived and compare_ids(last, k.log_archived) <= 0 then return k.log_archived end
   local entry = redis.call('XRANGE', k.log, last, last)
   if #entry == 0 then

@@ -16,7 +16,7 @@ local function ledger_log_trim(keys, argv)
   local k = declared_keys(keys, false)
   check_arg_count(argv, 1, 1)
   local up_to = check_stream_id(argv[1], 'upToId must be')
-  require_token(k)
+  require_token(k, true)
   if not k.log_archived or compare_ids(up_to, k.log_archived) > 0 then
     fail('LOG_NOT_ARCHIVED', 'the log of ' .. k.sym .. ' is archived up to ' .. (k.log_archived or 'no entry')
       .. ', not ' .. up_to .. ': store and record the archive (ledger_log_archived) before trimming')
