@@ -6,10 +6,15 @@
 //
 // StandardMerkleTree.of keeps hex strings and a lookup object per leaf: 100,000 leaves take 18 s
 // and 425 MB here, so a million would not fit. This file builds the very same tree (the library's
-// own keccak256 and node hash, its leaf order and layout) in flat buffers, 96 bytes per holder,
+// leaf and node hashes, its leaf order and layout) in flat buffers, 96 bytes per holder,
 // and streams its dump in the library's `standard-v1` JSON, which StandardMerkleTree.load reads.
 // A proof is then served from the stored dump by a few small range reads, never the whole tree.
-import { keccak256, standardNodeHash } from '@openzeppelin/merkle-tree/dist/hashes.js';
+// The hashes are keccak256 over bytes with no allocation per hash: one reused Keccak-f[1600]
+// state run by @noble/hashes' permutation (the implementation the library's own
+// ethereum-cryptography wraps, in a faster release). The tree equals StandardMerkleTree.of's
+// (test/snapshots/merkle.test.ts), and keccak256Into equals keccak_256 on every input it takes.
+import { endianness } from 'node:os';
+import { keccakP, keccak_256 } from '@noble/hashes/sha3.js';
 import { SnapshotFormatError } from './errors.ts';
 import { parseEntityId } from './hedera-ids.ts';
 import type { Holder } from './snapshot-format.ts';
@@ -42,13 +47,33 @@ export function longZeroAddress(account: string): string {
   return `0x${shard.toString(16).padStart(8, '0')}${realm.toString(16).padStart(16, '0')}${num.toString(16).padStart(16, '0')}`;
 }
 
+/** keccak256's rate in bytes: the inputs hashed here (32 or 64 bytes) fit in one block. */
+const keccakRateBytes = 136;
+const keccakState = new Uint32Array(50);
+const keccakStateBytes = new Uint8Array(keccakState.buffer);
+/** The permutation reads its state as little-endian words; elsewhere use the plain function. */
+const littleEndian = endianness() === 'LE';
+
+/** keccak256(input) written at out[offset..offset+32), for inputs shorter than one block. */
+export function keccak256Into(input: Uint8Array, out: Uint8Array, offset: number): void {
+  if (input.length >= keccakRateBytes) throw new RangeError(`keccak256Into hashes less than ${keccakRateBytes} bytes, not ${input.length}`);
+  if (!littleEndian) { out.set(keccak_256(input), offset); return; }
+  keccakState.fill(0);
+  keccakStateBytes.set(input, 0);
+  keccakStateBytes[input.length]! ^= 0x01; // Keccak's padding (not SHA-3's 0x06): 0x01 ... 0x80
+  keccakStateBytes[keccakRateBytes - 1]! ^= 0x80;
+  keccakP(keccakState, 24);
+  out.set(keccakStateBytes.subarray(0, hashBytes), offset);
+}
+
 /** The leaf hash of StandardMerkleTree for ["address","uint256"]: keccak256(keccak256(abi.encode(...))). */
 function leafHash(address: string, amount: string, out: Buffer, offset: number, encoded: Buffer): void {
   const value = BigInt(amount);
   if (value > amountMax) throw new SnapshotFormatError(`amount ${amount} does not fit a uint256`);
   encoded.write(address.slice(2), 12, 'hex');
   encoded.write(value.toString(16).padStart(64, '0'), 32, 'hex');
-  out.write(keccak256(Buffer.from(keccak256(encoded).slice(2), 'hex')).slice(2), offset, 'hex');
+  keccak256Into(encoded, out, offset);
+  keccak256Into(out.subarray(offset, offset + hashBytes), out, offset);
 }
 
 export interface BuiltTree {
@@ -93,10 +118,16 @@ export async function buildMerkleTree(holders: () => AsyncIterable<Holder>, coun
     hashes.copy(tree, index * hashBytes, order[rank]! * hashBytes, order[rank]! * hashBytes + hashBytes);
     treeIndex[order[rank]!] = index;
   }
+  // An inner node is keccak256 of its children in byte order (the library's standardNodeHash).
+  const pair = Buffer.alloc(2 * hashBytes);
   for (let i = nodes - 1 - count; i >= 0; i--) {
-    const left = tree.subarray((2 * i + 1) * hashBytes, (2 * i + 2) * hashBytes);
-    const right = tree.subarray((2 * i + 2) * hashBytes, (2 * i + 3) * hashBytes);
-    tree.write(standardNodeHash(left, right).slice(2), i * hashBytes, 'hex');
+    const left = (2 * i + 1) * hashBytes;
+    const right = left + hashBytes;
+    // tree.compare(target, tStart, tEnd, sStart, sEnd) compares the source range (left) to the target range (right).
+    const [first, second] = tree.compare(tree, right, right + hashBytes, left, right) <= 0 ? [left, right] : [right, left];
+    tree.copy(pair, 0, first, first + hashBytes);
+    tree.copy(pair, hashBytes, second, second + hashBytes);
+    keccak256Into(pair, tree, i * hashBytes);
   }
   return {
     root: `0x${tree.subarray(0, hashBytes).toString('hex')}`,

@@ -2,8 +2,10 @@
 // same root, the same dump (which the library loads), the same proofs; and every proof served
 // from the dump by range reads checked with keccak256 alone (an independent verifier).
 import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
+import { keccak_256 } from '@noble/hashes/sha3.js';
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
-import { buildMerkleTree, longZeroAddress, proveFromDump } from '../../src/snapshots/merkle.ts';
+import { buildMerkleTree, keccak256Into, longZeroAddress, proveFromDump } from '../../src/snapshots/merkle.ts';
 import { hex, sortedHolders, verifyIndependently } from './merkle-verifier.ts';
 
 async function dumpBytes(tree: { dump(): AsyncGenerator<Uint8Array> }): Promise<Buffer> {
@@ -14,6 +16,21 @@ async function dumpBytes(tree: { dump(): AsyncGenerator<Uint8Array> }): Promise<
 
 describe('snapshot Merkle trees', function () {
   this.timeout(60_000);
+
+  it('hashes with keccak256 (published vectors, and the full hasher on every input length up to a block)', () => {
+    const out = Buffer.alloc(40, 0xee);
+    keccak256Into(new Uint8Array(0), out, 4);
+    expect(out.subarray(4, 36).toString('hex')).to.equal('c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470');
+    expect([out[3], out[36]]).to.deep.equal([0xee, 0xee]); // nothing written outside the 32 bytes
+    keccak256Into(Buffer.from('abc'), out, 0);
+    expect(out.subarray(0, 32).toString('hex')).to.equal('4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45');
+    for (let length = 0; length < 136; length++) {
+      const input = randomBytes(length);
+      keccak256Into(input, out, 0);
+      expect(out.subarray(0, 32).toString('hex'), `${length} bytes`).to.equal(Buffer.from(keccak_256(input)).toString('hex'));
+    }
+    expect(() => keccak256Into(new Uint8Array(136), out, 0)).to.throw(RangeError);
+  });
 
   it('encodes an account as its long-zero EVM address: shard 4 bytes, realm 8, num 8', () => {
     expect(longZeroAddress('0.0.1234')).to.equal('0x00000000000000000000000000000000000004d2');
