@@ -11,7 +11,7 @@ const root = fileURLToPath(new URL('../', import.meta.url));
 
 /** The allowed direction, in one place: a file may import its own group or any lower layer. */
 const layers: string[][] = [
-  ['src/errors.ts', 'src/identifiers.ts', 'src/logger.ts', 'src/time.ts', 'src/version.ts'],
+  ['src/errors.ts', 'src/identifiers.ts', 'src/lines.ts', 'src/logger.ts', 'src/time.ts', 'src/version.ts'],
   ['src/config.ts'],
   ['src/connections.ts'],
   ['src/auth/', 'src/ledger/', 'src/migrate/', 'src/snapshots/'],

@@ -15,6 +15,7 @@
 // stream, so a trim that overtakes a reader sends it to the archives instead of skipping entries.
 import type { RedisConnection } from '../connections.ts';
 import { TallyError } from '../errors.ts';
+import { splitLines } from '../lines.ts';
 import { compareEventIds, eventIdPattern, symbolPattern } from '../identifiers.ts';
 import { tokenKeys } from './keys.ts';
 
@@ -175,16 +176,9 @@ export class LogSegmentContentError extends TallyError {
   constructor(message: string) { super('INVALID_SNAPSHOT_CONTENT', message); }
 }
 
-async function* linesOf(content: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  let pending = '';
-  for await (const chunk of content) {
-    const parts = (pending + decoder.decode(chunk, { stream: true })).split('\n');
-    pending = parts.pop()!;
-    if (pending.length > lineCharsMax) throw new LogSegmentContentError(`a log segment line is longer than ${lineCharsMax} characters`);
-    yield* parts;
-  }
-  if (pending + decoder.decode() !== '') throw new LogSegmentContentError('the log segment does not end with a newline');
+function linesOf(content: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
+  return splitLines(content, lineCharsMax, (problem) => new LogSegmentContentError(problem === 'tooLong'
+    ? `a log segment line is longer than ${lineCharsMax} characters` : 'the log segment does not end with a newline'));
 }
 
 function parseSegmentHeader(line: string | undefined): LogSegmentHeader {

@@ -7,6 +7,7 @@
 // realm, num) as in a Hedera snapshot; every other account after them, by byte order (accounts
 // are ASCII). A ledger of Hedera accounts is thus ordered exactly like a Hedera snapshot.
 import { TallyError } from '../errors.ts';
+import { splitLines } from '../lines.ts';
 import { accountPattern, amountPattern, eventIdPattern, ledgerNetwork, symbolPattern } from '../identifiers.ts';
 
 /** `type` of a ledger snapshot's header (Hedera headers say FUNGIBLE_COMMON and the like). */
@@ -87,16 +88,9 @@ export async function* encodeLines(holders: AsyncIterable<LedgerHolder>, header:
   if (text !== '') yield encoder.encode(text);
 }
 
-async function* linesOf(content: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  let pending = '';
-  for await (const chunk of content) {
-    const parts = (pending + decoder.decode(chunk, { stream: true })).split('\n');
-    pending = parts.pop()!;
-    if (pending.length > lineCharsMax) throw new LedgerSnapshotContentError(`a ledger snapshot line is longer than ${lineCharsMax} characters`);
-    yield* parts;
-  }
-  if (pending + decoder.decode() !== '') throw new LedgerSnapshotContentError('the ledger snapshot does not end with a newline');
+function linesOf(content: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
+  return splitLines(content, lineCharsMax, (problem) => new LedgerSnapshotContentError(problem === 'tooLong'
+    ? `a ledger snapshot line is longer than ${lineCharsMax} characters` : 'the ledger snapshot does not end with a newline'));
 }
 
 function parseHeader(line: string | undefined): LedgerSnapshotHeader {

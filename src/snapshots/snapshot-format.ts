@@ -4,6 +4,7 @@
 // bytes, hence the same CID, so every byte here is deliberate.
 
 import { Transform } from 'node:stream';
+import { splitLines } from '../lines.ts';
 import { SnapshotFormatError } from './errors.ts';
 import { compareEntityIds, isCanonicalEntityId, parseEntityId, timestampPattern } from './hedera-ids.ts';
 import type { EntityId } from './hedera-ids.ts';
@@ -184,17 +185,9 @@ function convertText(state: CsvState, text: string): string {
 }
 
 /** The lines of a byte stream, without their `\n`; a line longer than `charsMax` is an error. */
-export async function* textLines(source: AsyncIterable<Uint8Array>, charsMax = lineCharsMax): AsyncGenerator<string> {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  let pending = '';
-  for await (const chunk of source) {
-    const parts = (pending + decoder.decode(chunk, { stream: true })).split('\n');
-    pending = parts.pop() ?? '';
-    if (pending.length > charsMax) throw new SnapshotFormatError(`a line is longer than ${charsMax} characters`);
-    yield* parts;
-  }
-  pending += decoder.decode();
-  if (pending !== '') throw new SnapshotFormatError('the content does not end with a newline');
+export function textLines(source: AsyncIterable<Uint8Array>, charsMax = lineCharsMax): AsyncGenerator<string> {
+  return splitLines(source, charsMax, (problem) => new SnapshotFormatError(problem === 'tooLong'
+    ? `a line is longer than ${charsMax} characters` : 'the content does not end with a newline'));
 }
 
 /** A holder line's account and balance (a line may carry more after them, such as NFT serials). */
