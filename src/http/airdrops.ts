@@ -13,7 +13,7 @@ import { idPattern, InvalidCursorError } from '../snapshots/store/metadata-store
 import { callerOf, requireAdmin } from './auth.ts';
 import { HttpError } from './errors.ts';
 import { callerOpId } from './idempotency.ts';
-import { errors, type OpenApiAddition } from './openapi.ts';
+import { bodySchema, errors, jsonAnswer, type OpenApiAddition } from './openapi.ts';
 import { routerFromSpecs, type RouteSpec } from './routes.ts';
 import { accountSchema, limitSchema, parse, symbolSchema } from './schemas.ts';
 
@@ -102,12 +102,6 @@ export function createAirdropsRouter(service: AirdropService) {
   return { router: routerFromSpecs(routes), routes };
 }
 
-const jsonSchema = (schema: z.ZodType) => {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: 'input' }) as Record<string, unknown>;
-  return rest;
-};
-const ok = (status: number, description: string, schema: Record<string, unknown> = { type: 'object' }) =>
-  ({ [String(status)]: { description, content: { 'application/json': { schema } } } });
 const symParam = { name: 'sym', in: 'path', required: true, description: 'the Tally token paid in', schema: { $ref: '#/components/schemas/Symbol' } };
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
 const unknownAirdrop = ['INVALID_ARGUMENT', 'INVALID_TOKEN', 'FORBIDDEN', 'AIRDROP_NOT_FOUND'] as const;
@@ -125,9 +119,9 @@ export const airdropsOpenApi: OpenApiAddition = {
           name: 'Idempotency-Key', in: 'header', required: false, schema: { $ref: '#/components/schemas/OpId' },
           description: 'the same request under the same key answers the same airdrop (202, same body) and pays nothing more; another request under it, 409 OP_CONFLICT',
         }],
-        requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(requestAirdropBody) } } },
+        requestBody: { required: true, content: { 'application/json': { schema: bodySchema(requestAirdropBody) } } },
         responses: {
-          ...ok(202, 'planned and queued', { type: 'object', properties: { airdropId: { type: 'string' }, planCid: { type: 'string' }, legs: { type: 'integer' }, total: { $ref: '#/components/schemas/Amount' } }, required: ['airdropId', 'planCid', 'legs', 'total'] }),
+          ...jsonAnswer(202, 'planned and queued', { type: 'object', properties: { airdropId: { type: 'string' }, planCid: { type: 'string' }, legs: { type: 'integer' }, total: { $ref: '#/components/schemas/Amount' } }, required: ['airdropId', 'planCid', 'legs', 'total'] }),
           ...errors('INVALID_ARGUMENT', 'INVALID_TOKEN', 'INVALID_ACCOUNT', 'INVALID_AMOUNT', 'INVALID_ID', 'INVALID_JSON', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE',
             'FORBIDDEN', 'TOKEN_NOT_FOUND', 'SNAPSHOT_NOT_FOUND', 'NOT_READY', 'OP_CONFLICT', 'AIRDROP_PAYS_NOTHING', 'AIRDROP_SOURCE_UNSUPPORTED', 'INSUFFICIENT_FUNDS',
             'INVALID_SNAPSHOT_CONTENT', 'CONTENT_NOT_FOUND', 'SCHEDULER_UNAVAILABLE'),
@@ -138,12 +132,12 @@ export const airdropsOpenApi: OpenApiAddition = {
         parameters: [symParam, { name: 'status', in: 'query', required: false, schema: { enum: [...airdropStatuses] } },
           { name: 'limit', in: 'query', required: false, description: '1..100, default 20', schema: { type: 'string' } },
           { name: 'cursor', in: 'query', required: false, description: 'the `next` of the previous page', schema: { type: 'string' } }],
-        responses: { ...ok(200, '{airdrops, next}; next is null after the last page'), ...errors('INVALID_ARGUMENT', 'INVALID_TOKEN', 'INVALID_CURSOR', 'FORBIDDEN') },
+        responses: { ...jsonAnswer(200, '{airdrops, next}; next is null after the last page'), ...errors('INVALID_ARGUMENT', 'INVALID_TOKEN', 'INVALID_CURSOR', 'FORBIDDEN') },
       },
     },
     '/v1/tokens/{sym}/airdrops/{id}': {
       get: { summary: 'An airdrop record (admin)', operationId: 'getAirdrop', parameters: [symParam, idParam],
-        responses: { ...ok(200, 'the record', { $ref: '#/components/schemas/AirdropRecord' }), ...errors(...unknownAirdrop) } },
+        responses: { ...jsonAnswer(200, 'the record', { $ref: '#/components/schemas/AirdropRecord' }), ...errors(...unknownAirdrop) } },
     },
     '/v1/tokens/{sym}/airdrops/{id}/plan': {
       get: { summary: 'The plan: every leg, as NDJSON from IPFS (admin)', operationId: 'getAirdropPlan', parameters: [symParam, idParam],
@@ -153,7 +147,7 @@ export const airdropsOpenApi: OpenApiAddition = {
     '/v1/tokens/{sym}/airdrops/{id}/resume': {
       post: { summary: 'Queue a failed airdrop again: it resumes at its first chunk not paid (admin); other statuses are left as they are', operationId: 'resumeAirdrop',
         parameters: [symParam, idParam],
-        responses: { ...ok(202, '{airdropId, status}'), ...errors(...unknownAirdrop, 'SCHEDULER_UNAVAILABLE') } },
+        responses: { ...jsonAnswer(202, '{airdropId, status}'), ...errors(...unknownAirdrop, 'SCHEDULER_UNAVAILABLE') } },
     },
   },
 };

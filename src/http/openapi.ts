@@ -16,10 +16,15 @@ export interface OpenApiAddition {
   schemas?: Record<string, Json>;
 }
 
-const bodySchema = (schema: z.ZodType): Json => {
+/** The JSON Schema of what a zod schema accepts (the input side), without its `$schema` line. */
+export const bodySchema = (schema: z.ZodType): Json => {
   const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: 'input' }) as Json;
   return rest;
 };
+
+/** A JSON answer of one status, for the route additions (snapshots, airdrops). */
+export const jsonAnswer = (status: number, description: string, schema: Json = { type: 'object' }) =>
+  ({ [String(status)]: { description, content: { 'application/json': { schema } } } });
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: Json, description: string) => ({ description, content: { 'application/json': { schema } } });

@@ -11,7 +11,7 @@ import { diffSnapshots, merkleInfo, proveHolder } from '../snapshots/products.ts
 import { callerOf, requireAdmin } from './auth.ts';
 import { isLedgerSnapshotRequest, ledgerSnapshotBody, requestLedgerSnapshot, requireContentReader } from './ledger-history.ts';
 import { HttpError } from './errors.ts';
-import { errors, type OpenApiAddition } from './openapi.ts';
+import { bodySchema, errors, jsonAnswer, type OpenApiAddition } from './openapi.ts';
 import { routerFromSpecs, type RouteSpec } from './routes.ts';
 import { limitSchema, parse } from './schemas.ts';
 
@@ -214,12 +214,6 @@ export function createSnapshotsRouter(service: SnapshotService) {
   return { router: routerFromSpecs(routes), routes };
 }
 
-const jsonSchema = (schema: z.ZodType) => {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: 'input' }) as Record<string, unknown>;
-  return rest;
-};
-const ok = (status: number, description: string, schema: Record<string, unknown> = { type: 'object' }) =>
-  ({ [String(status)]: { description, content: { 'application/json': { schema } } } });
 const idParam = [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }];
 const query = (name: string, description: string) => ({ name, in: 'query', required: false, description, schema: { type: 'string' } });
 const limitParam = (max: number) => query('limit', `1..${max}, default 20`);
@@ -237,22 +231,22 @@ export const snapshotsOpenApi: OpenApiAddition = {
     '/v1/snapshots': {
       post: { summary: 'Request a snapshot of every holder of a Hedera token', operationId: 'requestSnapshot',
         description: 'With `ledgerToken` instead of `tokenId`: a snapshot of a Tally token at `at` (an event id or an ISO 8601 time; default the last event), admins only; the reply adds the `eventId` it resolved to.',
-        requestBody: { required: true, content: { 'application/json': { schema: { oneOf: [jsonSchema(requestSnapshotBody), jsonSchema(ledgerSnapshotBody)] } } } },
-        responses: { ...ok(202, 'queued', { type: 'object', properties: { snapshotId: { type: 'string' }, jobId: { type: 'string' }, eventId: { type: 'string' } } }),
+        requestBody: { required: true, content: { 'application/json': { schema: { oneOf: [bodySchema(requestSnapshotBody), bodySchema(ledgerSnapshotBody)] } } } },
+        responses: { ...jsonAnswer(202, 'queued', { type: 'object', properties: { snapshotId: { type: 'string' }, jobId: { type: 'string' }, eventId: { type: 'string' } } }),
           ...errors(...invalidBody, ...invalidTokenId, 'INVALID_TIMESTAMP', 'INVALID_AT', 'INVALID_TOKEN', 'TOKEN_NOT_FOUND', 'FORBIDDEN', 'SCHEDULER_UNAVAILABLE') } },
       get: { summary: 'List snapshots, newest first', operationId: 'listSnapshots',
         parameters: [query('tokenId', 'only this token'), query('status', 'only this status'), limitParam(100), cursorParam],
-        responses: { ...ok(200, 'a page; next is null after the last page'), ...errors('INVALID_ARGUMENT', 'INVALID_CURSOR') } },
+        responses: { ...jsonAnswer(200, 'a page; next is null after the last page'), ...errors('INVALID_ARGUMENT', 'INVALID_CURSOR') } },
     },
-    '/v1/snapshots/{id}': { get: { summary: 'A snapshot record', operationId: 'getSnapshot', parameters: idParam, responses: { ...ok(200, 'the record', { $ref: '#/components/schemas/SnapshotRecord' }), ...errors(...unknownId) } } },
+    '/v1/snapshots/{id}': { get: { summary: 'A snapshot record', operationId: 'getSnapshot', parameters: idParam, responses: { ...jsonAnswer(200, 'the record', { $ref: '#/components/schemas/SnapshotRecord' }), ...errors(...unknownId) } } },
     '/v1/snapshots/{id}/content': { get: { summary: 'The stored bytes (NDJSON; CSV on Accept: text/csv; a CAR file on Accept: application/vnd.ipld.car)', operationId: 'getSnapshotContent', parameters: idParam,
       responses: { 200: { description: 'the snapshot', content: { 'application/x-ndjson': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } }, [carType]: { schema: { type: 'string', format: 'binary' } } } }, ...errors(...unknownId, 'NOT_READY', 'CONTENT_NOT_FOUND', 'FORBIDDEN') } } },
     '/v1/snapshots/{id}/merkle': { get: { summary: 'The Merkle root of the holders (OpenZeppelin StandardMerkleTree, leaves ["address","uint256"])', operationId: 'getSnapshotMerkle', parameters: idParam,
-      responses: { ...ok(200, '{root, leafEncoding, leaves, treeCid}', { type: 'object', properties: { root: { type: 'string' }, leafEncoding: { type: 'array', items: { type: 'string' } }, leaves: { type: 'integer' }, treeCid: { type: 'string' } } }),
+      responses: { ...jsonAnswer(200, '{root, leafEncoding, leaves, treeCid}', { type: 'object', properties: { root: { type: 'string' }, leafEncoding: { type: 'array', items: { type: 'string' } }, leaves: { type: 'integer' }, treeCid: { type: 'string' } } }),
         ...errors(...unknownId, 'SNAPSHOT_NOT_FOUND', 'NOT_READY', 'NO_MERKLE_TREE', 'CONTENT_NOT_FOUND') } } },
     '/v1/snapshots/{id}/proofs/{account}': { get: { summary: 'The Merkle proof of one holder', operationId: 'getSnapshotProof',
       parameters: [...idParam, { name: 'account', in: 'path', required: true, schema: { type: 'string' }, description: 'a Hedera account id, 0.0.N' }],
-      responses: { ...ok(200, '{account, address, amount, proof}', { type: 'object', properties: { account: { type: 'string' }, address: { type: 'string' }, amount: { type: 'string' }, proof: { type: 'array', items: { type: 'string' } } } }),
+      responses: { ...jsonAnswer(200, '{account, address, amount, proof}', { type: 'object', properties: { account: { type: 'string' }, address: { type: 'string' }, amount: { type: 'string' }, proof: { type: 'array', items: { type: 'string' } } } }),
         ...errors(...unknownId, 'SNAPSHOT_NOT_FOUND', 'NOT_READY', 'NO_MERKLE_TREE', 'NOT_A_HOLDER', 'CONTENT_NOT_FOUND') } } },
     '/v1/snapshots/{id}/diff/{other}': { get: { summary: 'Who gained, lost or changed a balance from this snapshot to the other one (same token), NDJSON', operationId: 'getSnapshotDiff',
       parameters: [...idParam, { name: 'other', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
@@ -260,13 +254,13 @@ export const snapshotsOpenApi: OpenApiAddition = {
         ...errors(...unknownId, 'SNAPSHOT_NOT_FOUND', 'NOT_READY', 'SNAPSHOTS_NOT_COMPARABLE', 'CONTENT_NOT_FOUND') } } },
     '/v1/snapshot-schedules': {
       post: { summary: 'Create a recurring snapshot (admin)', operationId: 'createSnapshotSchedule',
-        requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(createScheduleBody) } } },
-        responses: { ...ok(201, 'created'), ...errors(...invalidBody, ...invalidTokenId, 'INVALID_SCHEDULE', ...scheduleWrite) } },
+        requestBody: { required: true, content: { 'application/json': { schema: bodySchema(createScheduleBody) } } },
+        responses: { ...jsonAnswer(201, 'created'), ...errors(...invalidBody, ...invalidTokenId, 'INVALID_SCHEDULE', ...scheduleWrite) } },
       get: { summary: 'List recurring snapshots (admin)', operationId: 'listSnapshotSchedules', parameters: [query('tokenId', 'only this token'), limitParam(100), cursorParam],
-        responses: { ...ok(200, 'a page; next is null after the last page'), ...errors('INVALID_ARGUMENT', 'INVALID_CURSOR', 'FORBIDDEN') } },
+        responses: { ...jsonAnswer(200, 'a page; next is null after the last page'), ...errors('INVALID_ARGUMENT', 'INVALID_CURSOR', 'FORBIDDEN') } },
     },
     '/v1/snapshot-schedules/{id}': {
-      get: { summary: 'A recurring snapshot (admin)', operationId: 'getSnapshotSchedule', parameters: idParam, responses: { ...ok(200, 'the schedule'), ...errors(...unknownId, 'FORBIDDEN') } },
+      get: { summary: 'A recurring snapshot (admin)', operationId: 'getSnapshotSchedule', parameters: idParam, responses: { ...jsonAnswer(200, 'the schedule'), ...errors(...unknownId, 'FORBIDDEN') } },
       delete: { summary: 'Delete a recurring snapshot (admin)', operationId: 'deleteSnapshotSchedule', parameters: idParam, responses: { 204: { description: 'deleted' }, ...errors(...unknownId, ...scheduleWrite) } },
     },
   },

@@ -9,10 +9,9 @@
 // create and update are one script each, so a key and its record, or a progress step and the
 // check it was planned against, are written together. On Redis Cluster the prefix must carry a
 // hash tag (e.g. `{tally:airdrop}:`) so every key is in one slot.
-import { createHash } from 'node:crypto';
 import { isCluster, type RedisConnection } from '../../connections.ts';
 import { newId, type Page } from '../../snapshots/store/metadata-store.ts';
-import { scanIndex } from '../../snapshots/store/redis.ts';
+import { runScript, scanIndex, script } from '../../snapshots/store/redis.ts';
 import { AirdropKeyConflictError } from '../errors.ts';
 import {
   AirdropNotFoundError, buildAirdropRecord, checkAirdropQuery, jsonAirdropFields, numericAirdropFields, planAirdropUpdate, StaleProgressError,
@@ -65,18 +64,7 @@ if #dels > 0 then redis.call('HDEL', KEYS[1], unpack(dels)) end
 return 'OK'
 `;
 
-interface Script { source: string; sha: string }
-const script = (source: string): Script => ({ source, sha: createHash('sha1').update(source).digest('hex') });
 const scripts = { create: script(createScript), update: script(updateScript) };
-
-async function run(redis: RedisConnection, s: Script, keys: string[], args: string[]): Promise<string> {
-  try {
-    return String(await redis.evalSha(s.sha, { keys, arguments: args }));
-  } catch (error) {
-    if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-    return String(await redis.eval(s.source, { keys, arguments: args }));
-  }
-}
 
 function keysFor(prefix: string) {
   return {
@@ -123,7 +111,7 @@ async function createRecord(ctx: Ctx, input: NewAirdrop, claim?: IdempotencyClai
   const record = buildAirdropRecord(input, id, new Date(ms).toISOString());
   const pairs = Object.entries(toHash(record).set).flat();
   const keyName = ctx.key.key(claim?.key ?? '-');
-  const reply = await run(ctx.redis, scripts.create, [ctx.key.record(id), keyName, ctx.key.all, ctx.key.symbol(record.symbol)],
+  const reply = await runScript(ctx.redis, scripts.create, [ctx.key.record(id), keyName, ctx.key.all, ctx.key.symbol(record.symbol)],
     [claim ? '1' : '0', id, claim ? `${id} ${claim.fingerprint}` : '', ...pairs]);
   if (reply === 'OK') return { record, created: true };
   const earlier = parseKeyValue(reply);
@@ -140,7 +128,7 @@ async function updateRecord(ctx: Ctx, airdropId: string, patch: Parameters<Airdr
     const plan = planAirdropUpdate(current, patch, new Date().toISOString(), options);
     const { set, unset } = toHash(plan.changes);
     const pairs = Object.entries(set).flat();
-    const reply = await run(ctx.redis, scripts.update, [ctx.key.record(airdropId)],
+    const reply = await runScript(ctx.redis, scripts.update, [ctx.key.record(airdropId)],
       [plan.from, String(current.chunksDone), String(pairs.length / 2), ...pairs, ...unset]);
     if (reply === 'OK') return plan.next;
     if (reply === 'NOT_FOUND') throw new AirdropNotFoundError(airdropId);

@@ -93,12 +93,13 @@ redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
 return 'OK'
 `;
 
-interface Script { source: string; sha: string }
-const script = (source: string): Script => ({ source, sha: createHash('sha1').update(source).digest('hex') });
+/** A Lua script of a Redis store, with its SHA1 for EVALSHA (the airdrop store uses these too). */
+export interface Script { source: string; sha: string }
+export const script = (source: string): Script => ({ source, sha: createHash('sha1').update(source).digest('hex') });
 const scripts = { update: script(updateScript), checkpoint: script(checkpointScript), logSegment: script(logSegmentScript) };
 
 /** EVALSHA, falling back to EVAL the first time a server has not seen the script. */
-async function run(redis: RedisConnection, s: Script, keys: string[], args: string[]): Promise<string> {
+export async function runScript(redis: RedisConnection, s: Script, keys: string[], args: string[]): Promise<string> {
   try {
     return String(await redis.evalSha(s.sha, { keys, arguments: args }));
   } catch (error) {
@@ -249,7 +250,7 @@ async function updateRecord(ctx: Ctx, snapshotId: string, patch: SnapshotPatch):
     const plan = planUpdate(current, patch, new Date().toISOString());
     const { set, unset } = recordToHash(plan.changes);
     const pairs = Object.entries(set).flat();
-    const reply = await run(redis, scripts.update,
+    const reply = await runScript(redis, scripts.update,
       [key.record(snapshotId), key.status(plan.from), key.status(plan.to), key.checkpoint(snapshotId)],
       [plan.from, plan.to, snapshotId, plan.deleteCheckpoint ? '1' : '0', String(pairs.length / 2), ...pairs, ...unset]);
     if (reply === 'OK') return plan.next;
@@ -276,7 +277,7 @@ async function listRecords(ctx: Ctx, query: SnapshotQuery = {}): Promise<Page<Sn
 async function saveCheckpoint(ctx: Ctx, snapshotId: string, input: SnapshotCheckpointInput): Promise<SnapshotCheckpoint> {
   const { redis, key } = ctx;
   const { checkpoint, json } = buildCheckpoint(input, new Date().toISOString());
-  const reply = await run(redis, scripts.checkpoint, [key.record(snapshotId), key.checkpoint(snapshotId)], [json, String(ctx.checkpointTtlMs)]);
+  const reply = await runScript(redis, scripts.checkpoint, [key.record(snapshotId), key.checkpoint(snapshotId)], [json, String(ctx.checkpointTtlMs)]);
   if (reply === 'NOT_FOUND') throw new SnapshotNotFoundError(snapshotId);
   if (reply === 'COMPLETED') throw new CheckpointRefusedError(snapshotId);
   return checkpoint;
@@ -332,7 +333,7 @@ async function saveLogSegment(ctx: Ctx, input: NewLogSegment): Promise<LogSegmen
   for (let attempt = 0; attempt < updateAttemptsMax; attempt++) {
     const [atIndex, last] = await Promise.all([readLogSegment(ctx, segment.symbol, segment.index), lastLogSegment(ctx, segment.symbol)]);
     if (planLogSegment(segment, atIndex, last) === 'same') return atIndex!;
-    const reply = await run(ctx.redis, scripts.logSegment, [ctx.key.logSegments(segment.symbol)], [String(segment.index), JSON.stringify(segment), String(last?.index ?? -1)]);
+    const reply = await runScript(ctx.redis, scripts.logSegment, [ctx.key.logSegments(segment.symbol)], [String(segment.index), JSON.stringify(segment), String(last?.index ?? -1)]);
     if (reply === 'OK') return segment;
   }
   throw new ConcurrentUpdateError(`log segment ${segment.index} of ${segment.symbol}`);
